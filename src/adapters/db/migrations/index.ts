@@ -1,0 +1,33 @@
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { foundation } from './0001-foundation.ts';
+import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
+
+/** Every migration, in order. Append only. */
+const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [['0001-foundation', foundation]];
+
+class StaticProvider implements MigrationProvider {
+  readonly #migrations: Record<string, Migration>;
+  constructor(dialect: DialectName) {
+    const types = columnTypes(dialect);
+    this.#migrations = Object.fromEntries(
+      MIGRATIONS.map(([name, factory]) => [name, factory(types, dialect)]),
+    );
+  }
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return this.#migrations;
+  }
+}
+
+/** Applies every pending migration; safe to run from several processes at once (Kysely takes a lock). */
+export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectName): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new StaticProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`Database migration ${failed ?? ''} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,31 @@
+/** Row types as the database stores them. JSON columns hold JSON text; timestamps are ISO strings. */
+export interface Database {
+  organizations: { id: string; name: string; created_at: string };
+  settings: { key: string; value: string };
+  api_keys: {
+    id: string;
+    organization_id: string;
+    name: string;
+    prefix: string;
+    token_hash: string;
+    scopes: string;
+    source: string;
+    created_at: string;
+    last_used_at: string | null;
+    revoked_at: string | null;
+  };
+  master_keys: { version: number; fingerprint: string; created_at: string };
+  secrets: {
+    id: string;
+    organization_id: string;
+    name: string;
+    description: string | null;
+    ciphertext: Uint8Array;
+    nonce: Uint8Array;
+    key_version: number;
+    allowed_hosts: string;
+    created_at: string;
+    updated_at: string;
+  };
+  rate_limit_counters: { key: string; bucket: number; count: number };
+}

@@ -1,0 +1,95 @@
+/**
+ * Start-up checks for the master key, and re-encryption under a new one. The server refuses to start
+ * when any stored secret is sealed under a key it was not given (SECURITY.md E05, G-11).
+ */
+import { type Clock, isoNow } from '../core/ports/clock.ts';
+import type { SecretCipher } from '../core/ports/crypto.ts';
+import type { Store } from '../core/ports/store.ts';
+
+export class MasterKeyCheckError extends Error {
+  override name = 'MasterKeyCheckError';
+}
+
+export interface MasterKeyCandidate {
+  fingerprint: string;
+  /** Where the key came from, for error messages (a variable name or a file path). */
+  origin: string;
+}
+
+export interface KeyVersions {
+  current: number;
+  previous?: number | undefined;
+}
+
+/**
+ * Maps the configured keys to stored versions, refusing when some secret is sealed under a version
+ * neither key is, and registers the current key if it is new.
+ */
+export async function resolveKeyVersions(
+  store: Store,
+  clock: Clock,
+  current: MasterKeyCandidate,
+  previous?: MasterKeyCandidate,
+): Promise<KeyVersions> {
+  const known = await store.masterKeys.list();
+  const versionOf = (candidate: MasterKeyCandidate | undefined) =>
+    candidate && known.find((k) => k.fingerprint === candidate.fingerprint)?.version;
+  const currentVersion = versionOf(current);
+  const previousVersion = versionOf(previous);
+  const inUse = await store.secrets.keyVersionsInUse();
+  const orphaned = inUse.filter((v) => v.keyVersion !== currentVersion && v.keyVersion !== previousVersion);
+  if (orphaned.length > 0) {
+    const versions = orphaned.map((v) => v.keyVersion).join(', ');
+    throw new MasterKeyCheckError(
+      `Stored secrets are encrypted under master key version ${versions}, but the key from ${current.origin} is ` +
+        `${currentVersion === undefined ? 'a different key' : `version ${currentVersion}`}. ` +
+        'The master key is wrong or missing: set SWITCHBOARD_SECRET_KEY to the key the secrets were stored with ' +
+        '(or, while rotating, to the new key with the old one in SWITCHBOARD_SECRET_KEY_PREVIOUS).',
+    );
+  }
+  if (previous && previousVersion === undefined) {
+    throw new MasterKeyCheckError(
+      `The key from ${previous.origin} has never encrypted anything here; remove it.`,
+    );
+  }
+  return {
+    current: currentVersion ?? (await store.masterKeys.register(current.fingerprint, isoNow(clock))),
+    previous: previousVersion,
+  };
+}
+
+/** Decrypts one secret of every key version in use: proves the keys are right, not just their fingerprints. */
+export async function verifyDecryption(store: Store, cipher: SecretCipher): Promise<void> {
+  for (const sample of await store.secrets.keyVersionsInUse()) {
+    const sealed = await store.secrets.getSealed(sample.organizationId, sample.id);
+    if (!sealed) continue;
+    try {
+      cipher.open(sealed, { organizationId: sample.organizationId, secretId: sample.id });
+    } catch (error) {
+      throw new MasterKeyCheckError(
+        `A secret sealed under master key version ${sample.keyVersion} does not decrypt: ${(error as Error).message}. ` +
+          'The configured master key is wrong.',
+      );
+    }
+  }
+}
+
+/**
+ * Re-encrypts, in batches, every secret not yet sealed under `cipher.currentVersion`. Each row is
+ * replaced only if nobody changed it meanwhile, so it is safe while servers keep running.
+ */
+export async function resealAll(store: Store, cipher: SecretCipher, batchSize = 200): Promise<number> {
+  let resealed = 0;
+  let after: string | null = null;
+  for (;;) {
+    const batch = await store.secrets.listSealed(after, batchSize);
+    if (batch.length === 0) return resealed;
+    for (const row of batch) {
+      if (row.keyVersion === cipher.currentVersion) continue;
+      const binding = { organizationId: row.organizationId, secretId: row.id };
+      const sealed = cipher.seal(cipher.open(row, binding), binding);
+      if (await store.secrets.reseal(row.id, row.keyVersion, sealed)) resealed++;
+    }
+    after = batch.at(-1)?.id ?? null;
+  }
+}

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { resealAll } from '../app/master-keys.ts';
+import { fingerprintMasterKey } from '../adapters/crypto/keyring.ts';
+import { MASTER_KEY_FILE, writeKeyFile } from '../adapters/crypto/master-key-file.ts';
+import { isoNow } from '../core/ports/clock.ts';
+import type { Container } from '../container.ts';
+import { type Command, UsageError } from './command.ts';
+import { printObject } from './output.ts';
+
+function parseKey(raw: string): Uint8Array {
+  const key = Buffer.from(raw.trim(), 'base64');
+  if (key.length !== 32)
+    throw new UsageError('--new-key must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+  return new Uint8Array(key);
+}
+
+/** Re-encrypts every secret under `key`, registering it as the newest master key version. */
+async function reencryptUnder(
+  container: Container,
+  key: Uint8Array,
+): Promise<{ version: number; count: number }> {
+  const version = await container.store.masterKeys.register(
+    fingerprintMasterKey(key),
+    isoNow(container.clock),
+  );
+  const count = await resealAll(container.store, container.cipher.withCurrent(version, key));
+  return { version, count };
+}
+
+export const secretCommands: Record<string, Command> = {
+  'secrets rotate-key': {
+    usage: 'secrets rotate-key [--new-key <base64>]',
+    summary: 'Re-encrypt every secret under a new master key (generated unless given)',
+    async run({ container, options, json }) {
+      const key =
+        typeof options['new-key'] === 'string'
+          ? parseKey(options['new-key'])
+          : new Uint8Array(randomBytes(32));
+      const encoded = Buffer.from(key).toString('base64');
+      const fromFile = container.config.secretKey === undefined;
+      // With a generated key file, the new key is written beside it before any row changes, so an
+      // interrupted rotation can always be finished: nothing is ever sealed under a key that exists nowhere.
+      const next = fromFile
+        ? writeKeyFile(container.config.dataDir, key, `${MASTER_KEY_FILE}.next`)
+        : undefined;
+      const { version, count } = await reencryptUnder(container, key);
+      if (next) renameSync(next, join(container.config.dataDir, MASTER_KEY_FILE));
+      printObject(
+        {
+          master_key_version: version,
+          secrets_reencrypted: count,
+          ...(fromFile
+            ? { key_file: join(container.config.dataDir, MASTER_KEY_FILE) }
+            : { new_key: encoded }),
+        },
+        json,
+      );
+      if (!json) {
+        console.error(
+          fromFile
+            ? '\nThe key file now holds the new key. Restart the servers.'
+            : '\nSet SWITCHBOARD_SECRET_KEY to new_key and restart the servers; the old key is no longer needed.',
+        );
+      }
+    },
+  },
+  'secrets reencrypt': {
+    usage: 'secrets reencrypt',
+    summary: 'Re-encrypt secrets still under SWITCHBOARD_SECRET_KEY_PREVIOUS with the current key',
+    async run({ container, json }) {
+      const count = await resealAll(container.store, container.cipher);
+      printObject({ master_key_version: container.cipher.currentVersion, secrets_reencrypted: count }, json);
+      if (!json && container.config.secretKeyPrevious) {
+        console.error(
+          '\nEvery secret is under the current key now: remove SWITCHBOARD_SECRET_KEY_PREVIOUS and restart.',
+        );
+      }
+    },
+  },
+};

@@ -1,0 +1,297 @@
+/**
+ * The only reader of process.env. Every setting is one row of VARIABLES: its name, default, parser and
+ * the sentence the README's configuration table shows. loadConfig parses them all, reports every bad
+ * variable by name, and returns a frozen object.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  adminKey: string | undefined;
+  secretKey: Uint8Array | undefined;
+  secretKeyPrevious: Uint8Array | undefined;
+  allowPrivateNetworks: string[];
+  logLevel: LogLevel;
+  bodyLimitBytes: number;
+  rateLimitPerKey: number;
+  rateLimitPerOrganization: number;
+  authFailureLimit: number;
+  trustedProxies: string[];
+  allowedOrigins: string[];
+  keyCacheTtlMs: number | undefined;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface Variable<K extends keyof Config> {
+  key: K;
+  env: string;
+  /** Shown in the README table; `undefined` means unset by default. */
+  default: string | undefined;
+  description: string;
+  parse: Parser<Config[K]>;
+}
+
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^\d+$/.test(raw.trim())) throw new Error(`must be a whole number, got "${raw}"`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new Error(`must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+
+const list: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+
+const masterKey: Parser<Uint8Array> = (raw) => {
+  const trimmed = raw.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed))
+    throw new Error('must be base64 (as `openssl rand -base64 32` prints)');
+  const bytes = Buffer.from(trimmed, 'base64');
+  if (bytes.length !== 32) throw new Error(`must decode to exactly 32 bytes, got ${bytes.length}`);
+  return new Uint8Array(bytes);
+};
+
+const optional =
+  <T>(parse: Parser<T>): Parser<T | undefined> =>
+  (raw) =>
+    raw.trim() === '' ? undefined : parse(raw);
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export const VARIABLES: readonly Variable<keyof Config>[] = [
+  {
+    key: 'port',
+    env: 'SWITCHBOARD_PORT',
+    default: '8080',
+    description: 'TCP port the API listens on (0 picks a free one).',
+    parse: integer(0, 65_535),
+  },
+  {
+    key: 'host',
+    env: 'SWITCHBOARD_HOST',
+    default: '127.0.0.1',
+    description: 'Address to bind. Only localhost by default; set `0.0.0.0` to serve other machines.',
+    parse: (raw) => {
+      const host = raw.trim();
+      if (!host || /\s/.test(host)) throw new Error('must be a host name or IP address');
+      return host;
+    },
+  },
+  {
+    key: 'dataDir',
+    env: 'SWITCHBOARD_DATA_DIR',
+    default: './data',
+    description: 'Directory for the SQLite database and the generated master key file.',
+    parse: (raw) => resolve(raw.trim()),
+  },
+  {
+    key: 'databaseUrl',
+    env: 'SWITCHBOARD_DATABASE_URL',
+    default: undefined,
+    description: 'A `postgres://` URL selects PostgreSQL; unset means SQLite in the data directory.',
+    parse: optional((raw) => {
+      let url: URL;
+      try {
+        url = new URL(raw.trim());
+      } catch {
+        throw new Error('must be a URL such as postgres://user@127.0.0.1:5432/switchboard');
+      }
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        throw new Error(`must start with postgres:// or postgresql://, got ${url.protocol}//`);
+      }
+      return raw.trim();
+    }),
+  },
+  {
+    key: 'databasePoolSize',
+    env: 'SWITCHBOARD_DATABASE_POOL_SIZE',
+    default: '10',
+    description: 'PostgreSQL connections per process.',
+    parse: integer(1, 200),
+  },
+  {
+    key: 'adminKey',
+    env: 'SWITCHBOARD_ADMIN_KEY',
+    default: undefined,
+    description:
+      'If set, an API key with every scope (`admin` included) in the default organization, created at start. Changing it revokes the previous one. At least 12 characters.',
+    parse: optional((raw) => {
+      if (raw.length < 12) throw new Error('must be at least 12 characters (use `openssl rand -hex 32`)');
+      if (/\s/.test(raw)) throw new Error('must not contain whitespace');
+      return raw;
+    }),
+  },
+  {
+    key: 'secretKey',
+    env: 'SWITCHBOARD_SECRET_KEY',
+    default: undefined,
+    description:
+      'Master key that encrypts secrets: 32 random bytes, base64 (`openssl rand -base64 32`). Unset: generated into `<data dir>/master.key` (mode 0600) on first start.',
+    parse: optional(masterKey),
+  },
+  {
+    key: 'secretKeyPrevious',
+    env: 'SWITCHBOARD_SECRET_KEY_PREVIOUS',
+    default: undefined,
+    description:
+      'The master key being rotated away from, still used to read secrets not yet re-encrypted (see README, "Rotating the master key").',
+    parse: optional(masterKey),
+  },
+  {
+    key: 'allowPrivateNetworks',
+    env: 'SWITCHBOARD_ALLOW_PRIVATE_NETWORKS',
+    default: '',
+    description: 'Comma-separated hosts, IPs or CIDRs that outbound calls may reach despite the SSRF guard.',
+    parse: list,
+  },
+  {
+    key: 'logLevel',
+    env: 'SWITCHBOARD_LOG_LEVEL',
+    default: 'info',
+    description: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    parse: (raw) => {
+      const level = raw.trim().toLowerCase() as LogLevel;
+      if (!LOG_LEVELS.includes(level)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
+      return level;
+    },
+  },
+  {
+    key: 'bodyLimitBytes',
+    env: 'SWITCHBOARD_BODY_LIMIT',
+    default: '1048576',
+    description: 'Largest request body in bytes (1 MB).',
+    parse: integer(1024, 64 * 1024 * 1024),
+  },
+  {
+    key: 'rateLimitPerKey',
+    env: 'SWITCHBOARD_RATE_LIMIT_PER_KEY',
+    default: '1200',
+    description: 'Requests per rolling minute per API key (0 turns the limit off).',
+    parse: integer(0, 10_000_000),
+  },
+  {
+    key: 'rateLimitPerOrganization',
+    env: 'SWITCHBOARD_RATE_LIMIT_PER_ORG',
+    default: '2400',
+    description: 'Requests per rolling minute per organization, across all its keys (0 turns the limit off).',
+    parse: integer(0, 10_000_000),
+  },
+  {
+    key: 'authFailureLimit',
+    env: 'SWITCHBOARD_AUTH_FAILURE_LIMIT',
+    default: '20',
+    description: 'Failed authentications per minute from one client address before it gets 429.',
+    parse: integer(1, 1_000_000),
+  },
+  {
+    key: 'trustedProxies',
+    env: 'SWITCHBOARD_TRUSTED_PROXIES',
+    default: '',
+    description:
+      'Comma-separated proxy IPs or CIDRs whose `X-Forwarded-For` is believed; others are ignored.',
+    parse: (raw) => {
+      const entries = list(raw);
+      for (const entry of entries) {
+        const [ip, bits] = entry.split('/');
+        if (!ip || isIP(ip) === 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
+          throw new Error(`"${entry}" is not an IP address or CIDR`);
+        }
+      }
+      return entries;
+    },
+  },
+  {
+    key: 'allowedOrigins',
+    env: 'SWITCHBOARD_ALLOWED_ORIGINS',
+    default: '',
+    description:
+      'Browser origins allowed to call the API (e.g. `https://console.example.com`); requests from any other `Origin` are refused.',
+    parse: (raw) =>
+      list(raw).map((origin) => {
+        const url = URL.parse(origin);
+        if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+          throw new Error(`"${origin}" is not an http(s) origin`);
+        }
+        return url.origin;
+      }),
+  },
+  {
+    key: 'keyCacheTtlMs',
+    env: 'SWITCHBOARD_KEY_CACHE_TTL_MS',
+    default: undefined,
+    description:
+      'How long a process trusts a looked-up API key, bounding how late a revocation made by another process bites. Unset: 0 on SQLite (every request reads the key), 1000 on PostgreSQL.',
+    parse: optional(integer(0, 5_000)),
+  },
+  {
+    key: 'shutdownTimeoutMs',
+    env: 'SWITCHBOARD_SHUTDOWN_TIMEOUT_MS',
+    default: '30000',
+    description: 'On SIGTERM, how long in-flight work may take before the process exits anyway.',
+    parse: integer(0, 600_000),
+  },
+];
+
+export interface LoadConfigOptions {
+  /** The environment to read; defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** A dotenv file whose values apply where the environment has none; defaults to `./.env` if present. */
+  envFile?: string | false;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  const env = { ...readEnvFile(options.envFile), ...stripUndefined(options.env ?? process.env) };
+  const problems: string[] = [];
+  const config: Partial<Record<keyof Config, unknown>> = {};
+  for (const variable of VARIABLES) {
+    const raw = env[variable.env] ?? variable.default;
+    if (raw === undefined) {
+      config[variable.key] = undefined;
+      continue;
+    }
+    try {
+      config[variable.key] = variable.parse(raw);
+    } catch (error) {
+      problems.push(`${variable.env} ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config as Config);
+}
+
+function readEnvFile(file: string | false | undefined): Record<string, string> {
+  if (file === false) return {};
+  const path = file ?? resolve('.env');
+  if (!existsSync(path)) return {};
+  return stripUndefined(parseEnv(readFileSync(path, 'utf8')));
+}
+
+function stripUndefined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) out[name] = value;
+  return out;
+}

@@ -1,0 +1,171 @@
+/**
+ * The composition root: picks adapters from the configuration, runs the start-up checks, and builds the
+ * use cases. server.ts, worker.ts and the CLI all start here; nothing else wires adapters.
+ */
+import { pino, type Logger as PinoLogger } from 'pino';
+import { createApiKeyService, type ApiKeyService } from './app/api-keys.ts';
+import { resolveKeyVersions, verifyDecryption } from './app/master-keys.ts';
+import { createOrganizationService, type OrganizationService } from './app/organizations.ts';
+import { createSecretService, type SecretService } from './app/secrets.ts';
+import type { Config } from './config.ts';
+import { fingerprintMasterKey, Keyring } from './adapters/crypto/keyring.ts';
+import { resolveMasterKey } from './adapters/crypto/master-key-file.ts';
+import { createNodeCrypto } from './adapters/crypto/node-crypto.ts';
+import { isStoreUnavailable } from './adapters/db/errors.ts';
+import { PostgresRateLimiter } from './adapters/db/rate-limiter.ts';
+import { openStore, type KyselyStore } from './adapters/db/store.ts';
+import { MemoryRateLimiter } from './adapters/rate-limit/memory.ts';
+import { type Clock, systemClock } from './core/ports/clock.ts';
+import type { Crypto } from './core/ports/crypto.ts';
+import type { RateLimiter } from './core/ports/rate-limiter.ts';
+import type { HttpDeps } from './http/app.ts';
+import { VERSION } from './version.ts';
+
+export interface Container {
+  readonly config: Readonly<Config>;
+  readonly logger: PinoLogger;
+  readonly clock: Clock;
+  readonly crypto: Crypto;
+  readonly store: KyselyStore;
+  readonly cipher: Keyring;
+  /** Per key and per organization request limits; shared across processes on PostgreSQL. */
+  readonly rateLimiter: RateLimiter;
+  /** Failed authentications per client address, in this process. */
+  readonly authFailureLimiter: RateLimiter;
+  readonly defaultOrganizationId: string;
+  readonly masterKeyGenerated: string | undefined;
+  readonly services: {
+    readonly organizations: OrganizationService;
+    readonly apiKeys: ApiKeyService;
+    readonly secrets: SecretService;
+  };
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  logger?: PinoLogger;
+  clock?: Clock;
+}
+
+/** Header and field names whose values are credentials; pino replaces them before anything is written. */
+const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'value',
+  '*.value',
+  'token',
+  '*.token',
+];
+
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  destination?: pino.DestinationStream,
+): PinoLogger {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: 'switchboard' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_LOG_PATHS, censor: '[REDACTED]' },
+    },
+    destination,
+  );
+}
+
+export async function createContainer(
+  config: Readonly<Config>,
+  options: ContainerOptions = {},
+): Promise<Container> {
+  const logger = options.logger ?? createLogger(config);
+  const clock = options.clock ?? systemClock;
+  const crypto = createNodeCrypto(() => clock.now());
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    poolSize: config.databasePoolSize,
+  });
+  try {
+    const master = await resolveMasterKey(
+      config.secretKey,
+      config.dataDir,
+      async () => (await store.secrets.count()) > 0,
+    );
+    if (master.generated)
+      logger.warn({ file: master.origin }, 'generated a new master key; back it up with the data directory');
+    const previous = config.secretKeyPrevious;
+    const versions = await resolveKeyVersions(
+      store,
+      clock,
+      { fingerprint: fingerprintMasterKey(master.key), origin: master.origin },
+      previous && { fingerprint: fingerprintMasterKey(previous), origin: 'SWITCHBOARD_SECRET_KEY_PREVIOUS' },
+    );
+    const keys = new Map([[versions.current, master.key]]);
+    if (previous && versions.previous !== undefined) keys.set(versions.previous, previous);
+    const cipher = new Keyring(keys, versions.current);
+    await verifyDecryption(store, cipher);
+
+    const services = {
+      organizations: createOrganizationService({ store, crypto, clock }),
+      apiKeys: createApiKeyService({
+        store,
+        crypto,
+        clock,
+        logger,
+        cacheTtlMs: config.keyCacheTtlMs ?? (store.dialect === 'postgres' ? 1_000 : 0),
+      }),
+      secrets: createSecretService({ store, crypto, clock, cipher }),
+    };
+    const defaultOrganization = await services.organizations.ensureDefault();
+    if (config.adminKey) await services.apiKeys.ensureBootstrapKey(config.adminKey, defaultOrganization.id);
+
+    const rateLimiter: RateLimiter =
+      store.dialect === 'postgres' ? new PostgresRateLimiter(store.db) : new MemoryRateLimiter(clock);
+    const authFailureLimiter = new MemoryRateLimiter(clock);
+
+    return {
+      config,
+      logger,
+      clock,
+      crypto,
+      store,
+      cipher,
+      rateLimiter,
+      authFailureLimiter,
+      defaultOrganizationId: defaultOrganization.id,
+      masterKeyGenerated: master.generated ? master.origin : undefined,
+      services,
+      async close() {
+        await rateLimiter.close();
+        await authFailureLimiter.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** What the HTTP layer needs from the container: use cases, limiters, and a few settings. */
+export function httpDeps(container: Container): HttpDeps {
+  const { config } = container;
+  return {
+    version: VERSION,
+    logger: container.logger,
+    services: container.services,
+    rateLimiter: container.rateLimiter,
+    authFailureLimiter: container.authFailureLimiter,
+    ping: () => container.store.ping(),
+    isUnavailable: isStoreUnavailable,
+    settings: {
+      bodyLimitBytes: config.bodyLimitBytes,
+      rateLimitPerKey: config.rateLimitPerKey,
+      rateLimitPerOrganization: config.rateLimitPerOrganization,
+      authFailureLimit: config.authFailureLimit,
+      trustedProxies: config.trustedProxies,
+      allowedOrigins: config.allowedOrigins,
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The HTTP application: a tree of small plugins over the use cases. Routes parse, call app/, and format;
+ * they never touch an adapter.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ApiKeyService } from '../app/api-keys.ts';
+import type { OrganizationService } from '../app/organizations.ts';
+import type { SecretService } from '../app/secrets.ts';
+import type { RateLimiter } from '../core/ports/rate-limiter.ts';
+import { installAuth } from './plugins/auth.ts';
+import { installErrorHandling } from './plugins/errors.ts';
+import { installJsonBody } from './plugins/json-body.ts';
+import { installOpenApi } from './plugins/openapi.ts';
+import { installOriginPolicy } from './plugins/origin.ts';
+import { healthRoutes } from './routes/health.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { meRoutes } from './routes/me.ts';
+import { organizationRoutes } from './routes/organizations.ts';
+import { secretRoutes } from './routes/secrets.ts';
+import { installValidation } from './validation.ts';
+import './types.ts';
+
+export interface HttpDeps {
+  version: string;
+  logger: FastifyBaseLogger;
+  services: {
+    organizations: OrganizationService;
+    apiKeys: ApiKeyService;
+    secrets: SecretService;
+  };
+  rateLimiter: RateLimiter;
+  authFailureLimiter: RateLimiter;
+  ping: () => Promise<void>;
+  isUnavailable: (error: unknown) => boolean;
+  settings: {
+    bodyLimitBytes: number;
+    rateLimitPerKey: number;
+    rateLimitPerOrganization: number;
+    authFailureLimit: number;
+    trustedProxies: readonly string[];
+    allowedOrigins: readonly string[];
+  };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const ErrorRef = { $ref: 'ErrorResponse#' };
+
+export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const { settings, services } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // one line per request, written by the onResponse hook below, without the query string
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    bodyLimit: settings.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    trustProxy: settings.trustedProxies.length > 0 ? [...settings.trustedProxies] : false,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 256 },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    requestTimeout: 120_000,
+    connectionTimeout: 0,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installValidation(app);
+  installErrorHandling(app, { isUnavailable: deps.isUnavailable });
+  installJsonBody(app, settings.bodyLimitBytes);
+  await installOriginPolicy(app, settings.allowedOrigins);
+
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || route.schema.hide) return;
+    route.schema.response ??= {};
+    const response = route.schema.response as Record<string, unknown>;
+    response['4xx'] ??= ErrorRef;
+    response['5xx'] ??= ErrorRef;
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+  });
+
+  await installOpenApi(app, { version: deps.version });
+  installAuth(app, {
+    apiKeys: services.apiKeys,
+    rateLimiter: deps.rateLimiter,
+    authFailureLimiter: deps.authFailureLimiter,
+    limits: {
+      perKey: settings.rateLimitPerKey,
+      perOrganization: settings.rateLimitPerOrganization,
+      authFailures: settings.authFailureLimit,
+    },
+  });
+
+  await app.register(healthRoutes, { ping: deps.ping });
+  await app.register(
+    async (v1) => {
+      await v1.register(meRoutes);
+      await v1.register(organizationRoutes, {
+        organizations: services.organizations,
+        apiKeys: services.apiKeys,
+      });
+      await v1.register(keyRoutes, { apiKeys: services.apiKeys });
+      await v1.register(secretRoutes, { secrets: services.secrets });
+    },
+    { prefix: '/v1' },
+  );
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,94 @@
+/** Builds the whole application in-process against a fresh store, with logs captured for inspection. */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig } from '../../src/config.ts';
+import { createContainer, createLogger, httpDeps, type Container } from '../../src/container.ts';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { createTestDatabase, type StoreKind, type TestDatabase } from './databases.ts';
+
+export interface Response {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: any;
+  text: string;
+}
+
+export interface RequestOptions {
+  key?: string | null;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  container: Container;
+  db: TestDatabase;
+  adminKey: string;
+  logs: string[];
+  request(method: string, url: string, options?: RequestOptions): Promise<Response>;
+  /** A key with `scopes` in a brand-new organization: for isolation tests. */
+  newTenant(scopes?: string[]): Promise<{ organizationId: string; key: string }>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(kind: StoreKind, env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase(kind);
+  const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
+  const config = loadConfig({
+    env: { ...db.env, SWITCHBOARD_ADMIN_KEY: adminKey, SWITCHBOARD_LOG_LEVEL: 'debug', ...env },
+    envFile: false,
+  });
+  const logs: string[] = [];
+  const container = await createContainer(config, {
+    logger: createLogger(config, { write: (line: string) => logs.push(line) }),
+  });
+  const app = await buildHttpApp(httpDeps(container));
+
+  async function request(method: string, url: string, options: RequestOptions = {}): Promise<Response> {
+    const key = options.key === undefined ? adminKey : options.key;
+    const headers: Record<string, string> = {
+      ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+      ...options.headers,
+    };
+    const response = await app.inject({
+      method: method as never,
+      url,
+      headers,
+      ...(options.body === undefined
+        ? {}
+        : typeof options.body === 'string'
+          ? { payload: options.body }
+          : { payload: options.body as object }),
+    });
+    let body: unknown;
+    try {
+      body = response.body ? JSON.parse(response.body) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: response.statusCode, headers: response.headers, body, text: response.body };
+  }
+
+  return {
+    app,
+    container,
+    db,
+    adminKey,
+    logs,
+    request,
+    async newTenant(scopes = ['admin']) {
+      const org = await request('POST', '/v1/organizations', {
+        body: { name: `tenant-${randomBytes(3).toString('hex')}` },
+      });
+      const key = await request('POST', `/v1/organizations/${org.body.id}/keys`, {
+        body: { name: 'tenant key', scopes },
+      });
+      return { organizationId: org.body.id as string, key: key.body.key as string };
+    },
+    async close() {
+      await app.close();
+      await container.close();
+      await db.drop();
+    },
+  };
+}

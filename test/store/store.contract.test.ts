@@ -1,0 +1,183 @@
+/** The Store port's contract, written once and run against both stores (SQLite file, real PostgreSQL). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type KyselyStore } from '../../src/adapters/db/store.ts';
+import { PostgresRateLimiter } from '../../src/adapters/db/rate-limiter.ts';
+import { createNodeCrypto } from '../../src/adapters/crypto/node-crypto.ts';
+import { AppError } from '../../src/core/errors.ts';
+import type { Organization } from '../../src/core/tenancy.ts';
+import { STORE_KINDS, createTestDatabase, type TestDatabase } from '../helpers/databases.ts';
+
+const crypto = createNodeCrypto();
+const now = () => new Date().toISOString();
+const sealed = (n: number) => ({
+  ciphertext: new Uint8Array([n, 1, 2, 3]),
+  nonce: new Uint8Array(12).fill(n),
+  keyVersion: 1,
+});
+
+describe.each(STORE_KINDS)('Store contract on %s', (kind) => {
+  let db: TestDatabase;
+  let store: KyselyStore;
+  let orgA: Organization;
+  let orgB: Organization;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    store = await openStore({ dataDir: db.dataDir, databaseUrl: db.databaseUrl });
+    orgA = { id: crypto.newId(), name: 'A', createdAt: now() };
+    orgB = { id: crypto.newId(), name: 'B', createdAt: now() };
+    await store.organizations.insert(orgA);
+    await store.organizations.insert(orgB);
+    await store.masterKeys.register('fingerprint-1', now());
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('applies migrations idempotently (a second open finds nothing to do)', async () => {
+    const again = await openStore({ dataDir: db.dataDir, databaseUrl: db.databaseUrl });
+    await again.ping();
+    await again.close();
+  });
+
+  it('reads organizations back and pages them newest first', async () => {
+    expect(await store.organizations.get(orgA.id)).toEqual(orgA);
+    const first = await store.organizations.list({ limit: 1 });
+    expect(first.items.map((o) => o.id)).toEqual([orgB.id]);
+    expect(first.nextCursor).toBe(orgB.id);
+    const second = await store.organizations.list({ limit: 1, cursor: first.nextCursor ?? undefined });
+    expect(second.items.map((o) => o.id)).toEqual([orgA.id]);
+  });
+
+  it('finds API keys by hash, scopes reads by organization, and revokes once', async () => {
+    const key = {
+      id: crypto.newId(),
+      organizationId: orgA.id,
+      name: 'k',
+      prefix: 'sbk_abc',
+      scopes: ['actions:read' as const],
+      source: 'api' as const,
+      createdAt: now(),
+      tokenHash: crypto.sha256(`token-${kind}`),
+    };
+    await store.apiKeys.insert(key);
+    expect((await store.apiKeys.findByHash(key.tokenHash))?.id).toBe(key.id);
+    expect(await store.apiKeys.get(orgB.id, key.id)).toBeUndefined();
+    expect(await store.apiKeys.revoke(orgB.id, key.id, now())).toBe(false);
+    expect(await store.apiKeys.revoke(orgA.id, key.id, now())).toBe(true);
+    expect(await store.apiKeys.revoke(orgA.id, key.id, now())).toBe(false);
+    expect((await store.apiKeys.get(orgA.id, key.id))?.revokedAt).not.toBeNull();
+  });
+
+  it('keeps secrets per organization, with unique names and the ciphertext out of metadata reads', async () => {
+    const id = crypto.newId();
+    const record = {
+      id,
+      organizationId: orgA.id,
+      name: 'TOKEN',
+      description: null,
+      allowedHosts: ['api.example.com'],
+      keyVersion: 1,
+      createdAt: now(),
+      updatedAt: now(),
+    };
+    await store.secrets.insert({ ...record, sealed: sealed(1) });
+    expect(await store.secrets.get(orgA.id, id)).toEqual(record);
+    expect(await store.secrets.get(orgB.id, id)).toBeUndefined();
+    expect(await store.secrets.getSealed(orgB.id, id)).toBeUndefined();
+    expect(await store.secrets.getSealed(orgA.id, id)).toEqual(sealed(1));
+
+    const duplicate = store.secrets.insert({ ...record, id: crypto.newId(), sealed: sealed(2) });
+    await expect(duplicate).rejects.toBeInstanceOf(AppError);
+    await expect(duplicate).rejects.toMatchObject({ code: 'CONFLICT' });
+    // the same name in another organization is fine
+    await store.secrets.insert({ ...record, id: crypto.newId(), organizationId: orgB.id, sealed: sealed(3) });
+
+    expect(await store.secrets.update(orgB.id, id, { name: 'X', updatedAt: now() })).toBeUndefined();
+    const updated = await store.secrets.update(orgA.id, id, {
+      allowedHosts: [],
+      sealed: sealed(4),
+      updatedAt: now(),
+    });
+    expect(updated?.allowedHosts).toEqual([]);
+    expect(await store.secrets.getSealed(orgA.id, id)).toEqual(sealed(4));
+
+    expect(await store.secrets.delete(orgB.id, id)).toBe(false);
+    expect(await store.secrets.delete(orgA.id, id)).toBe(true);
+    expect(await store.secrets.get(orgA.id, id)).toBeUndefined();
+  });
+
+  it('reseals a row only if it is still under the expected key version', async () => {
+    const id = crypto.newId();
+    await store.secrets.insert({
+      id,
+      organizationId: orgA.id,
+      name: 'RESEAL',
+      description: null,
+      allowedHosts: [],
+      keyVersion: 1,
+      createdAt: now(),
+      updatedAt: now(),
+      sealed: sealed(5),
+    });
+    const v2 = await store.masterKeys.register('fingerprint-2', now());
+    expect(await store.secrets.reseal(id, 7, { ...sealed(6), keyVersion: v2 })).toBe(false);
+    expect(await store.secrets.reseal(id, 1, { ...sealed(6), keyVersion: v2 })).toBe(true);
+    expect((await store.secrets.keyVersionsInUse()).map((v) => v.keyVersion)).toContain(v2);
+  });
+
+  it('registers master keys once, even when asked concurrently', async () => {
+    const versions = await Promise.all(
+      Array.from({ length: 5 }, () => store.masterKeys.register('fingerprint-race', now())),
+    );
+    expect(new Set(versions).size).toBe(1);
+    expect((await store.masterKeys.list()).filter((k) => k.fingerprint === 'fingerprint-race')).toHaveLength(
+      1,
+    );
+  });
+
+  it('keeps the first value of a setting', async () => {
+    expect(await store.settings.setIfAbsent('s', 'first')).toBe('first');
+    expect(await store.settings.setIfAbsent('s', 'second')).toBe('first');
+    expect(await store.settings.get('missing')).toBeUndefined();
+  });
+
+  it('rolls a failed transaction back entirely', async () => {
+    const org = { id: crypto.newId(), name: 'rolled back', createdAt: now() };
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.organizations.insert(org);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await store.organizations.get(org.id)).toBeUndefined();
+  });
+});
+
+describe.runIf(STORE_KINDS.includes('postgres'))('PostgresRateLimiter', () => {
+  let db: TestDatabase;
+  let store: KyselyStore;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+    store = await openStore({ dataDir: db.dataDir, databaseUrl: db.databaseUrl });
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('counts one limit exactly under concurrent callers', async () => {
+    const limiter = new PostgresRateLimiter(store.db);
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => limiter.consume(`burst-${crypto.newId()}`, 15)),
+    );
+    expect(results.every((r) => r.allowed)).toBe(true); // distinct keys: all admitted
+    const same = await Promise.all(Array.from({ length: 40 }, () => limiter.consume('shared-key', 15)));
+    expect(same.filter((r) => r.allowed)).toHaveLength(15);
+    const refused = same.find((r) => !r.allowed);
+    expect(refused?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(refused?.retryAfterSeconds).toBeLessThanOrEqual(70);
+    await limiter.close();
+  });
+});
