@@ -79,8 +79,15 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     response['4xx'] ??= ErrorRef;
     response['5xx'] ??= ErrorRef;
   });
+  // Once shutdown begins, every response closes its connection: a keep-alive client that had a request
+  // in flight would otherwise hold the server open until the shutdown timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(

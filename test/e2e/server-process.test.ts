@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from '../helpers/databases.ts';
@@ -39,6 +41,30 @@ describe.each(STORE_KINDS)('server process on %s', (kind) => {
     if (kind === 'sqlite') expect(statSync(join(db.dataDir, 'master.key')).mode & 0o777).toBe(0o600);
     expect(await server.stop('SIGTERM')).toBe(0);
     expect(server.output()).toContain('"msg":"stopped"');
+  });
+
+  it('finishes an in-flight request on SIGTERM, and takes no new connection', async () => {
+    const db = await fresh();
+    const key = adminKey();
+    const server = await serve({ ...db.env, SWITCHBOARD_ADMIN_KEY: key }, db.dataDir);
+    const { hostname, port } = new URL(server.url);
+    const body = JSON.stringify({ name: 'IN_FLIGHT', value: 'sent while the server stops' });
+    const socket = connect(Number(port), hostname);
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.write(
+      `POST /v1/secrets HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${key}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = server.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(call(`${server.url}/healthz`, undefined)).rejects.toThrow(); // the port is closed
+    socket.write(body.slice(10)); // the client keeps its connection open, as keep-alive clients do
+    expect(await exited).toBe(0);
+    expect(answer).toMatch(/^HTTP\/1\.1 201/);
+    expect(answer.toLowerCase()).toContain('connection: close');
   });
 
   it('refuses to start with a wrong master key, and without one once secrets exist', async () => {

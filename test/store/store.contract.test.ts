@@ -1,4 +1,5 @@
 /** The Store port's contract, written once and run against both stores (SQLite file, real PostgreSQL). */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type KyselyStore } from '../../src/adapters/db/store.ts';
 import { PostgresRateLimiter } from '../../src/adapters/db/rate-limiter.ts';
@@ -39,6 +40,28 @@ describe.each(STORE_KINDS)('Store contract on %s', (kind) => {
     const again = await openStore({ dataDir: db.dataDir, databaseUrl: db.databaseUrl });
     await again.ping();
     await again.close();
+  });
+
+  it.runIf(kind === 'sqlite')('runs SQLite with WAL, a busy timeout and foreign keys on', async () => {
+    const pragma = async (name: string) =>
+      Object.values((await sql.raw(`pragma ${name}`).execute(store.db)).rows[0] as object)[0];
+    expect(await pragma('journal_mode')).toBe('wal');
+    expect(await pragma('busy_timeout')).toBe(5000);
+    expect(await pragma('foreign_keys')).toBe(1);
+  });
+
+  it('enforces foreign keys', async () => {
+    const orphan = {
+      id: crypto.newId(),
+      organizationId: crypto.newId(),
+      name: 'orphan',
+      prefix: 'p',
+      scopes: [],
+      source: 'api' as const,
+      createdAt: now(),
+      tokenHash: crypto.sha256('orphan'),
+    };
+    await expect(store.apiKeys.insert(orphan)).rejects.toThrow();
   });
 
   it('reads organizations back and pages them newest first', async () => {
