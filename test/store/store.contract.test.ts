@@ -196,11 +196,14 @@ describe.runIf(STORE_KINDS.includes('postgres'))('PostgresRateLimiter', () => {
       Array.from({ length: 40 }, () => limiter.consume(`burst-${crypto.newId()}`, 15)),
     );
     expect(results.every((r) => r.allowed)).toBe(true); // distinct keys: all admitted
-    const same = await Promise.all(Array.from({ length: 40 }, () => limiter.consume('shared-key', 15)));
-    expect(same.filter((r) => r.allowed)).toHaveLength(15);
-    const refused = same.find((r) => !r.allowed);
-    expect(refused?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    expect(refused?.retryAfterSeconds).toBeLessThanOrEqual(70);
+    for (let round = 0; round < 10; round++) {
+      const key = `shared-${round}-${crypto.newId()}`;
+      const same = await Promise.all(Array.from({ length: 40 }, () => limiter.consume(key, 15)));
+      expect(same.filter((r) => r.allowed)).toHaveLength(15);
+      const refused = same.find((r) => !r.allowed);
+      expect(refused?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      expect(refused?.retryAfterSeconds).toBeLessThanOrEqual(70);
+    }
     await limiter.close();
   });
 });

@@ -27,5 +27,6 @@ export interface Database {
     created_at: string;
     updated_at: string;
   };
-  rate_limit_counters: { key: string; bucket: number; count: number };
+  /** PostgreSQL only: see migration 0002. */
+  rate_limit_windows: { key: string; bucket: number; counts: number[] };
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { MigrationFactory } from './types.ts';
 
-/** Organizations, API keys, master key versions, secrets, settings and shared rate-limit counters. */
+/** Organizations, API keys, master key versions, secrets and settings. */
 export const foundation: MigrationFactory = (t) => ({
   async up(db) {
     await db.schema
@@ -65,14 +65,6 @@ export const foundation: MigrationFactory = (t) => ({
       .createIndex('secrets_organization')
       .on('secrets')
       .columns(['organization_id', 'id'])
-      .execute();
-
-    await db.schema
-      .createTable('rate_limit_counters')
-      .addColumn('key', 'text', (c) => c.notNull())
-      .addColumn('bucket', sql.raw(t.bigint), (c) => c.notNull())
-      .addColumn('count', 'integer', (c) => c.notNull())
-      .addPrimaryKeyConstraint('rate_limit_counters_pk', ['key', 'bucket'])
       .execute();
   },
 });
