@@ -1,0 +1,114 @@
+/**
+ * The variables of an action: the inputs an agent collects from the conversation before calling it (the
+ * Custom Actions guide's name / type / description / example / required / default), plus the bounds that
+ * make every argument a language model sends checkable (SECURITY.md 2.1, G-05).
+ */
+export const VARIABLE_TYPES = [
+  'string',
+  'integer',
+  'number',
+  'boolean',
+  'date',
+  'email',
+  'phone',
+  'enum',
+  'object',
+  'array',
+] as const;
+export type VariableType = (typeof VARIABLE_TYPES)[number];
+
+export const ITEM_TYPES = [
+  'string',
+  'integer',
+  'number',
+  'boolean',
+  'date',
+  'email',
+  'phone',
+  'enum',
+] as const;
+export type ItemType = (typeof ITEM_TYPES)[number];
+
+export interface VariableItems {
+  type: ItemType;
+  enum?: string[];
+}
+
+export interface Variable {
+  /** `^[A-Za-z_][A-Za-z0-9_]{0,63}$`, the name used in `{{name}}` and as the tool argument. */
+  name: string;
+  type: VariableType;
+  /** What the model reads to know what to collect. */
+  description?: string;
+  example?: unknown;
+  /** Default false. */
+  required?: boolean;
+  /** Used when the variable is optional and not provided; must itself be valid for the type. */
+  default?: unknown;
+  /** Type `enum`: the options (1 to 100). */
+  enum?: string[];
+  /** Type `array`: the item type (default string). */
+  items?: VariableItems;
+  /** Types string and email, and arrays of them: default 4096, at most 32768. */
+  max_length?: number;
+  /** Types integer and number, and arrays of them. */
+  minimum?: number;
+  maximum?: number;
+}
+
+/** Filled by the runtime, so a variable may not take one of these names (DESIGN.md, template language). */
+export const RUNTIME_VARIABLES = [
+  'current_datetime',
+  'timezone',
+  'contact_number',
+  'direction',
+  'medium',
+  'agent_uuid',
+  'agent_number',
+] as const;
+
+export const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** Names that would reach Object.prototype if ever used as a plain-object key. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+export const VARIABLE_LIMITS = Object.freeze({
+  maxVariables: 100,
+  /** SECURITY.md 2.1: 4 KB per string unless the schema says otherwise. */
+  defaultMaxLength: 4096,
+  maxMaxLength: 32_768,
+  maxDescriptionLength: 1000,
+  minEnumOptions: 1,
+  maxEnumOptions: 100,
+  maxEnumOptionLength: 200,
+  maxArrayItems: 100,
+  /** RFC 5321: a forward path holds at most 254 characters. */
+  maxEmailLength: 254,
+  /** Free-form `object` inputs: serialized size, nesting and key count. */
+  maxObjectBytes: 8192,
+  maxObjectDepth: 8,
+  maxObjectKeys: 50,
+  /** SECURITY.md 2.1: tool-call arguments at most 32 KB in total, serialized. */
+  maxArgumentBytes: 32 * 1024,
+});
+
+/** Types whose values are text with a length the action author may choose. */
+export const LENGTH_TYPES: ReadonlySet<string> = new Set(['string', 'email']);
+export const NUMERIC_TYPES: ReadonlySet<string> = new Set(['integer', 'number']);
+
+/** The type an array's items have, or the variable's own type; used for bounds that apply to either. */
+export function elementType(variable: Variable): VariableType {
+  return variable.type === 'array' ? (variable.items?.type ?? 'string') : variable.type;
+}
+
+export function optionsOf(variable: Variable): readonly string[] {
+  return (variable.type === 'array' ? variable.items?.enum : variable.enum) ?? [];
+}
+
+/** Enum options match case-insensitively and ignoring spacing, "_" and "-": "Next Day" is "next_day". */
+export function enumKey(option: string): string {
+  return option
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, ' ');
+}
