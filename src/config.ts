@@ -20,7 +20,17 @@ export interface Config {
   secretKey: Uint8Array | undefined;
   secretKeyPrevious: Uint8Array | undefined;
   allowPrivateNetworks: string[];
+  egressAllowedPorts: number[];
+  egressDnsServers: string[];
+  egressConnectTimeoutMs: number;
+  egressTimeoutMs: number;
+  egressTimeoutCapMs: number;
+  egressResponseLimitBytes: number;
+  egressResponseCapBytes: number;
+  egressRequestLimitBytes: number;
   logLevel: LogLevel;
+  executionRetentionDays: number;
+  executionRecordBytes: number;
   bodyLimitBytes: number;
   rateLimitPerKey: number;
   rateLimitPerOrganization: number;
@@ -167,6 +177,76 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     default: '',
     description: 'Comma-separated hosts, IPs or CIDRs that outbound calls may reach despite the SSRF guard.',
     parse: list,
+  },
+  {
+    key: 'egressAllowedPorts',
+    env: 'SWITCHBOARD_EGRESS_ALLOWED_PORTS',
+    default: '',
+    description: 'Ports outbound calls may use on public hosts besides 80 and 443 (comma-separated).',
+    parse: (raw) => list(raw).map((port) => integer(1, 65_535)(port)),
+  },
+  {
+    key: 'egressDnsServers',
+    env: 'SWITCHBOARD_EGRESS_DNS_SERVERS',
+    default: '',
+    description: 'DNS servers (`ip` or `ip:port`) for outbound calls; unset uses the system resolver.',
+    parse: list,
+  },
+  {
+    key: 'egressConnectTimeoutMs',
+    env: 'SWITCHBOARD_EGRESS_CONNECT_TIMEOUT_MS',
+    default: '5000',
+    description: 'Outbound connect timeout.',
+    parse: integer(100, 60_000),
+  },
+  {
+    key: 'egressTimeoutMs',
+    env: 'SWITCHBOARD_EGRESS_TIMEOUT_MS',
+    default: '30000',
+    description: 'Default total deadline of an outbound request (every redirect and the whole body).',
+    parse: integer(100, 600_000),
+  },
+  {
+    key: 'egressTimeoutCapMs',
+    env: 'SWITCHBOARD_EGRESS_TIMEOUT_CAP_MS',
+    default: '120000',
+    description: 'Largest deadline an action may ask for.',
+    parse: integer(100, 600_000),
+  },
+  {
+    key: 'egressResponseLimitBytes',
+    env: 'SWITCHBOARD_EGRESS_RESPONSE_LIMIT_BYTES',
+    default: '5242880',
+    description: 'Default largest response body, counted after decompression (5 MB).',
+    parse: integer(1024, 1024 * 1024 * 1024),
+  },
+  {
+    key: 'egressResponseCapBytes',
+    env: 'SWITCHBOARD_EGRESS_RESPONSE_CAP_BYTES',
+    default: '26214400',
+    description: 'Largest response body an action may ask for (25 MB).',
+    parse: integer(1024, 1024 * 1024 * 1024),
+  },
+  {
+    key: 'egressRequestLimitBytes',
+    env: 'SWITCHBOARD_EGRESS_REQUEST_LIMIT_BYTES',
+    default: '1048576',
+    description: 'Largest outbound request body (1 MB).',
+    parse: integer(1024, 64 * 1024 * 1024),
+  },
+  {
+    key: 'executionRetentionDays',
+    env: 'SWITCHBOARD_EXECUTION_RETENTION_DAYS',
+    default: '30',
+    description: 'Days execution records are kept (0 keeps them forever).',
+    parse: integer(0, 36_500),
+  },
+  {
+    key: 'executionRecordBytes',
+    env: 'SWITCHBOARD_EXECUTION_RECORD_BYTES',
+    default: '65536',
+    description: 'Characters of each request and response body an execution record keeps.',
+    parse: integer(256, 10 * 1024 * 1024),
   },
   {
     key: 'logLevel',

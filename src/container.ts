@@ -3,7 +3,16 @@
  * use cases. server.ts, worker.ts and the CLI all start here; nothing else wires adapters.
  */
 import { pino, type Logger as PinoLogger } from 'pino';
+import { createActionService, type ActionService } from './app/actions.ts';
 import { createApiKeyService, type ApiKeyService } from './app/api-keys.ts';
+import { createIdempotency } from './app/executions/idempotency.ts';
+import { ExecutionRecorder } from './app/executions/recorder.ts';
+import { startRetention } from './app/executions/retention.ts';
+import { createExecutionService, type ExecutionService } from './app/executions/service.ts';
+import { createIntegrationService, type IntegrationService } from './app/integrations.ts';
+import { createHttpKind } from './app/kinds/http/index.ts';
+import { KindRegistry } from './app/kinds/registry.ts';
+import { createToolService, type ToolService } from './app/tools.ts';
 import { resolveKeyVersions, verifyDecryption } from './app/master-keys.ts';
 import { createOrganizationService, type OrganizationService } from './app/organizations.ts';
 import { createSecretService, type SecretService } from './app/secrets.ts';
@@ -14,9 +23,12 @@ import { createNodeCrypto } from './adapters/crypto/node-crypto.ts';
 import { isStoreUnavailable } from './adapters/db/errors.ts';
 import { PostgresRateLimiter } from './adapters/db/rate-limiter.ts';
 import { openStore, type KyselyStore } from './adapters/db/store.ts';
+import { createGuardedHttpClient } from './adapters/http-client/guarded-client.ts';
+import type { EgressOptions } from './adapters/http-client/options.ts';
 import { MemoryRateLimiter } from './adapters/rate-limit/memory.ts';
 import { type Clock, systemClock } from './core/ports/clock.ts';
 import type { Crypto } from './core/ports/crypto.ts';
+import type { HttpClient } from './core/ports/http-client.ts';
 import type { RateLimiter } from './core/ports/rate-limiter.ts';
 import type { HttpDeps } from './http/app.ts';
 import { VERSION } from './version.ts';
@@ -28,6 +40,9 @@ export interface Container {
   readonly crypto: Crypto;
   readonly store: KyselyStore;
   readonly cipher: Keyring;
+  /** The one guarded egress client. */
+  readonly http: HttpClient;
+  readonly kinds: KindRegistry;
   /** Per key and per organization request limits; shared across processes on PostgreSQL. */
   readonly rateLimiter: RateLimiter;
   /** Failed authentications per client address, in this process. */
@@ -38,6 +53,10 @@ export interface Container {
     readonly organizations: OrganizationService;
     readonly apiKeys: ApiKeyService;
     readonly secrets: SecretService;
+    readonly integrations: IntegrationService;
+    readonly actions: ActionService;
+    readonly executions: ExecutionService;
+    readonly tools: ToolService;
   };
   close(): Promise<void>;
 }
@@ -74,6 +93,22 @@ export function createLogger(
   );
 }
 
+export function egressOptions(config: Readonly<Config>): EgressOptions {
+  return {
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    allowedPorts: config.egressAllowedPorts,
+    dnsServers: config.egressDnsServers,
+    connectTimeoutMs: config.egressConnectTimeoutMs,
+    timeoutMs: config.egressTimeoutMs,
+    timeoutCapMs: config.egressTimeoutCapMs,
+    responseLimitBytes: config.egressResponseLimitBytes,
+    responseCapBytes: config.egressResponseCapBytes,
+    requestLimitBytes: config.egressRequestLimitBytes,
+    maxRedirects: 5,
+    userAgent: `Switchboard/${VERSION}`,
+  };
+}
+
 export async function createContainer(
   config: Readonly<Config>,
   options: ContainerOptions = {},
@@ -106,6 +141,26 @@ export async function createContainer(
     const cipher = new Keyring(keys, versions.current);
     await verifyDecryption(store, cipher);
 
+    const http = createGuardedHttpClient(egressOptions(config));
+    if (config.allowPrivateNetworks.length > 0) {
+      logger.warn(
+        { allowed: config.allowPrivateNetworks },
+        'outbound calls may reach these private destinations (SWITCHBOARD_ALLOW_PRIVATE_NETWORKS)',
+      );
+    }
+    const kinds = new KindRegistry([
+      createHttpKind({
+        http,
+        clock,
+        timeoutMs: config.egressTimeoutMs,
+        timeoutCapMs: config.egressTimeoutCapMs,
+        recordBodyBytes: config.executionRecordBytes,
+      }),
+    ]);
+    const secrets = createSecretService({ store, crypto, clock, cipher });
+    const actions = createActionService({ store, crypto, clock, kinds, http });
+    const recorder = new ExecutionRecorder(store, logger);
+    const retention = startRetention(store, clock, logger, config.executionRetentionDays);
     const services = {
       organizations: createOrganizationService({ store, crypto, clock }),
       apiKeys: createApiKeyService({
@@ -115,7 +170,21 @@ export async function createContainer(
         logger,
         cacheTtlMs: config.keyCacheTtlMs ?? (store.dialect === 'postgres' ? 1_000 : 0),
       }),
-      secrets: createSecretService({ store, crypto, clock, cipher }),
+      secrets,
+      integrations: createIntegrationService({ store, crypto, clock, http }),
+      actions,
+      executions: createExecutionService({
+        store,
+        crypto,
+        clock,
+        logger,
+        kinds,
+        reveal: (organizationId, id) => secrets.reveal(organizationId, id),
+        recorder,
+        idempotency: createIdempotency(store, crypto, clock),
+        deadlineMs: config.egressTimeoutCapMs,
+      }),
+      tools: createToolService({ store, actions }),
     };
     const defaultOrganization = await services.organizations.ensureDefault();
     if (config.adminKey) await services.apiKeys.ensureBootstrapKey(config.adminKey, defaultOrganization.id);
@@ -131,12 +200,17 @@ export async function createContainer(
       crypto,
       store,
       cipher,
+      http,
+      kinds,
       rateLimiter,
       authFailureLimiter,
       defaultOrganizationId: defaultOrganization.id,
       masterKeyGenerated: master.generated ? master.origin : undefined,
       services,
       async close() {
+        retention.stop();
+        await recorder.drain();
+        await http.close();
         await rateLimiter.close();
         await authFailureLimiter.close();
         await store.close();
@@ -155,6 +229,7 @@ export function httpDeps(container: Container): HttpDeps {
     version: VERSION,
     logger: container.logger,
     services: container.services,
+    kinds: container.kinds,
     rateLimiter: container.rateLimiter,
     authFailureLimiter: container.authFailureLimiter,
     ping: () => container.store.ping(),

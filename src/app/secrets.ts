@@ -26,8 +26,6 @@ export interface UpdateSecretInput {
   allowedHosts?: readonly string[] | undefined;
 }
 
-/** What a redacted value looks like wherever a secret would have appeared. */
-export const redactionMarker = (name: string): string => `[REDACTED:${name}]`;
 const MARKER_PATTERN = /^\[REDACTED(:[^\]]*)?\]$|^\*{3,}$/;
 
 /**
@@ -132,10 +130,9 @@ export function createSecretService({ store, crypto, clock, cipher }: SecretDeps
 
     /** The decrypted value, for the execution engine only; no route returns it. */
     async reveal(organizationId: string, id: string): Promise<{ record: SecretRecord; value: string }> {
-      const record = await getRecord(organizationId, id);
-      const sealed = await store.secrets.getSealed(organizationId, id);
-      if (!sealed) throw notFound('Secret');
-      return { record, value: cipher.open(sealed, { organizationId, secretId: id }) };
+      const found = await store.secrets.getWithSealed(organizationId, id);
+      if (!found) throw notFound('Secret');
+      return { record: found.record, value: cipher.open(found.sealed, { organizationId, secretId: id }) };
     },
   };
 }

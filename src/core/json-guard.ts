@@ -42,10 +42,19 @@ export function parseGuardedJson(text: string, limits: JsonGuardLimits = DEFAULT
 }
 
 /**
+ * For JSON someone else wrote (an upstream response): only the nesting depth is checked before
+ * JSON.parse, so a million `[` cannot exhaust the stack of whatever walks the result (SECURITY.md H12).
+ */
+export function parseJsonWithDepthLimit(text: string, maxDepth: number): unknown {
+  scanStructure(text, maxDepth, false);
+  return JSON.parse(text);
+}
+
+/**
  * One pass over the text, tracking only strings and brackets: throws on excess depth, and returns the
  * first duplicate key it finds (reported after JSON.parse, so a syntax error is named as such first).
  */
-function scanStructure(text: string, maxDepth: number): string | undefined {
+function scanStructure(text: string, maxDepth: number, trackKeys = true): string | undefined {
   const isObject = new Uint8Array(maxDepth + 2);
   const keys: (Set<string> | undefined)[] = [];
   let depth = 0;
@@ -65,7 +74,7 @@ function scanStructure(text: string, maxDepth: number): string | undefined {
         } else if (d === QUOTE) break;
         else end++;
       }
-      if (expectingKey && isObject[depth] === 1 && duplicate === undefined) {
+      if (trackKeys && expectingKey && isObject[depth] === 1 && duplicate === undefined) {
         const raw = text.slice(i + 1, end);
         const key = escaped ? decodeKey(raw) : raw;
         if (key === '__proto__') {

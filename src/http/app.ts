@@ -5,7 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ActionService } from '../app/actions.ts';
 import type { ApiKeyService } from '../app/api-keys.ts';
+import type { ExecutionService } from '../app/executions/service.ts';
+import type { IntegrationService } from '../app/integrations.ts';
+import type { KindRegistry } from '../app/kinds/registry.ts';
+import type { ToolService } from '../app/tools.ts';
 import type { OrganizationService } from '../app/organizations.ts';
 import type { SecretService } from '../app/secrets.ts';
 import type { RateLimiter } from '../core/ports/rate-limiter.ts';
@@ -14,7 +19,11 @@ import { installErrorHandling } from './plugins/errors.ts';
 import { installJsonBody } from './plugins/json-body.ts';
 import { installOpenApi } from './plugins/openapi.ts';
 import { installOriginPolicy } from './plugins/origin.ts';
+import { actionRoutes } from './routes/actions.ts';
+import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
+import { integrationRoutes } from './routes/integrations.ts';
+import { toolRoutes } from './routes/tools.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meRoutes } from './routes/me.ts';
 import { organizationRoutes } from './routes/organizations.ts';
@@ -29,7 +38,12 @@ export interface HttpDeps {
     organizations: OrganizationService;
     apiKeys: ApiKeyService;
     secrets: SecretService;
+    integrations: IntegrationService;
+    actions: ActionService;
+    executions: ExecutionService;
+    tools: ToolService;
   };
+  kinds: KindRegistry;
   rateLimiter: RateLimiter;
   authFailureLimiter: RateLimiter;
   ping: () => Promise<void>;
@@ -123,6 +137,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       });
       await v1.register(keyRoutes, { apiKeys: services.apiKeys });
       await v1.register(secretRoutes, { secrets: services.secrets });
+      await v1.register(integrationRoutes, { integrations: services.integrations });
+      await v1.register(actionRoutes, { actions: services.actions, kinds: deps.kinds });
+      await v1.register(executionRoutes, { executions: services.executions });
+      await v1.register(toolRoutes, { tools: services.tools });
     },
     { prefix: '/v1' },
   );

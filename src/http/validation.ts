@@ -11,6 +11,8 @@ const BASE: Options = {
   useDefaults: true,
   removeAdditional: false,
   coerceTypes: false,
+  // oneOf + discriminator: validate only the variant the tag names, so errors speak about its fields
+  discriminator: true,
 };
 
 /**

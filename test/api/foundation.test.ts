@@ -340,7 +340,7 @@ describe.each(STORE_KINDS)('foundation API on %s', (kind) => {
 
 function readSqliteFiles(dir: string): string {
   return readdirSync(dir)
-    .filter((name) => name.startsWith('switchboard.db'))
+    .filter((name) => name.startsWith('switchboard'))
     .map((name) => readFileSync(join(dir, name)).toString('latin1'))
     .join('\n');
 }

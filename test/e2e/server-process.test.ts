@@ -67,6 +67,32 @@ describe.each(STORE_KINDS)('server process on %s', (kind) => {
     expect(answer.toLowerCase()).toContain('connection: close');
   });
 
+  it('commits every execution record before a SIGTERM exits', async () => {
+    const db = await fresh();
+    const key = adminKey();
+    const env = { ...db.env, SWITCHBOARD_ADMIN_KEY: key, SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2' };
+    const server = await serve(env, db.dataDir);
+    const action = await call(`${server.url}/v1/actions`, key, {
+      body: {
+        name: 'Quick',
+        description: 'd',
+        kind: 'http',
+        http: { method: 'GET', url: 'http://127.0.0.2:9/', retry: { max_attempts: 1 } },
+      },
+    });
+    const ids = await Promise.all(
+      Array.from(
+        { length: 20 },
+        async () =>
+          (await call(`${server.url}/v1/actions/${action.body.id}/execute`, key, { body: {} })).body
+            .id as string,
+      ),
+    );
+    expect(await server.stop('SIGTERM')).toBe(0);
+    const restarted = await serve(env, db.dataDir);
+    for (const id of ids) expect((await call(`${restarted.url}/v1/executions/${id}`, key)).status).toBe(200);
+  });
+
   it('refuses to start with a wrong master key, and without one once secrets exist', async () => {
     const db = await fresh();
     const key = adminKey();

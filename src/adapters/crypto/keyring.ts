@@ -3,7 +3,14 @@
  * authenticated data binds the ciphertext to its organization, its own id and the master key version,
  * so a ciphertext copied into another row or organization does not decrypt (SECURITY.md G-11).
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import type { SecretCipher } from '../../core/ports/crypto.ts';
 import type { SealedSecret, SecretBinding } from '../../core/secrets.ts';
 
@@ -21,25 +28,32 @@ export class KeyDecryptError extends Error {
   override name = 'KeyDecryptError';
 }
 
+/** Decrypted values by nonce: a nonce is unique to one seal, so a changed value can never be served stale. */
+const OPENED_LIMIT = 1_000;
+
 export class Keyring implements SecretCipher {
   readonly currentVersion: number;
-  readonly #keys: ReadonlyMap<number, Uint8Array>;
+  readonly #raw: ReadonlyMap<number, Uint8Array>;
+  /** Key objects made once: given raw bytes, Node would build one on every seal and open. */
+  readonly #keys: ReadonlyMap<number, KeyObject>;
+  readonly #opened = new Map<string, { binding: string; value: string }>();
 
   constructor(keys: ReadonlyMap<number, Uint8Array>, currentVersion: number) {
     if (!keys.has(currentVersion))
       throw new Error(`The current master key version ${currentVersion} is not loaded`);
     for (const key of keys.values()) if (key.length !== 32) throw new Error('A master key must be 32 bytes');
-    this.#keys = new Map(keys);
+    this.#raw = new Map(keys);
+    this.#keys = new Map([...keys].map(([version, key]) => [version, createSecretKey(key)]));
     this.currentVersion = currentVersion;
   }
 
   /** The same keys plus `key` as the new current version: for re-encrypting under a new master key. */
   withCurrent(version: number, key: Uint8Array): Keyring {
-    return new Keyring(new Map([...this.#keys, [version, key]]), version);
+    return new Keyring(new Map([...this.#raw, [version, key]]), version);
   }
 
   seal(plaintext: string, binding: SecretBinding): SealedSecret {
-    const key = this.#keys.get(this.currentVersion) as Uint8Array;
+    const key = this.#keys.get(this.currentVersion) as KeyObject;
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(additionalData(binding, this.currentVersion));
@@ -52,6 +66,17 @@ export class Keyring implements SecretCipher {
   }
 
   open(sealed: SealedSecret, binding: SecretBinding): string {
+    const nonce = Buffer.from(sealed.nonce).toString('base64');
+    const bound = `${binding.organizationId}/${binding.secretId}/${sealed.keyVersion}`;
+    const known = this.#opened.get(nonce);
+    if (known?.binding === bound) return known.value;
+    const value = this.#decrypt(sealed, binding);
+    if (this.#opened.size >= OPENED_LIMIT) this.#opened.delete(this.#opened.keys().next().value as string);
+    this.#opened.set(nonce, { binding: bound, value });
+    return value;
+  }
+
+  #decrypt(sealed: SealedSecret, binding: SecretBinding): string {
     const key = this.#keys.get(sealed.keyVersion);
     if (!key) throw new KeyDecryptError(`Master key version ${sealed.keyVersion} is not loaded`);
     if (sealed.ciphertext.length < TAG_BYTES) throw new KeyDecryptError('Ciphertext is truncated');

@@ -29,4 +29,57 @@ export interface Database {
   };
   /** PostgreSQL only: see migration 0002. */
   rate_limit_windows: { key: string; bucket: number; counts: number[] };
+  integrations: {
+    id: string;
+    organization_id: string;
+    name: string;
+    description: string | null;
+    base_url: string | null;
+    secrets: string;
+    auth: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  actions: {
+    id: string;
+    organization_id: string;
+    integration_id: string | null;
+    name: string;
+    tool_name: string;
+    kind: string;
+    status: string;
+    version: number;
+    definition: string;
+    created_at: string;
+    updated_at: string;
+    deleted_at: string | null;
+  };
+  action_versions: {
+    action_id: string;
+    version: number;
+    definition: string;
+    created_at: string;
+    created_by: string | null;
+  };
+  executions: {
+    id: string;
+    organization_id: string;
+    action_id: string;
+    action_version: number;
+    status: string;
+    category: string | null;
+    started_at: string;
+    duration_ms: number;
+    record: string;
+  };
+  idempotency_keys: {
+    organization_id: string;
+    scope: string;
+    key: string;
+    request_hash: string;
+    state: string;
+    response: string | null;
+    created_at: string;
+    expires_at: string;
+  };
 }

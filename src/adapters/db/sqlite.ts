@@ -2,6 +2,10 @@
  * Kysely over node:sqlite (built into Node 24, no native build). Kysely's SqliteDialect expects the
  * better-sqlite3 statement shape; NodeSqliteDatabase adapts node:sqlite to it, caches prepared
  * statements, and converts parameters node:sqlite does not accept (booleans, undefined).
+ *
+ * Besides the main connection there is a read connection with a result cache for the hot point reads
+ * (API keys, action versions, secrets), so a request usually reads configuration without a read
+ * transaction (each costs SQLite a handful of lock syscalls).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,29 +20,96 @@ import {
   type SqliteDialectConfig,
   type SqliteStatement,
 } from 'kysely';
+import type { ReadConnection } from './repositories/shared.ts';
+import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, attachActivity } from './sqlite-pragmas.ts';
 
 const STATEMENT_CACHE_SIZE = 512;
-export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+const READ_CACHE_SIZE = 5_000;
+/**
+ * How often the read cache asks SQLite whether another process changed the configuration. Changes made
+ * by this process clear the cache at once; another process's (a CLI revocation) are seen within this.
+ */
+const REVALIDATE_MS = 10;
 
 export interface OpenedSqlite {
   dialect: SqliteDialect;
-  /** The underlying handle, for batched writes on hot paths that bypass the query builder. */
-  database: DatabaseSync;
+  /** Opens the read connection for hot point reads; call after migrations created the tables. */
+  openReader(): ReadConnection & { close(): void };
 }
 
-export function openSqlite(file: string): OpenedSqlite {
+/** The main database at `file` with the activity database at `activityFile` attached. */
+export function openSqlite(file: string, activityFile: string): OpenedSqlite {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const database = new DatabaseSync(file, {
     enableForeignKeyConstraints: true,
     timeout: SQLITE_BUSY_TIMEOUT_MS,
   });
-  database.exec(`
-    PRAGMA journal_mode = WAL;
-    PRAGMA synchronous = NORMAL;
-    PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS};
-    PRAGMA foreign_keys = ON;
-  `);
-  return { dialect: new ImmediateSqliteDialect({ database: new NodeSqliteDatabase(database) }), database };
+  database.exec(SQLITE_PRAGMAS);
+  attachActivity(database, activityFile);
+  const readers = new Set<ReadCache>();
+  const main = new NodeSqliteDatabase(database, () => readers.forEach((r) => r.invalidate()));
+  return {
+    dialect: new ImmediateSqliteDialect({ database: main }),
+    openReader() {
+      const reader = new ReadCache(file);
+      readers.add(reader);
+      return {
+        all: (sql, parameters) => reader.all(sql, parameters),
+        close: () => {
+          readers.delete(reader);
+          reader.close();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Results of point reads on a read-only connection (which sees only committed data). Valid until this
+ * process writes the main file (`invalidate`, called on every write statement and every commit) or
+ * PRAGMA data_version says another connection committed (checked at most every REVALIDATE_MS).
+ */
+class ReadCache {
+  readonly #db: NodeSqliteDatabase;
+  readonly #dataVersion: StatementSync;
+  readonly #rows = new Map<string, unknown[]>();
+  #version: unknown;
+  #checkedAt = 0;
+
+  constructor(file: string) {
+    const database = new DatabaseSync(file, { readOnly: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
+    this.#db = new NodeSqliteDatabase(database);
+    this.#dataVersion = database.prepare('PRAGMA data_version');
+  }
+
+  invalidate(): void {
+    this.#rows.clear();
+    this.#checkedAt = 0;
+  }
+
+  all(sql: string, parameters: readonly unknown[]): unknown[] {
+    const now = performance.now();
+    if (now - this.#checkedAt >= REVALIDATE_MS) {
+      const version = (this.#dataVersion.get() as { data_version: number }).data_version;
+      if (version !== this.#version) {
+        this.#rows.clear();
+        this.#version = version;
+      }
+      this.#checkedAt = now;
+    }
+    const key = `${sql}\u0000${parameters.join('\u0000')}`;
+    let rows = this.#rows.get(key);
+    if (!rows) {
+      rows = this.#db.prepare(sql).all(parameters);
+      if (this.#rows.size >= READ_CACHE_SIZE) this.#rows.clear();
+      this.#rows.set(key, rows);
+    }
+    return rows;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
 }
 
 /**
@@ -63,12 +134,17 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
+const READ_ONLY_SQL = /^\s*(select|pragma\s+\w+\s*$|explain)\b/i;
+
 class NodeSqliteDatabase implements SqliteDatabase {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, NodeSqliteStatement>();
+  readonly #onWrite: (() => void) | undefined;
 
-  constructor(db: DatabaseSync) {
+  /** `onWrite` runs after every statement that may change data (COMMIT included). */
+  constructor(db: DatabaseSync, onWrite?: () => void) {
     this.#db = db;
+    this.#onWrite = onWrite;
   }
 
   prepare(sql: string): SqliteStatement {
@@ -78,7 +154,8 @@ class NodeSqliteDatabase implements SqliteDatabase {
         const oldest = this.#statements.keys().next().value;
         if (oldest !== undefined) this.#statements.delete(oldest);
       }
-      statement = new NodeSqliteStatement(this.#db.prepare(sql));
+      const writes = this.#onWrite !== undefined && !READ_ONLY_SQL.test(sql);
+      statement = new NodeSqliteStatement(this.#db.prepare(sql), writes ? this.#onWrite : undefined);
       this.#statements.set(sql, statement);
     }
     return statement;
@@ -93,18 +170,28 @@ class NodeSqliteDatabase implements SqliteDatabase {
 class NodeSqliteStatement implements SqliteStatement {
   readonly reader: boolean;
   readonly #statement: StatementSync;
+  readonly #onWrite: (() => void) | undefined;
 
-  constructor(statement: StatementSync) {
+  constructor(statement: StatementSync, onWrite?: () => void) {
     this.#statement = statement;
+    this.#onWrite = onWrite;
     this.reader = statement.columns().length > 0;
   }
 
   all(parameters: readonly unknown[]): unknown[] {
-    return this.#statement.all(...toSqlite(parameters));
+    try {
+      return this.#statement.all(...toSqlite(parameters));
+    } finally {
+      this.#onWrite?.();
+    }
   }
 
   run(parameters: readonly unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint } {
-    return this.#statement.run(...toSqlite(parameters));
+    try {
+      return this.#statement.run(...toSqlite(parameters));
+    } finally {
+      this.#onWrite?.();
+    }
   }
 
   iterate(parameters: readonly unknown[]): IterableIterator<unknown> {

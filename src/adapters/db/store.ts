@@ -8,13 +8,19 @@ import type { Store } from '../../core/ports/store.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { DialectName } from './migrations/types.ts';
 import { openPostgres } from './postgres.ts';
+import { KyselyActionRepository } from './repositories/actions.ts';
 import { KyselyApiKeyRepository } from './repositories/api-keys.ts';
+import { KyselyExecutionRepository } from './repositories/executions.ts';
+import { KyselyIdempotencyRepository } from './repositories/idempotency.ts';
+import { KyselyIntegrationRepository } from './repositories/integrations.ts';
 import { KyselyMasterKeyRepository } from './repositories/master-keys.ts';
 import { KyselyOrganizationRepository } from './repositories/organizations.ts';
 import { KyselySecretRepository } from './repositories/secrets.ts';
 import { KyselySettingsRepository } from './repositories/settings.ts';
 import type { Database } from './schema.ts';
+import type { ReadConnection } from './repositories/shared.ts';
 import { openSqlite } from './sqlite.ts';
+import { SqliteWriter } from './sqlite-writer.ts';
 
 export interface StoreOptions {
   dataDir: string;
@@ -23,6 +29,12 @@ export interface StoreOptions {
 }
 
 export const SQLITE_FILE_NAME = 'switchboard.db';
+export const SQLITE_ACTIVITY_FILE_NAME = 'switchboard-activity.db';
+
+interface SqliteExtras {
+  writer: SqliteWriter;
+  reader: ReadConnection & { close(): void };
+}
 
 export class KyselyStore implements Store {
   readonly dialect: DialectName;
@@ -32,15 +44,28 @@ export class KyselyStore implements Store {
   readonly secrets: KyselySecretRepository;
   readonly masterKeys: KyselyMasterKeyRepository;
   readonly settings: KyselySettingsRepository;
+  readonly integrations: KyselyIntegrationRepository;
+  readonly actions: KyselyActionRepository;
+  readonly executions: KyselyExecutionRepository;
+  readonly idempotency: KyselyIdempotencyRepository;
 
-  constructor(db: Kysely<Database>, dialect: DialectName) {
+  readonly #sqlite: SqliteExtras | undefined;
+
+  /** `sqlite`: the embedded store's writer thread and read connection; not given inside transactions. */
+  constructor(db: Kysely<Database>, dialect: DialectName, sqlite?: SqliteExtras) {
     this.db = db;
     this.dialect = dialect;
+    this.#sqlite = sqlite;
+    const reader = sqlite?.reader;
     this.organizations = new KyselyOrganizationRepository(db);
-    this.apiKeys = new KyselyApiKeyRepository(db);
-    this.secrets = new KyselySecretRepository(db);
+    this.apiKeys = new KyselyApiKeyRepository(db, reader);
+    this.secrets = new KyselySecretRepository(db, reader);
     this.masterKeys = new KyselyMasterKeyRepository(db);
     this.settings = new KyselySettingsRepository(db);
+    this.integrations = new KyselyIntegrationRepository(db);
+    this.actions = new KyselyActionRepository(db, reader);
+    this.executions = new KyselyExecutionRepository(db, sqlite?.writer);
+    this.idempotency = new KyselyIdempotencyRepository(db);
   }
 
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
@@ -53,6 +78,8 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#sqlite?.writer.close();
+    this.#sqlite?.reader.close();
     await this.db.destroy();
   }
 }
@@ -61,10 +88,11 @@ export class KyselyStore implements Store {
 export async function openStore(options: StoreOptions): Promise<KyselyStore> {
   const { databaseUrl } = options;
   const dialect: DialectName = databaseUrl ? 'postgres' : 'sqlite';
+  const file = join(options.dataDir, SQLITE_FILE_NAME);
+  const activityFile = join(options.dataDir, SQLITE_ACTIVITY_FILE_NAME);
+  const sqlite = databaseUrl ? undefined : openSqlite(file, activityFile);
   const db = new Kysely<Database>({
-    dialect: databaseUrl
-      ? openPostgres(databaseUrl, options.poolSize ?? 10).dialect
-      : openSqlite(join(options.dataDir, SQLITE_FILE_NAME)).dialect,
+    dialect: sqlite ? sqlite.dialect : openPostgres(databaseUrl ?? '', options.poolSize ?? 10).dialect,
   });
   try {
     await migrateToLatest(db as Kysely<unknown>, dialect);
@@ -72,5 +100,10 @@ export async function openStore(options: StoreOptions): Promise<KyselyStore> {
     await db.destroy();
     throw error;
   }
-  return new KyselyStore(db, dialect);
+  // the writer opens its connection after the migrations have created the tables it writes to
+  return new KyselyStore(
+    db,
+    dialect,
+    sqlite && { writer: new SqliteWriter(activityFile), reader: sqlite.openReader() },
+  );
 }

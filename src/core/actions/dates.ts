@@ -4,6 +4,7 @@
  * conversation's time zone (Intl only, no date library). All-numeric day/month forms such as 03/04/2026
  * are refused: the same text is 3 April in one country and 4 March in another.
  */
+import { localTimeIn } from '../time.ts';
 export interface DateContext {
   now: Date;
   timeZone: string;
@@ -135,18 +136,9 @@ function formatDate(year: number, month: number, day: number): string {
 
 /** Today's calendar date in the time zone, moved by whole days (so no DST hour can skip a day). */
 function relativeDate(offsetDays: number, { now, timeZone }: DateContext): DateResult {
-  let parts: Intl.DateTimeFormatPart[];
-  try {
-    parts = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-    }).formatToParts(now);
-  } catch {
+  const today = localTimeIn(now, timeZone);
+  if (!today)
     return { ok: false, reason: `cannot tell today's date: the time zone "${timeZone}" is unknown` };
-  }
-  const part = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
-  const date = new Date(Date.UTC(part('year'), part('month') - 1, part('day') + offsetDays));
+  const date = new Date(Date.UTC(today.year, today.month - 1, today.day + offsetDays));
   return { ok: true, date: formatDate(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()) };
 }

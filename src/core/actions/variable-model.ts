@@ -3,20 +3,7 @@
  * Custom Actions guide's name / type / description / example / required / default), plus the bounds that
  * make every argument a language model sends checkable (SECURITY.md 2.1, G-05).
  */
-export const VARIABLE_TYPES = [
-  'string',
-  'integer',
-  'number',
-  'boolean',
-  'date',
-  'email',
-  'phone',
-  'enum',
-  'object',
-  'array',
-] as const;
-export type VariableType = (typeof VARIABLE_TYPES)[number];
-
+/** The types a list may hold: every variable type but the two containers. */
 export const ITEM_TYPES = [
   'string',
   'integer',
@@ -28,6 +15,9 @@ export const ITEM_TYPES = [
   'enum',
 ] as const;
 export type ItemType = (typeof ITEM_TYPES)[number];
+
+export const VARIABLE_TYPES = [...ITEM_TYPES, 'object', 'array'] as const;
+export type VariableType = (typeof VARIABLE_TYPES)[number];
 
 export interface VariableItems {
   type: ItemType;

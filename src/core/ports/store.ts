@@ -1,3 +1,5 @@
+import type { Action, ActionVersion, Integration } from '../actions/model.ts';
+import type { ExecutionRecord, ExecutionStatus } from '../executions.ts';
 import type { Page, PageRequest } from '../pagination.ts';
 import type { SealedSecret, SecretRecord } from '../secrets.ts';
 import type { ApiKey, Organization } from '../tenancy.ts';
@@ -13,6 +15,10 @@ export interface Store {
   readonly secrets: SecretRepository;
   readonly masterKeys: MasterKeyRepository;
   readonly settings: SettingsRepository;
+  readonly integrations: IntegrationRepository;
+  readonly actions: ActionRepository;
+  readonly executions: ExecutionRepository;
+  readonly idempotency: IdempotencyRepository;
   /** Runs `fn` in one transaction; everything it writes commits together or not at all. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
@@ -63,6 +69,11 @@ export interface SecretRepository {
   update(organizationId: string, id: string, patch: SecretPatch): Promise<SecretRecord | undefined>;
   delete(organizationId: string, id: string): Promise<boolean>;
   getSealed(organizationId: string, id: string): Promise<SealedSecret | undefined>;
+  /** Metadata and ciphertext in one read: what revealing a value needs. */
+  getWithSealed(
+    organizationId: string,
+    id: string,
+  ): Promise<{ record: SecretRecord; sealed: SealedSecret } | undefined>;
   count(): Promise<number>;
   /** Master key versions that at least one secret is sealed under, with one sample row of each. */
   keyVersionsInUse(): Promise<{ keyVersion: number; organizationId: string; id: string }[]>;
@@ -91,4 +102,98 @@ export interface SettingsRepository {
   get(key: string): Promise<string | undefined>;
   /** Stores `value` unless the key already has one; returns the value that is stored. */
   setIfAbsent(key: string, value: string): Promise<string>;
+}
+
+export interface IntegrationRepository {
+  insert(integration: Integration): Promise<void>;
+  get(organizationId: string, id: string): Promise<Integration | undefined>;
+  list(organizationId: string, page: PageRequest): Promise<Page<Integration>>;
+  update(integration: Integration): Promise<boolean>;
+  delete(organizationId: string, id: string): Promise<boolean>;
+}
+
+export interface ActionFilter {
+  kind?: string | undefined;
+  status?: string | undefined;
+  integrationId?: string | undefined;
+  tag?: string | undefined;
+}
+
+export interface ActionRepository {
+  /** Inserts the action and its first version. */
+  insert(action: Action, createdBy: string | null): Promise<void>;
+  /** Stores a new version if the current one is still `expectedVersion`; false when someone else saved first. */
+  update(action: Action, expectedVersion: number, createdBy: string | null): Promise<boolean>;
+  get(organizationId: string, id: string): Promise<Action | undefined>;
+  /** The current version of a live action: a cheap read that says whether a cached copy is current. */
+  currentVersion(organizationId: string, id: string): Promise<number | undefined>;
+  getVersion(organizationId: string, id: string, version: number): Promise<ActionVersion | undefined>;
+  /** Newest version first; the cursor is a version number. */
+  listVersions(
+    organizationId: string,
+    id: string,
+    page: PageRequest,
+  ): Promise<Page<ActionVersion & { id: string }>>;
+  list(organizationId: string, filter: ActionFilter, page: PageRequest): Promise<Page<Action>>;
+  /** Every active action, for tool lists. */
+  listActive(organizationId: string): Promise<Action[]>;
+  findByToolName(organizationId: string, toolName: string): Promise<Action | undefined>;
+  findByName(organizationId: string, integrationId: string | null, name: string): Promise<Action | undefined>;
+  toolNames(organizationId: string): Promise<Set<string>>;
+  /** Soft delete: the action leaves every list, its versions stay readable for its executions. */
+  delete(organizationId: string, id: string, at: string): Promise<boolean>;
+  countByIntegration(organizationId: string, integrationId: string): Promise<number>;
+}
+
+export interface ExecutionFilter {
+  actionId?: string | undefined;
+  status?: ExecutionStatus | undefined;
+  /** ISO timestamps bounding started_at: since inclusive, until exclusive. */
+  since?: string | undefined;
+  until?: string | undefined;
+}
+
+export interface ExecutionRepository {
+  /** `serialized[i]`, when given, is records[i] as JSON already: it is stored as is. */
+  insertMany(
+    records: readonly ExecutionRecord[],
+    serialized?: readonly (string | undefined)[],
+  ): Promise<void>;
+  /** Replaces a record (a pending execution that finished, was confirmed or declined). */
+  update(record: ExecutionRecord): Promise<boolean>;
+  get(organizationId: string, id: string): Promise<ExecutionRecord | undefined>;
+  list(organizationId: string, filter: ExecutionFilter, page: PageRequest): Promise<Page<ExecutionRecord>>;
+  /** Deletes finished executions that started before `cutoff`; returns how many. */
+  deleteStartedBefore(cutoff: string, limit: number): Promise<number>;
+}
+
+export interface IdempotencyRecord {
+  requestHash: string;
+  state: 'in_progress' | 'done';
+  /** The stored response: status and body. */
+  response: { status: number; body: unknown } | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface IdempotencyRepository {
+  /** Claims the key for this request, or returns what holds it (an expired record is replaced). */
+  claim(
+    organizationId: string,
+    scope: string,
+    key: string,
+    requestHash: string,
+    now: string,
+    expiresAt: string,
+  ): Promise<{ claimed: true } | { claimed: false; existing: IdempotencyRecord }>;
+  complete(
+    organizationId: string,
+    scope: string,
+    key: string,
+    response: { status: number; body: unknown },
+  ): Promise<void>;
+  /** Gives the key up (the request failed before doing anything), so a retry can claim it. */
+  release(organizationId: string, scope: string, key: string): Promise<void>;
+  get(organizationId: string, scope: string, key: string): Promise<IdempotencyRecord | undefined>;
+  deleteExpired(now: string): Promise<number>;
 }

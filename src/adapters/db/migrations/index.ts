@@ -2,12 +2,14 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import { foundation } from './0001-foundation.ts';
 import { sharedRateLimits } from './0002-shared-rate-limits.ts';
+import { actions } from './0003-actions.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
 const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0001-foundation', foundation],
   ['0002-shared-rate-limits', sharedRateLimits],
+  ['0003-actions', actions],
 ];
 
 class StaticProvider implements MigrationProvider {

@@ -4,7 +4,7 @@ import type { ApiKeyRepository, NewApiKey } from '../../../core/ports/store.ts';
 import type { Scope } from '../../../core/scopes.ts';
 import type { ApiKey, ApiKeySource } from '../../../core/tenancy.ts';
 import type { Database } from '../schema.ts';
-import { fetchPage, parseJson } from './shared.ts';
+import { fetchPage, parseJson, precompiled, type ReadConnection } from './shared.ts';
 
 type Row = Selectable<Database['api_keys']>;
 
@@ -20,10 +20,19 @@ const toApiKey = (row: Row): ApiKey => ({
   revokedAt: row.revoked_at,
 });
 
+const mapped = new WeakMap<object, ApiKey>();
+
+const byHash = precompiled((db: Kysely<Database>, tokenHash: string) =>
+  db.selectFrom('api_keys').selectAll().where('token_hash', '=', tokenHash),
+);
+
 export class KyselyApiKeyRepository implements ApiKeyRepository {
-  private readonly db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  readonly db: Kysely<Database>;
+  /** The read-only connection for hot point reads, when the store has one (SQLite outside transactions). */
+  readonly reader: ReadConnection | undefined;
+  constructor(db: Kysely<Database>, reader?: ReadConnection) {
     this.db = db;
+    this.reader = reader;
   }
 
   async insert(key: NewApiKey): Promise<void> {
@@ -43,12 +52,12 @@ export class KyselyApiKeyRepository implements ApiKeyRepository {
   }
 
   async findByHash(tokenHash: string): Promise<ApiKey | undefined> {
-    const row = await this.db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
-    return row && toApiKey(row);
+    const [row] = await byHash(this, tokenHash);
+    if (!row) return undefined;
+    // the read cache hands back the same row object while the data is unchanged: map it once
+    let key = mapped.get(row);
+    if (!key) mapped.set(row, (key = toApiKey(row)));
+    return key;
   }
 
   async get(organizationId: string, id: string): Promise<ApiKey | undefined> {

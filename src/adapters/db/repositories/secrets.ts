@@ -3,7 +3,7 @@ import type { Page, PageRequest } from '../../../core/pagination.ts';
 import type { NewSecret, SecretPatch, SecretRepository } from '../../../core/ports/store.ts';
 import type { SealedSecret, SecretRecord } from '../../../core/secrets.ts';
 import type { Database } from '../schema.ts';
-import { conflictOnDuplicate, fetchPage, parseJson } from './shared.ts';
+import { conflictOnDuplicate, fetchPage, parseJson, precompiled, type ReadConnection } from './shared.ts';
 
 type Row = Selectable<Database['secrets']>;
 
@@ -36,12 +36,25 @@ const toSealed = (row: Pick<Row, 'ciphertext' | 'nonce' | 'key_version'>): Seale
   keyVersion: row.key_version,
 });
 
+const mappedSealed = new WeakMap<object, { record: SecretRecord; sealed: SealedSecret }>();
+
+const withSealed = precompiled((db: Kysely<Database>, organizationId: string, id: string) =>
+  db
+    .selectFrom('secrets')
+    .select([...METADATA, 'ciphertext', 'nonce'])
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id),
+);
+
 const duplicateName = (name: string) => `A secret named "${name}" already exists in this organization`;
 
 export class KyselySecretRepository implements SecretRepository {
-  private readonly db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  readonly db: Kysely<Database>;
+  /** The read-only connection for hot point reads, when the store has one (SQLite outside transactions). */
+  readonly reader: ReadConnection | undefined;
+  constructor(db: Kysely<Database>, reader?: ReadConnection) {
     this.db = db;
+    this.reader = reader;
   }
 
   async insert(secret: NewSecret): Promise<void> {
@@ -138,6 +151,18 @@ export class KyselySecretRepository implements SecretRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return row && toSealed(row);
+  }
+
+  async getWithSealed(
+    organizationId: string,
+    id: string,
+  ): Promise<{ record: SecretRecord; sealed: SealedSecret } | undefined> {
+    const [row] = await withSealed(this, organizationId, id);
+    if (!row) return undefined;
+    // the read cache hands back the same row object while the data is unchanged: map it once
+    let found = mappedSealed.get(row);
+    if (!found) mappedSealed.set(row, (found = { record: toRecord(row), sealed: toSealed(row) }));
+    return found;
   }
 
   async count(): Promise<number> {

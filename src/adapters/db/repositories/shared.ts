@@ -1,4 +1,4 @@
-import type { SelectQueryBuilder } from 'kysely';
+import { CompiledQuery, type Compilable, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { AppError } from '../../../core/errors.ts';
 import { toPage, type Page, type PageRequest } from '../../../core/pagination.ts';
 
@@ -48,3 +48,46 @@ export async function conflictOnDuplicate<T>(
 }
 
 export const parseJson = <T>(text: string): T => JSON.parse(text) as T;
+
+/**
+ * A synchronous, read-only connection for hot point reads (SQLite only). Separate from the main
+ * connection, it sees only committed data, never another request's open transaction.
+ */
+export interface ReadConnection {
+  all(sql: string, parameters: readonly unknown[]): unknown[];
+}
+
+/** What a repository reads through: the query builder, and the fast read connection when there is one. */
+export interface Reads<DB> {
+  db: Kysely<DB>;
+  reader?: ReadConnection | undefined;
+}
+
+/**
+ * A query built once per dialect and run many times. Through Kysely's builder a point read costs about
+ * 34 µs here; compiled once and run on the read connection, about 8 µs. `build` receives placeholder
+ * values whose positions in the compiled parameters are found once, so any query shape works.
+ */
+export function precompiled<DB, Params extends readonly unknown[], Row>(
+  build: (db: Kysely<DB>, ...params: Params) => Compilable<Row>,
+): (reads: Reads<DB>, ...params: Params) => Promise<Row[]> {
+  const byDialect = new Map<unknown, { sql: string; order: number[] }>();
+  return async ({ db, reader }, ...params) => {
+    const dialect = db.getExecutor().adapter.constructor;
+    let compiled = byDialect.get(dialect);
+    if (!compiled) {
+      const sentinels = params.map((_, i) => `\u0000precompiled-parameter-${i}\u0000`) as unknown as Params;
+      const query = build(db, ...sentinels).compile();
+      const order = query.parameters.map((p) => (sentinels as readonly unknown[]).indexOf(p));
+      if (order.includes(-1))
+        throw new Error('A precompiled query may only use its parameters, not literals');
+      compiled = { sql: query.sql, order };
+      byDialect.set(dialect, compiled);
+    }
+    const { sql, order } = compiled;
+    const parameters = order.map((i) => params[i]);
+    if (reader) return reader.all(sql, parameters) as Row[];
+    const result = await db.executeQuery<Row>(CompiledQuery.raw(sql, parameters));
+    return result.rows;
+  };
+}

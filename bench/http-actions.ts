@@ -1,0 +1,74 @@
+/**
+ * Issue 3's benchmark: the floor (straight to the upstream), a bare node:http proxy, and an http action
+ * executed through Switchboard (templating, bearer auth from a secret, SSRF guard, execution recorded).
+ */
+import type { Target } from './load.ts';
+import { startScript, startSwitchboard } from './processes.ts';
+
+export const UPSTREAM_HOST = '127.0.0.2';
+
+export interface Targets {
+  floor: Target;
+  proxy: Target;
+  switchboard: Target;
+}
+
+export async function setUpHttpTargets(storeEnv: Record<string, string>): Promise<Targets> {
+  const upstreamProcess = await startScript('bench/upstream.ts', [UPSTREAM_HOST]);
+  const proxy = await startScript('bench/bare-proxy.ts', [UPSTREAM_HOST, String(upstreamProcess.port)]);
+  const upstream = `http://${UPSTREAM_HOST}:${upstreamProcess.port}`;
+  const switchboard = await startSwitchboard({
+    SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: UPSTREAM_HOST,
+    ...storeEnv,
+  });
+
+  const secret = await switchboard.api<{ id: string }>('POST', '/v1/secrets', {
+    name: 'ORDERS_TOKEN',
+    value: 'bench-orders-token-0123456789abcdef',
+  });
+  const action = await switchboard.api<{ id: string }>('POST', '/v1/actions', {
+    name: 'Lookup order',
+    description: "Look up an order's status by its number",
+    kind: 'http',
+    variables: [{ name: 'order_id', type: 'string', required: true, description: 'The order number' }],
+    http: {
+      method: 'POST',
+      url: `${upstream}/orders/{{order_id}}`,
+      query: { include: 'tracking' },
+      headers: { 'X-Source': 'agent' },
+      body: { id: '{{order_id}}', note: 'order {{order_id}}' },
+      auth: { type: 'bearer', secret_id: secret.id },
+    },
+  });
+
+  const direct = {
+    method: 'POST' as const,
+    path: '/orders/ORD-12345?include=tracking',
+    headers: {
+      'content-type': 'application/json',
+      authorization: 'Bearer bench-orders-token-0123456789abcdef',
+      'x-source': 'agent',
+    },
+    body: JSON.stringify({ id: 'ORD-12345', note: 'order ORD-12345' }),
+    expectStatus: 200,
+  };
+  return {
+    floor: { name: 'upstream directly (floor)', origin: upstream, pid: upstreamProcess.pid, ...direct },
+    proxy: {
+      name: 'bare node:http proxy',
+      origin: `http://127.0.0.1:${proxy.port}`,
+      pid: proxy.pid,
+      ...direct,
+    },
+    switchboard: {
+      name: 'switchboard http action',
+      origin: switchboard.url,
+      method: 'POST',
+      path: `/v1/actions/${action.id}/execute`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${switchboard.key}` },
+      body: JSON.stringify({ inputs: { order_id: 'ORD-12345' } }),
+      expectStatus: 200,
+      pid: switchboard.pid,
+    },
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The one load generator every target is measured with: a closed loop of `concurrency` workers over an
+ * undici pool (one connection each), timing every request with hrtime. Sub-millisecond latencies need
+ * better than autocannon's whole-millisecond histogram.
+ */
+import { Pool } from 'undici';
+import { cpuSeconds } from './processes.ts';
+
+export interface Target {
+  name: string;
+  origin: string;
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Checks a response is the real thing, not an error served fast. */
+  expectStatus: number;
+  /** The process serving it, for CPU per request. */
+  pid?: number | undefined;
+}
+
+export interface LoadResult {
+  target: string;
+  concurrency: number;
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  /** CPU time the serving process spent per request (all its threads), when it can be read. */
+  cpuMicros: number | undefined;
+}
+
+const percentile = (sorted: Float64Array, p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+
+export async function runLoad(
+  target: Target,
+  concurrency: number,
+  durationMs: number,
+  warmupMs: number,
+): Promise<LoadResult> {
+  const pool = new Pool(target.origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+  const samples: number[] = [];
+  let errors = 0;
+  let recording = false;
+  let stop = false;
+
+  const worker = async () => {
+    while (!stop) {
+      const started = process.hrtime.bigint();
+      try {
+        const response = await pool.request({
+          method: target.method,
+          path: target.path,
+          headers: target.headers,
+          body: target.body,
+        });
+        await response.body.arrayBuffer();
+        if (response.statusCode !== target.expectStatus) errors++;
+      } catch {
+        errors++;
+      }
+      if (recording) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  };
+
+  const workers = Array.from({ length: concurrency }, worker);
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
+  recording = true;
+  const began = performance.now();
+  const cpuBefore = cpuSeconds(target.pid);
+  await new Promise((resolve) => setTimeout(resolve, durationMs));
+  recording = false;
+  const cpuAfter = cpuSeconds(target.pid);
+  const seconds = (performance.now() - began) / 1000;
+  const count = samples.length;
+  stop = true;
+  await Promise.all(workers);
+  await pool.close();
+  const sorted = Float64Array.from(samples).sort();
+  return {
+    target: target.name,
+    concurrency,
+    requests: count,
+    errors,
+    seconds,
+    rps: count / seconds,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    cpuMicros:
+      cpuBefore === undefined || cpuAfter === undefined || count === 0
+        ? undefined
+        : ((cpuAfter - cpuBefore) / count) * 1e6,
+  };
+}

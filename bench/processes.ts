@@ -1,0 +1,109 @@
+/** Child processes for the benchmark: each system under test runs in its own process, as in production. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const children: ChildProcess[] = [];
+
+export function stopAll(): void {
+  for (const child of children)
+    if (child.exitCode === null) child.kill(process.env.BENCH_PROFILE_DIR ? 'SIGTERM' : 'SIGKILL');
+}
+process.on('exit', stopAll);
+
+/** Seconds of CPU a process has used, all threads (Linux /proc); undefined elsewhere. */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** Starts `node <script> ...args` and resolves with its port (printed as `{"port": n}`) and pid. */
+export function startScript(
+  script: string,
+  args: string[],
+): Promise<{ port: number; pid: number | undefined }> {
+  const child = spawn(process.execPath, [join(ROOT, script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.stdout.once('data', (chunk: Buffer) =>
+      resolve({ port: (JSON.parse(chunk.toString()) as { port: number }).port, pid: child.pid }),
+    );
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+export interface SwitchboardProcess {
+  url: string;
+  key: string;
+  pid: number | undefined;
+  api<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+/** Starts the real server (`src/server.ts`) on a fresh data directory, with quiet logs. */
+export function startSwitchboard(env: Record<string, string>): Promise<SwitchboardProcess> {
+  const key = `bench-admin-key-${process.pid}-${Date.now()}`;
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROFILE_DIR
+        ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR]
+        : []),
+      join(ROOT, 'src/server.ts'),
+    ],
+    {
+      cwd: mkdtempSync(join(tmpdir(), 'switchboard-bench-')),
+      env: {
+        PATH: process.env.PATH,
+        SWITCHBOARD_PORT: '0',
+        SWITCHBOARD_ADMIN_KEY: key,
+        SWITCHBOARD_LOG_LEVEL: 'warn',
+        // limits on, as in production, just high enough not to refuse the load
+        SWITCHBOARD_RATE_LIMIT_PER_KEY: '10000000',
+        SWITCHBOARD_RATE_LIMIT_PER_ORG: '10000000',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  children.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+      if (!url) return;
+      child.stderr.removeAllListeners('data');
+      child.stderr.resume();
+      resolve({
+        url,
+        key,
+        pid: child.pid,
+        async api<T>(method: string, path: string, body?: unknown): Promise<T> {
+          const response = await request(`${url}${path}`, {
+            method: method as 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+          const text = await response.body.text();
+          if (response.statusCode >= 300)
+            throw new Error(`${method} ${path}: ${response.statusCode} ${text}`);
+          return JSON.parse(text) as T;
+        },
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`switchboard exited with ${code}:\n${output}`)));
+  });
+}

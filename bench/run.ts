@@ -1,0 +1,137 @@
+/**
+ * `npm run bench`: measures Switchboard against floors taken in the same run, with the same load
+ * generator, and prints the ratios the issues set as targets. Environment:
+ *   BENCH_DURATION_MS (8000), BENCH_WARMUP_MS (1500), BENCH_ROUNDS (2), BENCH_DATABASE_URL (unset: SQLite).
+ * Results go to bench/results/<timestamp>.json and bench/results/latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setUpHttpTargets } from './http-actions.ts';
+import { runLoad, type LoadResult, type Target } from './load.ts';
+import { ROOT, stopAll } from './processes.ts';
+
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 8_000);
+const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1_500);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const databaseUrl = process.env.BENCH_DATABASE_URL;
+const CONCURRENCIES = [1, 32] as const;
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+};
+
+interface Check {
+  name: string;
+  value: number;
+  target: string;
+  pass: boolean;
+}
+
+async function measure(targets: Target[]): Promise<Map<string, LoadResult[]>> {
+  const results = new Map<string, LoadResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const concurrency of CONCURRENCIES) {
+      // rotate the order each round so no target always runs on a warmer or colder machine
+      const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
+      for (const target of order) {
+        const result = await runLoad(target, concurrency, durationMs, warmupMs);
+        const key = `${target.name}@${concurrency}`;
+        results.set(key, [...(results.get(key) ?? []), result]);
+        process.stderr.write(
+          `  round ${round + 1} c=${concurrency} ${target.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(3)} ms${result.errors ? `, ${result.errors} errors` : ''}\n`,
+        );
+      }
+    }
+  }
+  return results;
+}
+
+function summarize(results: Map<string, LoadResult[]>) {
+  return [...results.entries()].map(([key, runs]) => {
+    const [target, concurrency] = key.split('@') as [string, string];
+    return {
+      target,
+      concurrency: Number(concurrency),
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      cpuMicros: runs.every((r) => r.cpuMicros !== undefined)
+        ? median(runs.map((r) => r.cpuMicros ?? NaN))
+        : undefined,
+      errors: runs.reduce((n, r) => n + r.errors, 0),
+    };
+  });
+}
+
+async function main(): Promise<void> {
+  const store: Record<string, string> = databaseUrl ? { SWITCHBOARD_DATABASE_URL: databaseUrl } : {};
+  process.stderr.write(
+    `switchboard benchmark: ${rounds} round(s) of ${durationMs} ms per target, store ${databaseUrl ? 'PostgreSQL' : 'SQLite'}\n`,
+  );
+  const http = await setUpHttpTargets(store);
+  const results = await measure([http.floor, http.proxy, http.switchboard]);
+  const table = summarize(results);
+  const row = (name: string, c: number) => table.find((r) => r.target === name && r.concurrency === c);
+  const ratio = (a: number | undefined, b: number | undefined) => (a ?? NaN) / (b ?? NaN);
+
+  const perRound = (name: string, c: number) => results.get(`${name}@${c}`) ?? [];
+  const throughputRatios = perRound(http.switchboard.name, 32).map(
+    (r, i) => r.rps / (perRound(http.proxy.name, 32)[i]?.rps ?? NaN),
+  );
+  const p50Overheads = perRound(http.switchboard.name, 1).map(
+    (r, i) => r.p50 - (perRound(http.floor.name, 1)[i]?.p50 ?? NaN),
+  );
+  const checks: Check[] = [
+    {
+      name: 'http action throughput / bare proxy at c=32',
+      value: median(throughputRatios),
+      target: '>= 0.70',
+      pass: median(throughputRatios) >= 0.7,
+    },
+    {
+      name: 'http action p50 minus floor p50 at c=1 (ms)',
+      value: median(p50Overheads),
+      target: '<= 0.60',
+      pass: median(p50Overheads) <= 0.6,
+    },
+  ];
+
+  const lines = [
+    '',
+    `${'target'.padEnd(30)} ${'c'.padStart(3)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'vs proxy'.padStart(9)} ${'CPU µs/req'.padStart(11)}`,
+    ...table.map(
+      (r) =>
+        `${r.target.padEnd(30)} ${String(r.concurrency).padStart(3)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.toFixed(3).padStart(8)} ${r.p99.toFixed(3).padStart(8)} ${`${ratio(r.rps, row(http.proxy.name, r.concurrency)?.rps).toFixed(2)}x`.padStart(9)} ${(r.cpuMicros === undefined ? '-' : r.cpuMicros.toFixed(0)).padStart(11)}${r.errors ? `  (${r.errors} errors)` : ''}`,
+    ),
+    '',
+    'CPU µs/req: CPU time the serving process used per request, all its threads (steadier than req/s on shared cores).',
+    '',
+    ...checks.map(
+      (c) => `${c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${c.value.toFixed(3)} (target ${c.target})`,
+    ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  const report = {
+    at: new Date().toISOString(),
+    node: process.version,
+    store: databaseUrl ? 'postgres' : 'sqlite',
+    rounds,
+    durationMs,
+    results: table,
+    checks,
+  };
+  const dir = join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${report.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`benchmark failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(stopAll);

@@ -1,0 +1,47 @@
+/**
+ * The SQLite writer thread: its own connection to the activity database, inserting execution records
+ * in one transaction per batch. Running here, a slow disk (a commit's write, a WAL checkpoint's fsync) never blocks the event
+ * loop that serves requests.
+ */
+import { DatabaseSync } from 'node:sqlite';
+import { parentPort, workerData } from 'node:worker_threads';
+import { SQLITE_PRAGMAS } from './sqlite-pragmas.ts';
+
+export interface WriterRequest {
+  id: number;
+  rows: readonly (readonly [string, string, string, number, string, string | null, string, number, string])[];
+}
+
+export type WriterReply =
+  | { id: number; ok: true }
+  | { id: number; ok: false; message: string; code?: string | undefined; errcode?: number | undefined };
+
+const { file } = workerData as { file: string };
+const db = new DatabaseSync(file, { enableForeignKeyConstraints: true });
+db.exec(SQLITE_PRAGMAS);
+const insert = db.prepare(
+  'insert into executions (id, organization_id, action_id, action_version, status, category, started_at, duration_ms, record) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+);
+
+parentPort?.on('message', ({ id, rows }: WriterRequest) => {
+  try {
+    db.exec('begin immediate');
+    try {
+      for (const row of rows) insert.run(...row);
+      db.exec('commit');
+    } catch (error) {
+      db.exec('rollback');
+      throw error;
+    }
+    parentPort?.postMessage({ id, ok: true } satisfies WriterReply);
+  } catch (error) {
+    const e = error as { message: string; code?: string; errcode?: number };
+    parentPort?.postMessage({
+      id,
+      ok: false,
+      message: e.message,
+      code: e.code,
+      errcode: e.errcode,
+    } satisfies WriterReply);
+  }
+});

@@ -1,0 +1,287 @@
+/**
+ * Defining actions: create, change (every change is a new version; the old ones stay readable), delete,
+ * read. Everything a definition refers to is checked when it is saved, so a saved action can run.
+ */
+import type {
+  Action,
+  ActionDefinition,
+  ActionStatus,
+  ActionVersion,
+  Channel,
+  ExecutionMode,
+  SpokenMessages,
+} from '../core/actions/model.ts';
+import { DEFAULT_CHANNELS, type DefinitionIssue } from '../core/actions/model.ts';
+import {
+  RUNTIME_VARIABLES,
+  checkVariables,
+  compileInputSchema,
+  type JsonSchemaObject,
+  type Variable,
+} from '../core/actions/variables.ts';
+import { AppError, notFound } from '../core/errors.ts';
+import type { Page, PageRequest } from '../core/pagination.ts';
+import { type Clock, isoNow } from '../core/ports/clock.ts';
+import type { Crypto } from '../core/ports/crypto.ts';
+import { EgressError, type HttpClient } from '../core/ports/http-client.ts';
+import type { ActionFilter, Store } from '../core/ports/store.ts';
+import type { Principal } from '../core/tenancy.ts';
+import { referencesIn } from '../core/templates/index.ts';
+import { TOOL_NAME_PATTERN, toolNameFor } from '../core/tools/names.ts';
+import type { KindRegistry } from './kinds/registry.ts';
+
+export interface ActionInput {
+  name: string;
+  description: string;
+  kind: string;
+  status?: ActionStatus | undefined;
+  channels?: Channel[] | undefined;
+  tags?: string[] | undefined;
+  variables?: Variable[] | undefined;
+  contextVariables?: string[] | undefined;
+  integrationId?: string | null | undefined;
+  secrets?: Record<string, string> | undefined;
+  toolName?: string | undefined;
+  requiresConfirmation?: boolean | undefined;
+  executionMode?: ExecutionMode | undefined;
+  messages?: Partial<SpokenMessages> | undefined;
+  /** The kind's document (the wire's `http`, `code`, ...). */
+  config: unknown;
+}
+
+export type ActionPatch = Partial<ActionInput> & {
+  /** When given, the change applies only if the action is still at this version (else 409). */
+  expectedVersion?: number | undefined;
+};
+
+export interface ActionDeps {
+  store: Store;
+  crypto: Crypto;
+  clock: Clock;
+  kinds: KindRegistry;
+  http: HttpClient;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+const invalid = (issues: DefinitionIssue[]): AppError =>
+  new AppError(
+    'VALIDATION_FAILED',
+    issues.length === 1
+      ? (issues[0]?.message ?? 'Invalid action')
+      : `${issues.length} problems: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    { path: issues[0]?.path ?? '/', details: { issues } },
+  );
+
+export type ActionService = ReturnType<typeof createActionService>;
+
+export function createActionService({ store, crypto, clock, kinds, http }: ActionDeps) {
+  /** Checks everything a definition refers to; returns the normalized definition. */
+  async function validate(organizationId: string, definition: ActionDefinition): Promise<ActionDefinition> {
+    const kind = kinds.get(definition.kind);
+    const issues: DefinitionIssue[] = [];
+    const config = kind.normalize(definition.config);
+    issues.push(...checkVariables(definition.variables));
+
+    const variableNames = new Set(definition.variables.map((v) => v.name));
+    definition.contextVariables.forEach((name, i) => {
+      if (!IDENTIFIER.test(name))
+        issues.push({ path: `/context_variables/${i}`, message: `"${name}" is not a valid name` });
+      else if (variableNames.has(name) || (RUNTIME_VARIABLES as readonly string[]).includes(name)) {
+        issues.push({
+          path: `/context_variables/${i}`,
+          message: `"${name}" is already a variable or runtime variable`,
+        });
+      }
+    });
+
+    const integration = definition.integrationId
+      ? await store.integrations.get(organizationId, definition.integrationId)
+      : null;
+    if (definition.integrationId && !integration)
+      issues.push({ path: '/integration_id', message: 'No integration with this id' });
+
+    for (const [name, id] of Object.entries(definition.secrets)) {
+      if (!IDENTIFIER.test(name))
+        issues.push({ path: `/secrets/${name}`, message: `"${name}" is not a valid secret name` });
+      else if (!(await store.secrets.get(organizationId, id)))
+        issues.push({ path: `/secrets/${name}`, message: `No secret with id ${id}` });
+    }
+    for (const id of kind.secretIds(config)) {
+      if (!(await store.secrets.get(organizationId, id)))
+        issues.push({ path: `/${kind.kind}/auth/secret_id`, message: `No secret with id ${id}` });
+    }
+
+    const secretNames = new Set([
+      ...Object.keys(integration?.secrets ?? {}),
+      ...Object.keys(definition.secrets),
+    ]);
+    issues.push(
+      ...kind.check(config, {
+        organizationId,
+        integration: integration ?? null,
+        variables: definition.variables,
+        contextVariables: definition.contextVariables,
+        secretNames,
+      }),
+    );
+    if (issues.length === 0) {
+      for (const url of kind.urls(config, integration ?? null)) {
+        try {
+          http.checkUrl(url.replace(/\{\{[^}]*\}\}/g, 'x'));
+        } catch (error) {
+          if (!(error instanceof EgressError)) throw error;
+          issues.push({
+            path: `/${kind.kind}/url`,
+            message: `The egress guard refuses this URL: ${error.message}`,
+          });
+        }
+      }
+    }
+
+    if (!TOOL_NAME_PATTERN.test(definition.toolName)) {
+      issues.push({
+        path: '/tool_name',
+        message: 'A tool name is 1 to 64 letters, digits, _ or -, starting with a letter or _',
+      });
+    }
+    const known = (ref: string) =>
+      variableNames.has(ref) ||
+      (RUNTIME_VARIABLES as readonly string[]).includes(ref) ||
+      definition.contextVariables.includes(ref);
+    const unknownSpoken = referencesIn(definition.messages.speakOnSend ?? '').filter((ref) => !known(ref));
+    if (unknownSpoken.length > 0) {
+      issues.push({
+        path: '/speak_on_send',
+        message: `Unknown placeholders: ${unknownSpoken.map((r) => `{{${r}}}`).join(', ')}`,
+      });
+    }
+    if (issues.length > 0) throw invalid(issues);
+    return { ...definition, config };
+  }
+
+  function definitionFrom(input: ActionInput, toolName: string): ActionDefinition {
+    return {
+      name: input.name,
+      description: input.description,
+      toolName,
+      kind: input.kind,
+      status: input.status ?? 'active',
+      channels: input.channels ?? [...DEFAULT_CHANNELS],
+      tags: input.tags ?? [],
+      variables: input.variables ?? [],
+      contextVariables: input.contextVariables ?? [],
+      integrationId: input.integrationId ?? null,
+      secrets: input.secrets ?? {},
+      requiresConfirmation: input.requiresConfirmation ?? false,
+      executionMode: input.executionMode ?? 'sync',
+      messages: {
+        speakOnSend: input.messages?.speakOnSend ?? null,
+        speakOnReceive: input.messages?.speakOnReceive ?? null,
+      },
+      config: input.config,
+    };
+  }
+
+  async function get(organizationId: string, id: string): Promise<Action> {
+    const action = await store.actions.get(organizationId, id);
+    if (!action) throw notFound('Action');
+    return action;
+  }
+
+  return {
+    get,
+
+    async create(principal: Principal, input: ActionInput): Promise<Action> {
+      const organizationId = principal.organizationId;
+      const toolName =
+        input.toolName ?? toolNameFor(input.name, await store.actions.toolNames(organizationId));
+      const definition = await validate(organizationId, definitionFrom(input, toolName));
+      const now = isoNow(clock);
+      const action: Action = {
+        ...definition,
+        id: crypto.newId(),
+        organizationId,
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.transaction((tx) => tx.actions.insert(action, principal.keyId));
+      return action;
+    },
+
+    async update(principal: Principal, id: string, patch: ActionPatch): Promise<Action> {
+      const organizationId = principal.organizationId;
+      const current = await get(organizationId, id);
+      if (patch.expectedVersion !== undefined && patch.expectedVersion !== current.version) {
+        throw new AppError(
+          'CONFLICT',
+          `The action is at version ${current.version}, not ${patch.expectedVersion}; reload it and apply your change again`,
+        );
+      }
+      if (patch.kind !== undefined && patch.kind !== current.kind) {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          'An action cannot change its kind; create a new action instead',
+          { path: '/kind' },
+        );
+      }
+      const merged: ActionDefinition = {
+        ...current,
+        ...Object.fromEntries(
+          Object.entries(patch).filter(
+            ([key, value]) => value !== undefined && key !== 'expectedVersion' && key !== 'messages',
+          ),
+        ),
+        messages: { ...current.messages, ...patch.messages },
+      };
+      const definition = await validate(organizationId, merged);
+      const action: Action = {
+        ...current,
+        ...definition,
+        version: current.version + 1,
+        updatedAt: isoNow(clock),
+      };
+      const saved = await store.transaction((tx) =>
+        tx.actions.update(action, current.version, principal.keyId),
+      );
+      if (!saved)
+        throw new AppError(
+          'CONFLICT',
+          'The action changed while this change was being saved; reload it and apply your change again',
+        );
+      return action;
+    },
+
+    async remove(organizationId: string, id: string): Promise<void> {
+      if (!(await store.actions.delete(organizationId, id, isoNow(clock)))) throw notFound('Action');
+    },
+
+    list(organizationId: string, filter: ActionFilter, page: PageRequest): Promise<Page<Action>> {
+      return store.actions.list(organizationId, filter, page);
+    },
+
+    async versions(
+      organizationId: string,
+      id: string,
+      page: PageRequest,
+    ): Promise<Page<ActionVersion & { id: string }>> {
+      await get(organizationId, id);
+      return store.actions.listVersions(organizationId, id, page);
+    },
+
+    async version(organizationId: string, id: string, version: number): Promise<ActionVersion> {
+      const found = await store.actions.getVersion(organizationId, id, version);
+      if (!found) throw notFound('Action version');
+      return found;
+    },
+
+    /** The input schema agents see for this action. */
+    inputSchema(action: Action | ActionDefinition): JsonSchemaObject {
+      const kind = kinds.get(action.kind);
+      return kind.inputSchema && 'id' in action
+        ? kind.inputSchema(action)
+        : compileInputSchema(action.variables);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * One interface per action kind (DESIGN.md, "Action kinds"): its config schema, its save-time checks,
+ * the input schema the agent sees, and how it executes. Adding a kind is a new module plus one line in
+ * registry.ts; it touches no other kind.
+ */
+import type { TSchema } from 'typebox';
+import type { Action, DefinitionIssue, Integration } from '../../core/actions/model.ts';
+import type { JsonSchemaObject } from '../../core/actions/variables.ts';
+import type { ExecutionError, RecordedRequest, RecordedResponse } from '../../core/executions.ts';
+import type { Variable } from '../../core/actions/variables.ts';
+import type { SecretAccess } from '../executions/secret-access.ts';
+
+export interface SaveContext {
+  organizationId: string;
+  integration: Integration | null;
+  variables: readonly Variable[];
+  contextVariables: readonly string[];
+  /** Names usable as secrets.NAME: the action's and its integration's. */
+  secretNames: ReadonlySet<string>;
+}
+
+export interface RunContext {
+  action: Action;
+  integration: Integration | null;
+  /** Validated, coerced inputs. */
+  inputs: Record<string, unknown>;
+  /** Runtime variables and dynamic-context values for this run. */
+  context: Record<string, unknown>;
+  secrets: SecretAccess;
+  idempotencyKey: string | null;
+  /** Render and report what would be sent, without sending. */
+  dryRun: boolean;
+  executionId: string;
+  signal: AbortSignal;
+}
+
+/** What a run produced, before redaction and recording. */
+export interface RunOutcome {
+  status: 'succeeded' | 'failed' | 'dry_run';
+  output?: unknown;
+  outputTruncated?: boolean;
+  error?: ExecutionError;
+  request?: RecordedRequest | null;
+  response?: RecordedResponse | null;
+  attempts: number;
+  extra?: Record<string, unknown>;
+}
+
+export interface ActionKind<Config = unknown> {
+  readonly kind: string;
+  /** Validates the kind's document on the wire (`"http": {...}`) and documents it in OpenAPI. */
+  readonly configSchema: TSchema;
+  /** Fills the document's defaults; the result is what is stored. */
+  normalize(input: unknown): Config;
+  /** Checks beyond the schema; paths are JSON Pointers into the action (`/http/url`). */
+  check(config: Config, context: SaveContext): DefinitionIssue[];
+  /** Secret ids the config names directly (auth), which must exist in the organization. */
+  secretIds(config: Config): string[];
+  /** Absolute URLs the egress guard can judge at save time. */
+  urls(config: Config, integration: Integration | null): string[];
+  /** The input schema agents see; by default compiled from the variables. */
+  inputSchema?(action: Action): JsonSchemaObject;
+  run(config: Config, context: RunContext): Promise<RunOutcome>;
+}
+
+/** A kind of any config type: each kind only ever receives the config its own normalize() produced. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyActionKind = ActionKind<any>;

@@ -1,0 +1,331 @@
+/**
+ * The http kind's configuration: a request template, auth from a secret, timeout, retries and response
+ * shaping (seed 004, seed 000's operation payload, Talkover's webhook). Wire shape and stored shape are
+ * the same document. Execution lives in app/kinds/http/.
+ */
+import Type, { type Static } from 'typebox';
+import { discriminated } from '../../schema/discriminated.ts';
+import {
+  TemplateError,
+  referencesIn,
+  referencesInTree,
+  renderUrl,
+  splitUrlTemplate,
+} from '../../templates/index.ts';
+import type { DefinitionIssue } from '../model.ts';
+import { RUNTIME_VARIABLES, type Variable } from '../variables.ts';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+const BODYLESS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+const SecretId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Id of a secret of your organization',
+});
+const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$";
+
+export const AuthSchema = discriminated('type', [
+  Type.Object({ type: Type.Literal('none') }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('bearer'), secret_id: SecretId },
+    { additionalProperties: false, description: 'Authorization: Bearer <secret>' },
+  ),
+  Type.Object(
+    { type: Type.Literal('basic'), username: Type.String({ maxLength: 256 }), secret_id: SecretId },
+    { additionalProperties: false, description: 'Authorization: Basic base64(username:secret)' },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('api_key'),
+      in: Type.Union([Type.Literal('header'), Type.Literal('query')]),
+      name: Type.String({ pattern: HEADER_NAME }),
+      secret_id: SecretId,
+    },
+    {
+      additionalProperties: false,
+      description: 'The secret in a header or query parameter of your choosing',
+    },
+  ),
+  Type.Object(
+    { type: Type.Literal('body'), field: Type.String({ minLength: 1, maxLength: 128 }), secret_id: SecretId },
+    { additionalProperties: false, description: 'The secret as a top-level field of the request body' },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('oauth2_client_credentials'),
+      token_url: Type.String({ minLength: 1, maxLength: 2048 }),
+      client_id: Type.String({ minLength: 1, maxLength: 512 }),
+      secret_id: SecretId,
+      scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 50 })),
+      audience: Type.Optional(Type.String({ maxLength: 512 })),
+    },
+    {
+      additionalProperties: false,
+      description: 'A token from the token URL (client credentials grant), cached until it expires',
+    },
+  ),
+]);
+export type AuthConfig = Static<typeof AuthSchema>;
+
+export const ResponseShapingSchema = Type.Object(
+  {
+    select: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+        maxItems: 50,
+        description:
+          'Dotted paths to keep from a JSON response (`order.status`, `items.0.name`); the rest is dropped',
+      }),
+    ),
+    max_length: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 200_000,
+        description: 'Characters of output kept for the model (default 10,000)',
+      }),
+    ),
+    error_messages: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: '^([1-5]([0-9]{2}|xx)|[a-z_]+)$' }),
+        Type.String({ minLength: 1, maxLength: 500 }),
+        {
+          description: 'What the agent should say, by status (`404`), class (`5xx`) or category (`timeout`)',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const HttpConfigSchema = Type.Object(
+  {
+    method: Type.Enum(HTTP_METHODS),
+    url: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description:
+        'https://host/path/{{var}}?q={{var}}. Placeholders only in path segments and query values; relative to the integration base_url when it starts with /',
+    }),
+    query: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ maxLength: 4096 })),
+    ),
+    headers: Type.Optional(
+      Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ maxLength: 8192 })),
+    ),
+    body: Type.Optional(
+      Type.Unknown({
+        description:
+          'A JSON document; string values may hold placeholders ("{{count}}" alone keeps its type)',
+      }),
+    ),
+    body_type: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('form')])),
+    auth: Type.Optional(AuthSchema),
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+    retry: Type.Optional(
+      Type.Object(
+        {
+          max_attempts: Type.Integer({
+            minimum: 1,
+            maximum: 5,
+            description:
+              'Attempts in all (1: no retry). Default 3 for idempotent methods or with an Idempotency-Key, else 1',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    response: Type.Optional(ResponseShapingSchema),
+  },
+  { additionalProperties: false },
+);
+export type HttpConfigInput = Static<typeof HttpConfigSchema>;
+
+/** The stored form: every optional part filled in. */
+export interface HttpConfig {
+  method: HttpMethod;
+  url: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: unknown;
+  body_type: 'json' | 'form';
+  /** null: the integration's default auth, or none. */
+  auth: AuthConfig | null;
+  timeout_ms: number | null;
+  retry: { max_attempts: number } | null;
+  response: { select: string[] | null; max_length: number; error_messages: Record<string, string> };
+}
+
+export const DEFAULT_RESPONSE_MAX_LENGTH = 10_000;
+
+export function normalizeHttpConfig(input: HttpConfigInput): HttpConfig {
+  return {
+    method: input.method,
+    url:
+      /^[a-z][a-z0-9+.-]*:/i.test(input.url) || input.url.startsWith('/')
+        ? input.url
+        : `https://${input.url}`,
+    query: input.query ?? {},
+    headers: input.headers ?? {},
+    body: input.body ?? null,
+    body_type: input.body_type ?? 'json',
+    auth: input.auth ?? null,
+    timeout_ms: input.timeout_ms ?? null,
+    retry: input.retry ?? null,
+    response: {
+      select: input.response?.select ?? null,
+      max_length: input.response?.max_length ?? DEFAULT_RESPONSE_MAX_LENGTH,
+      error_messages: input.response?.error_messages ?? {},
+    },
+  };
+}
+
+/** The absolute URL template: relative URLs hang off the integration's base URL. */
+export function absoluteUrl(config: Pick<HttpConfig, 'url'>, baseUrl: string | null): string {
+  if (!config.url.startsWith('/')) return config.url;
+  return `${(baseUrl ?? '').replace(/\/+$/, '')}${config.url}`;
+}
+
+/** Headers the client sets itself or that change how the message is framed. */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authorization',
+  'proxy-connection',
+]);
+
+export interface HttpCheckContext {
+  variables: readonly Variable[];
+  contextVariables: readonly string[];
+  /** Names usable as `{{secrets.NAME}}`: the action's and its integration's. */
+  secretNames: ReadonlySet<string>;
+  baseUrl: string | null;
+}
+
+/** Where a reference may point: an input, a runtime variable, a declared context key, or a secret. */
+export function knownReference(ref: string, context: Omit<HttpCheckContext, 'baseUrl'>): boolean {
+  if (ref.startsWith('secrets.')) return context.secretNames.has(ref.slice('secrets.'.length));
+  return (
+    context.variables.some((v) => v.name === ref) ||
+    (RUNTIME_VARIABLES as readonly string[]).includes(ref) ||
+    context.contextVariables.includes(ref)
+  );
+}
+
+/** Save-time checks beyond the schema. Paths are relative to the action (`/http/...`). */
+export function checkHttpConfig(config: HttpConfig, context: HttpCheckContext): DefinitionIssue[] {
+  const issues: DefinitionIssue[] = [];
+  const url = absoluteUrl(config, context.baseUrl);
+  if (config.url.startsWith('/') && !context.baseUrl) {
+    issues.push({
+      path: '/http/url',
+      message: 'A relative URL needs an integration with a base_url; give the full https:// URL',
+    });
+  } else {
+    issues.push(...checkUrlTemplate(url));
+  }
+
+  const refs = [
+    ...referencesIn(config.url).map((ref) => ({ ref, where: '/http/url' })),
+    ...Object.entries(config.query).flatMap(([k, v]) =>
+      referencesIn(v).map((ref) => ({ ref, where: `/http/query/${k}` })),
+    ),
+    ...Object.entries(config.headers).flatMap(([k, v]) =>
+      referencesIn(v).map((ref) => ({ ref, where: `/http/headers/${k}` })),
+    ),
+    ...referencesInTree(config.body).map((ref) => ({ ref, where: '/http/body' })),
+  ];
+  const unknown = [...new Set(refs.filter(({ ref }) => !knownReference(ref, context)).map(({ ref }) => ref))];
+  if (unknown.length > 0) {
+    issues.push({
+      path: '/http',
+      message:
+        `Unknown placeholders: ${unknown.map((r) => `{{${r}}}`).join(', ')}. Each must be a variable, a runtime variable ` +
+        `(${RUNTIME_VARIABLES.join(', ')}), a context_variables entry, or secrets.NAME for a secret of the action or its integration.`,
+    });
+  }
+  const pathPart = splitSafely(config.url)?.pathSegments.join('/') ?? '';
+  if (referencesIn(pathPart).some((ref) => ref.startsWith('secrets.'))) {
+    issues.push({
+      path: '/http/url',
+      message: 'Secrets may not appear in the URL path (it is logged); use auth, a header or a query value',
+    });
+  }
+
+  for (const name of Object.keys(config.headers)) {
+    if (RESERVED_HEADERS.has(name.toLowerCase())) {
+      issues.push({
+        path: `/http/headers/${name}`,
+        message: `The ${name} header is set by Switchboard and cannot be configured`,
+      });
+    }
+  }
+  const hasBody = config.body !== null;
+  if (hasBody && BODYLESS.has(config.method)) {
+    issues.push({
+      path: '/http/body',
+      message: `A ${config.method} request has no body; use query parameters or another method`,
+    });
+  }
+  if (config.body_type === 'form' && hasBody && !isFlatStringRecord(config.body)) {
+    issues.push({ path: '/http/body', message: 'A form body must be an object whose values are strings' });
+  }
+  if (config.auth?.type === 'body') {
+    if (BODYLESS.has(config.method)) {
+      issues.push({
+        path: '/http/auth',
+        message: 'Body auth needs a method with a body (POST, PUT, PATCH or DELETE)',
+      });
+    } else if (hasBody && (typeof config.body !== 'object' || Array.isArray(config.body))) {
+      issues.push({ path: '/http/auth', message: 'Body auth needs the body to be a JSON object' });
+    }
+  }
+  if (config.auth?.type === 'oauth2_client_credentials') {
+    issues.push(...checkUrlTemplate(config.auth.token_url, '/http/auth/token_url', false));
+  }
+  return issues;
+}
+
+function splitSafely(url: string) {
+  try {
+    return splitUrlTemplate(url);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL template must parse, be http(s), have a static host and carry no credentials. */
+export function checkUrlTemplate(url: string, path = '/http/url', templated = true): DefinitionIssue[] {
+  try {
+    const split = splitUrlTemplate(url);
+    if (!templated && referencesIn(url).length > 0)
+      return [{ path, message: 'This URL cannot contain placeholders' }];
+    if (split.origin.includes('@')) {
+      return [{ path, message: 'Credentials in URLs are not allowed; store them as a secret and use auth' }];
+    }
+    const sample = new URL(renderUrl({ url }, () => ({ found: true, value: 'x' })));
+    if (sample.protocol !== 'http:' && sample.protocol !== 'https:')
+      return [{ path, message: 'Only http and https URLs are allowed' }];
+    if (!sample.hostname) return [{ path, message: 'The URL needs a host' }];
+    return [];
+  } catch (error) {
+    const message = error instanceof TemplateError ? error.message : 'The URL is not valid';
+    return [{ path, message }];
+  }
+}
+
+function isFlatStringRecord(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'string')
+  );
+}

@@ -1,0 +1,153 @@
+import { BoundedCache } from './bounded-cache.ts';
+
+/**
+ * Redaction by value: every secret an execution touched is replaced wherever it appears in what is
+ * recorded, returned or logged, in each form a leak could take (SECURITY.md G-10, E02, E08).
+ */
+export interface SecretValue {
+  name: string;
+  value: string;
+}
+
+/** Below this length a value is redacted only where it is a whole string: redacting every "ab" would shred records. */
+const MIN_SUBSTRING_LENGTH = 4;
+
+const utf8 = new TextEncoder();
+
+function toBase64(bytes: Uint8Array, url: boolean): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  const b64 = btoa(binary);
+  return url ? b64.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '') : b64;
+}
+
+const jsonEscaped = (text: string): string => JSON.stringify(text).slice(1, -1);
+
+/** The spellings a secret may take on its way into a record. */
+export function secretForms(value: string): string[] {
+  const bytes = utf8.encode(value);
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  const forms = [
+    value,
+    toBase64(bytes, false),
+    toBase64(bytes, false).replace(/=+$/, ''),
+    toBase64(bytes, true),
+    hex,
+    hex.toUpperCase(),
+    encodeURIComponent(value),
+    new URLSearchParams({ v: value }).toString().slice(2),
+    jsonEscaped(value),
+    // a JSON document carried as a string (an upstream echoing a JSON body back as text)
+    jsonEscaped(jsonEscaped(value)),
+  ];
+  return [...new Set(forms)].filter((form) => form.length > 0);
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export const redactionMarker = (name: string): string => `[REDACTED:${name}]`;
+
+export class Redactor {
+  readonly #pattern: RegExp | undefined;
+  readonly #names = new Map<string, string>();
+  /** The forms as they appear inside JSON text (escaped once more), for redacting serialized values. */
+  readonly #jsonPattern: RegExp | undefined;
+  readonly #jsonNames = new Map<string, string>();
+  readonly #whole = new Map<string, string>();
+  /** No string shorter than this can hold a redactable form. */
+  #shortest = Infinity;
+
+  constructor(secrets: readonly SecretValue[]) {
+    for (const { name, value } of secrets) {
+      if (value.length === 0) continue;
+      if (value.length < MIN_SUBSTRING_LENGTH) {
+        this.#whole.set(value, name);
+        continue;
+      }
+      for (const form of secretForms(value)) {
+        if (!this.#names.has(form)) this.#names.set(form, name);
+        this.#shortest = Math.min(this.#shortest, form.length);
+      }
+    }
+    const forms = [...this.#names.keys()].sort((a, b) => b.length - a.length);
+    this.#pattern = forms.length > 0 ? new RegExp(forms.map(escapeRegExp).join('|'), 'g') : undefined;
+    for (const [form, name] of this.#names) {
+      const inJson = JSON.stringify(form).slice(1, -1);
+      if (!this.#jsonNames.has(inJson)) this.#jsonNames.set(inJson, name);
+    }
+    const jsonForms = [...this.#jsonNames.keys()].sort((a, b) => b.length - a.length);
+    this.#jsonPattern =
+      jsonForms.length > 0 ? new RegExp(jsonForms.map(escapeRegExp).join('|'), 'g') : undefined;
+  }
+
+  get empty(): boolean {
+    return this.#pattern === undefined && this.#whole.size === 0;
+  }
+
+  string(text: string): string {
+    const whole = this.#whole.get(text);
+    if (whole !== undefined) return redactionMarker(whole);
+    if (!this.#pattern || text.length < this.#shortest) return text;
+    return text.replace(this.#pattern, (match) => redactionMarker(this.#names.get(match) ?? 'secret'));
+  }
+
+  /**
+   * A value and its JSON, redacted, from one pass over the serialized text instead of a walk over the
+   * object. Inside JSON text a string's content is escaped, so each form is searched escaped the same way
+   * (a string that is itself JSON, such as an upstream body, then holds it escaped twice). A match across
+   * an escape sequence or JSON structure leaves text that does not parse, and a secret too short to match
+   * inside text needs whole-string matching: both fall back to the walk, so the result always equals it.
+   */
+  json<T>(value: T): { value: T; json: string } {
+    const text = JSON.stringify(value);
+    if (this.empty) return { value, json: text };
+    if (this.#whole.size === 0 && this.#jsonPattern) {
+      const redacted = text.replace(this.#jsonPattern, (match) =>
+        redactionMarker(this.#jsonNames.get(match) ?? 'secret'),
+      );
+      if (redacted === text) return { value, json: text };
+      try {
+        return { value: JSON.parse(redacted) as T, json: redacted };
+      } catch {
+        // fall through to the walk
+      }
+    }
+    const walked = this.value(value);
+    return { value: walked, json: JSON.stringify(walked) };
+  }
+
+  /** True if `text` holds a secret in any recognised form. */
+  finds(text: string): boolean {
+    return this.string(text) !== text;
+  }
+
+  /** A deep copy with every string (and key) redacted. Depth is bounded by the ingress and response guards. */
+  value<T>(value: T): T {
+    if (this.empty) return value;
+    return this.#walk(value) as T;
+  }
+
+  #walk(value: unknown): unknown {
+    if (typeof value === 'string') return this.string(value);
+    if (Array.isArray(value)) return value.map((item) => this.#walk(item));
+    if (value !== null && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [key, child] of Object.entries(value)) out[this.string(key)] = this.#walk(child);
+      return out;
+    }
+    return value;
+  }
+}
+
+export const NO_REDACTION = new Redactor([]);
+
+const redactors = new BoundedCache<string, Redactor>(500);
+
+/**
+ * The redactor for a set of secret values, built once per set: computing every encoded form and the
+ * pattern for each execution would cost more than the redaction itself.
+ */
+export function redactorFor(secrets: readonly SecretValue[]): Redactor {
+  if (secrets.length === 0) return NO_REDACTION;
+  return redactors.get(JSON.stringify(secrets.map((s) => [s.name, s.value])), () => new Redactor(secrets));
+}

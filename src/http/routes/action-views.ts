@@ -1,0 +1,129 @@
+/** Actions and executions as the native API shows them (snake_case; secrets already redacted). */
+import type { Static } from 'typebox';
+import type { ActionInput, ActionPatch } from '../../app/actions.ts';
+import type { DryRun } from '../../app/executions/service.ts';
+import type { Action, ActionDefinition, ActionVersion } from '../../core/actions/model.ts';
+import type { JsonSchemaObject, Variable } from '../../core/actions/variables.ts';
+import type { ExecutionRecord } from '../../core/executions.ts';
+import type {
+  ActionVersionView,
+  DryRunView,
+  ExecutionSummaryView,
+  ExecutionView,
+  envelopeProperties,
+} from './action-schemas.ts';
+
+type Envelope = {
+  [K in keyof ReturnType<typeof envelopeProperties>]?: Static<ReturnType<typeof envelopeProperties>[K]>;
+};
+
+export function definitionView(d: ActionDefinition) {
+  return {
+    name: d.name,
+    description: d.description,
+    kind: d.kind,
+    status: d.status,
+    channels: d.channels,
+    tags: d.tags,
+    variables: d.variables,
+    context_variables: d.contextVariables,
+    integration_id: d.integrationId,
+    secrets: d.secrets,
+    tool_name: d.toolName,
+    requires_confirmation: d.requiresConfirmation,
+    execution_mode: d.executionMode,
+    speak_on_send: d.messages.speakOnSend,
+    speak_on_receive: d.messages.speakOnReceive,
+    config: d.config,
+    [d.kind]: d.config,
+  };
+}
+
+export function actionView(action: Action, inputSchema: JsonSchemaObject) {
+  return {
+    id: action.id,
+    version: action.version,
+    ...definitionView(action),
+    input_schema: inputSchema,
+    created_at: action.createdAt,
+    updated_at: action.updatedAt,
+  };
+}
+
+export const versionView = (v: ActionVersion): Static<typeof ActionVersionView> => ({
+  action_id: v.actionId,
+  version: v.version,
+  created_at: v.createdAt,
+  created_by: v.createdBy,
+  definition: definitionView(v.definition),
+});
+
+/** Maps the wire body to the use case's input; the kind's document travels under the kind's name. */
+export function actionInputFrom(
+  body: Envelope & { kind?: string | undefined } & Record<string, unknown>,
+): Partial<ActionInput> {
+  const input: ActionPatch = {
+    name: body.name,
+    description: body.description,
+    kind: body.kind,
+    status: body.status,
+    channels: body.channels,
+    tags: body.tags,
+    variables: body.variables as Variable[] | undefined,
+    contextVariables: body.context_variables,
+    integrationId: body.integration_id,
+    secrets: body.secrets,
+    toolName: body.tool_name,
+    requiresConfirmation: body.requires_confirmation,
+    executionMode: body.execution_mode,
+    messages:
+      body.speak_on_send === undefined && body.speak_on_receive === undefined
+        ? undefined
+        : {
+            ...(body.speak_on_send === undefined ? {} : { speakOnSend: body.speak_on_send }),
+            ...(body.speak_on_receive === undefined ? {} : { speakOnReceive: body.speak_on_receive }),
+          },
+  };
+  return input;
+}
+
+export const executionSummaryView = (r: ExecutionRecord): Static<typeof ExecutionSummaryView> => ({
+  id: r.id,
+  action_id: r.actionId,
+  action_version: r.actionVersion,
+  action_name: r.actionName,
+  kind: r.kind,
+  status: r.status,
+  output: r.output,
+  output_truncated: r.outputTruncated,
+  error: r.error,
+  attempts: r.attempts,
+  duration_ms: r.durationMs,
+  started_at: r.startedAt,
+  finished_at: r.finishedAt,
+  inputs: r.inputs,
+  idempotency_key: r.idempotencyKey,
+  extra: r.extra,
+});
+
+export const executionView = (r: ExecutionRecord): Static<typeof ExecutionView> => ({
+  ...executionSummaryView(r),
+  context: r.context,
+  request: r.request,
+  response: r.response && {
+    status: r.response.status,
+    headers: r.response.headers,
+    body: r.response.body,
+    body_truncated: r.response.bodyTruncated,
+  },
+});
+
+export const dryRunView = (d: DryRun): Static<typeof DryRunView> => ({
+  dry_run: true,
+  status: 'dry_run',
+  action_id: d.actionId,
+  action_version: d.actionVersion,
+  inputs: d.inputs,
+  request: d.request,
+  error: d.error,
+});

@@ -1,0 +1,183 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import type { ActionInput, ActionService } from '../../app/actions.ts';
+import type { KindRegistry } from '../../app/kinds/registry.ts';
+import { AppError } from '../../core/errors.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { IdParams, PageQuery, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
+import { ActionVersionView, ActionView, createActionBody, updateActionBody } from './action-schemas.ts';
+import { actionInputFrom, actionView, versionView } from './action-views.ts';
+
+export interface ActionRouteOptions {
+  actions: ActionService;
+  kinds: KindRegistry;
+}
+
+const tags = ['actions'];
+
+export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async (
+  app,
+  { actions, kinds },
+) => {
+  const view = (action: Parameters<typeof actions.inputSchema>[0] & { id: string }) =>
+    actionView(action as never, actions.inputSchema(action));
+  const kindSchemas = kinds.all();
+
+  app.post(
+    '/actions',
+    {
+      config: { scope: 'actions:write' },
+      schema: {
+        tags,
+        summary: 'Create an action',
+        description: `The kind's document goes under the kind's name: ${kindSchemas.map((k) => `\`${k.kind}\``).join(', ')}.`,
+        body: createActionBody(kindSchemas),
+        response: { 201: ActionView },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as Record<string, unknown> & { kind: string };
+      if (body[body.kind] === undefined) {
+        throw new AppError('VALIDATION_FAILED', `A ${body.kind} action needs its "${body.kind}" document`, {
+          path: `/${body.kind}`,
+        });
+      }
+      const other = kindSchemas.map((k) => k.kind).find((k) => k !== body.kind && body[k] !== undefined);
+      if (other)
+        throw new AppError('VALIDATION_FAILED', `A ${body.kind} action has no "${other}" document`, {
+          path: `/${other}`,
+        });
+      const input = { ...actionInputFrom(body), config: body[body.kind] } as ActionInput;
+      return reply.code(201).send(view(await actions.create(principalOf(request), input)));
+    },
+  );
+
+  app.get(
+    '/actions',
+    {
+      config: { scope: 'actions:read' },
+      schema: {
+        tags,
+        summary: 'List actions',
+        querystring: Type.Object({
+          ...PageQuery.properties,
+          kind: Type.Optional(Type.String({ maxLength: 32 })),
+          status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('inactive')])),
+          integration_id: Type.Optional(Type.String({ maxLength: 64 })),
+          tag: Type.Optional(Type.String({ maxLength: 64 })),
+        }),
+        response: { 200: pageOf(ActionView) },
+      },
+    },
+    async (request) => {
+      const { kind, status, integration_id, tag } = request.query;
+      const page = await actions.list(
+        principalOf(request).organizationId,
+        { kind, status, integrationId: integration_id, tag },
+        toPageRequest(request.query),
+      );
+      return toPageResponse(page, view);
+    },
+  );
+
+  app.get(
+    '/actions/:id',
+    {
+      config: { scope: 'actions:read' },
+      schema: { tags, summary: 'Get an action', params: IdParams, response: { 200: ActionView } },
+    },
+    async (request) => view(await actions.get(principalOf(request).organizationId, request.params.id)),
+  );
+
+  app.patch(
+    '/actions/:id',
+    {
+      config: { scope: 'actions:write' },
+      schema: {
+        tags,
+        summary: 'Change an action (stored as a new version)',
+        description:
+          'Fields given replace the current ones; the kind document is replaced whole. The previous versions stay readable.',
+        params: IdParams,
+        body: updateActionBody(kindSchemas),
+        response: { 200: ActionView },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const body = request.body as Record<string, unknown> & { version?: number };
+      const current = await actions.get(principal.organizationId, request.params.id);
+      const config = body[current.kind];
+      const patch = {
+        ...actionInputFrom(body),
+        expectedVersion: body.version,
+        ...(config === undefined ? {} : { config }),
+      };
+      return view(await actions.update(principal, request.params.id, patch));
+    },
+  );
+
+  app.delete(
+    '/actions/:id',
+    {
+      config: { scope: 'actions:write' },
+      schema: {
+        tags,
+        summary: 'Delete an action (its versions and executions stay readable)',
+        params: IdParams,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      await actions.remove(principalOf(request).organizationId, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/actions/:id/versions',
+    {
+      config: { scope: 'actions:read' },
+      schema: {
+        tags,
+        summary: "List an action's versions, newest first",
+        params: IdParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(ActionVersionView) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const page = await actions.versions(principalOf(request).organizationId, request.params.id, {
+        limit: Math.min(limit ?? 50, 100),
+        cursor: cursor === undefined ? undefined : versionCursor(cursor),
+      });
+      return { data: page.items.map(versionView), next_cursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/actions/:id/versions/:version',
+    {
+      config: { scope: 'actions:read' },
+      schema: {
+        tags,
+        summary: 'Get one version of an action',
+        params: Type.Object({ ...IdParams.properties, version: Type.Integer({ minimum: 1 }) }),
+        response: { 200: ActionVersionView },
+      },
+    },
+    async (request) =>
+      versionView(
+        await actions.version(principalOf(request).organizationId, request.params.id, request.params.version),
+      ),
+  );
+};
+
+function versionCursor(cursor: string): string {
+  if (!/^\d{1,9}$/.test(cursor))
+    throw new AppError('VALIDATION_FAILED', 'cursor is not a next_cursor this API returned', {
+      path: '/cursor',
+    });
+  return cursor;
+}
