@@ -228,6 +228,7 @@ export function httpDeps(container: Container): HttpDeps {
   return {
     version: VERSION,
     logger: container.logger,
+    logRequests: container.logger.isLevelEnabled('info'),
     services: container.services,
     kinds: container.kinds,
     rateLimiter: container.rateLimiter,

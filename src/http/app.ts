@@ -34,6 +34,8 @@ import './types.ts';
 export interface HttpDeps {
   version: string;
   logger: FastifyBaseLogger;
+  /** Whether to log a line per request (the logger's level admits info). */
+  logRequests: boolean;
   services: {
     organizations: OrganizationService;
     apiKeys: ApiKeyService;
@@ -95,25 +97,30 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   // Once shutdown begins, every response closes its connection: a keep-alive client that had a request
   // in flight would otherwise hold the server open until the shutdown timeout.
+  // Hooks that do no I/O use the callback form: an async hook costs a promise per request.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request',
-    );
-  });
+  if (deps.logRequests) {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.info(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? 'unmatched',
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        'request',
+      );
+      done();
+    });
+  }
 
   await installOpenApi(app, { version: deps.version });
   installAuth(app, {

@@ -22,16 +22,18 @@ export async function installOriginPolicy(
       maxAge: 600,
     });
   }
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const origin = request.headers.origin;
-    if (origin === undefined || allowed.has(origin)) return;
+    if (origin === undefined || allowed.has(origin)) return done();
     const parsed = URL.parse(origin);
     const host = request.headers.host;
-    if (parsed && host && parsed.host === host && LOOPBACK_HOSTS.has(parsed.hostname)) return;
-    throw new AppError(
-      'FORBIDDEN',
-      `Requests from the browser origin ${origin} are refused: call the API from a server, where the API key stays secret. ` +
-        'An operator can allow an origin with SWITCHBOARD_ALLOWED_ORIGINS.',
+    if (parsed && host && parsed.host === host && LOOPBACK_HOSTS.has(parsed.hostname)) return done();
+    done(
+      new AppError(
+        'FORBIDDEN',
+        `Requests from the browser origin ${origin} are refused: call the API from a server, where the API key stays secret. ` +
+          'An operator can allow an origin with SWITCHBOARD_ALLOWED_ORIGINS.',
+      ),
     );
   });
 }
