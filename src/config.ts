@@ -30,6 +30,7 @@ export interface Config {
   egressRequestLimitBytes: number;
   logLevel: LogLevel;
   executionRetentionDays: number;
+  conversationActionBudget: number;
   executionRecordBytes: number;
   bodyLimitBytes: number;
   rateLimitPerKey: number;
@@ -233,6 +234,14 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     default: '1048576',
     description: 'Largest outbound request body (1 MB).',
     parse: integer(1024, 64 * 1024 * 1024),
+  },
+  {
+    key: 'conversationActionBudget',
+    env: 'SWITCHBOARD_CONVERSATION_ACTION_BUDGET',
+    default: '20',
+    description:
+      'Executions of one action per conversation per rolling minute (a prompt-injected loop meets it; SECURITY.md B15). 0 turns it off.',
+    parse: integer(0, 1_000_000),
   },
   {
     key: 'executionRetentionDays',

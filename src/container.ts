@@ -141,6 +141,9 @@ export async function createContainer(
     const cipher = new Keyring(keys, versions.current);
     await verifyDecryption(store, cipher);
 
+    const rateLimiter: RateLimiter =
+      store.dialect === 'postgres' ? new PostgresRateLimiter(store.db) : new MemoryRateLimiter(clock);
+    const authFailureLimiter = new MemoryRateLimiter(clock);
     const http = createGuardedHttpClient(egressOptions(config));
     if (config.allowPrivateNetworks.length > 0) {
       logger.warn(
@@ -183,15 +186,12 @@ export async function createContainer(
         recorder,
         idempotency: createIdempotency(store, crypto, clock),
         deadlineMs: config.egressTimeoutCapMs,
+        budget: { limiter: rateLimiter, perMinute: config.conversationActionBudget },
       }),
       tools: createToolService({ store, actions }),
     };
     const defaultOrganization = await services.organizations.ensureDefault();
     if (config.adminKey) await services.apiKeys.ensureBootstrapKey(config.adminKey, defaultOrganization.id);
-
-    const rateLimiter: RateLimiter =
-      store.dialect === 'postgres' ? new PostgresRateLimiter(store.db) : new MemoryRateLimiter(clock);
-    const authFailureLimiter = new MemoryRateLimiter(clock);
 
     return {
       config,

@@ -11,6 +11,7 @@ import type { Page, PageRequest } from '../../core/pagination.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Crypto } from '../../core/ports/crypto.ts';
 import type { Logger } from '../../core/ports/logger.ts';
+import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
 import type { ExecutionFilter, Store } from '../../core/ports/store.ts';
 import { redactorFor } from '../../core/redaction.ts';
 import type { Principal } from '../../core/tenancy.ts';
@@ -24,6 +25,8 @@ import { SecretAccess, type RevealSecret } from './secret-access.ts';
 
 export interface ExecuteRequest {
   inputs: Record<string, unknown>;
+  /** The conversation the call belongs to: executions of one action per conversation are budgeted. */
+  conversationId?: string | undefined;
   /** Runtime variables (contact_number, timezone, ...) and dynamic-context values. */
   context: Record<string, unknown>;
   dryRun: boolean;
@@ -51,6 +54,8 @@ export interface ExecutionDeps {
   idempotency: Idempotency;
   /** The longest an execution may take (the egress cap): bounds waiting on an Idempotency-Key. */
   deadlineMs: number;
+  /** Counts executions of one action per conversation (SECURITY.md B15). */
+  budget: { limiter: RateLimiter; perMinute: number };
 }
 
 export type ExecutionService = ReturnType<typeof createExecutionService>;
@@ -77,7 +82,10 @@ export function createExecutionService(deps: ExecutionDeps) {
 
     let outcome: RunOutcome;
     let inputs: Record<string, unknown> = request.inputs;
-    if (!isValidTimeZone(timeZone)) {
+    const overBudget = await overConversationBudget(action, request);
+    if (overBudget) {
+      outcome = overBudget;
+    } else if (!isValidTimeZone(timeZone)) {
       outcome = failedInput(`"${timeZone}" is not a time zone; use an IANA name such as Europe/Berlin`, []);
     } else {
       const prepared = prepareInputs(action.variables, request.inputs, {
@@ -150,6 +158,32 @@ export function createExecutionService(deps: ExecutionDeps) {
       'action executed',
     );
     return record;
+  }
+
+  /** A prompt-injected loop calling one action over and over in a conversation meets a budget (B15). */
+  async function overConversationBudget(
+    action: Action,
+    request: ExecuteRequest,
+  ): Promise<RunOutcome | undefined> {
+    const conversation =
+      request.conversationId ??
+      (typeof request.context.conversation_id === 'string' ? request.context.conversation_id : undefined);
+    const { limiter, perMinute } = deps.budget;
+    if (!conversation || perMinute <= 0 || request.dryRun) return undefined;
+    const decision = await limiter.consume(
+      `conversation:${action.organizationId}:${conversation}:${action.id}`,
+      perMinute,
+    );
+    if (decision.allowed) return undefined;
+    return {
+      status: 'failed',
+      error: {
+        category: 'rate_limited',
+        message: `This action has been used too often in this conversation; wait ${decision.retryAfterSeconds} seconds before trying it again.`,
+        detail: `budget exceeded: ${perMinute} executions of this action per conversation per minute`,
+      },
+      attempts: 0,
+    };
   }
 
   return {

@@ -29,6 +29,14 @@ export const ExecuteBody = Type.Object(
         description: 'Render the request and return it (secrets masked) without sending or recording it',
       }),
     ),
+    conversation_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description:
+          'The conversation this call belongs to: one action runs at most SWITCHBOARD_CONVERSATION_ACTION_BUDGET times a minute per conversation',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -61,6 +69,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ executions: ExecutionS
         inputs: (request.body.inputs ?? {}) as Record<string, unknown>,
         context: (request.body.context ?? {}) as Record<string, unknown>,
         dryRun: request.body.dry_run === true,
+        conversationId: request.body.conversation_id,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
       });
       return 'dryRun' in result ? dryRunView(result) : executionSummaryView(result);
