@@ -317,7 +317,8 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
   it('B15: a loop calling one action in one conversation meets the budget; the upstream sees no more than it', async () => {
     const id = await action({ method: 'POST', url: `${upstream.url}/effects` });
     const statuses: string[] = [];
-    for (let i = 0; i < 25; i++) statuses.push((await execute(id, { conversation_id: `loop-${kind}` })).body.status);
+    for (let i = 0; i < 25; i++)
+      statuses.push((await execute(id, { conversation_id: `loop-${kind}` })).body.status);
     expect(statuses.filter((s) => s === 'succeeded')).toHaveLength(20);
     const refused = await execute(id, { context: { conversation_id: `loop-${kind}` } });
     expect(refused.body.error).toMatchObject({ category: 'rate_limited' });
@@ -330,16 +331,28 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
     ['a 10,000-character string (over max_length)', 'x'.repeat(10_000), 400, 'invalid_input'],
     ['10,000 combining marks', 'a' + '\u0301'.repeat(10_000), 400, 'invalid_input'],
     ['a NUL character', 'a\u0000b', 200, 'invalid_input'],
-  ])('B11: refuses %s in an argument, typed, before anything is sent', async (_name, value, _status, category) => {
-    const id = await action({ method: 'GET', url: `${upstream.url}/echo`, query: { q: '{{q}}' } }, { variables: [{ name: 'q', type: 'string' }] });
-    const response = await execute(id, { inputs: { q: value } });
-    expect(response.body).toMatchObject({ status: 'failed', error: { category } });
-    expect(upstream.requests).toHaveLength(0);
-  });
+  ])(
+    'B11: refuses %s in an argument, typed, before anything is sent',
+    async (_name, value, _status, category) => {
+      const id = await action(
+        { method: 'GET', url: `${upstream.url}/echo`, query: { q: '{{q}}' } },
+        { variables: [{ name: 'q', type: 'string' }] },
+      );
+      const response = await execute(id, { inputs: { q: value } });
+      expect(response.body).toMatchObject({ status: 'failed', error: { category } });
+      expect(upstream.requests).toHaveLength(0);
+    },
+  );
 
   it('B11: refuses an unpaired surrogate at ingress, and keeps an RTL override as plain data', async () => {
-    const id = await action({ method: 'GET', url: `${upstream.url}/echo`, query: { q: '{{q}}' } }, { variables: [{ name: 'q', type: 'string' }] });
-    const surrogate = await t.request('POST', `/v1/actions/${id}/execute`, { body: '{"inputs":{"q":"\\ud800"}}', headers: { 'content-type': 'application/json' } });
+    const id = await action(
+      { method: 'GET', url: `${upstream.url}/echo`, query: { q: '{{q}}' } },
+      { variables: [{ name: 'q', type: 'string' }] },
+    );
+    const surrogate = await t.request('POST', `/v1/actions/${id}/execute`, {
+      body: '{"inputs":{"q":"\\ud800"}}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(surrogate.status).toBe(400);
     const rtl = await execute(id, { inputs: { q: 'abc\u202edef' } });
     expect(rtl.body.status).toBe('succeeded');
