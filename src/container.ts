@@ -162,7 +162,7 @@ export async function createContainer(
     ]);
     const secrets = createSecretService({ store, crypto, clock, cipher });
     const actions = createActionService({ store, crypto, clock, kinds, http });
-    const recorder = new ExecutionRecorder(store, logger);
+    const recorder = new ExecutionRecorder(store, logger, isStoreUnavailable);
     const retention = startRetention(store, clock, logger, config.executionRetentionDays);
     const services = {
       organizations: createOrganizationService({ store, crypto, clock }),

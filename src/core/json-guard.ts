@@ -5,7 +5,7 @@ import { AppError } from './errors.ts';
  * - nesting deeper than `maxDepth` is refused before JSON.parse allocates anything;
  * - duplicate keys are refused (JSON.parse would silently keep the last one);
  * - `__proto__` keys are refused;
- * - strings longer than `maxStringLength` or holding lone surrogates are refused;
+ * - strings longer than `maxStringLength`, holding lone surrogates or NUL are refused;
  * - numbers that overflow to Infinity are refused; `-0` becomes `0`.
  */
 export interface JsonGuardLimits {
@@ -138,6 +138,10 @@ function checkValues(
         throw new AppError('VALIDATION_FAILED', 'A string holds an unpaired UTF-16 surrogate', {
           path: path || '/',
         });
+      }
+      // F03: NUL is never data here (and PostgreSQL cannot store it in text or jsonb)
+      if (value.includes('\u0000')) {
+        throw new AppError('VALIDATION_FAILED', 'A string holds a NUL character', { path: path || '/' });
       }
       return value;
     case 'number':

@@ -102,10 +102,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    // decided when the answer leaves, so a request already in flight at SIGTERM closes its connection too
     if (closing) reply.header('connection', 'close');
-    done();
+    done(null, payload);
   });
   if (deps.logRequests) {
     app.addHook('onResponse', (request, reply, done) => {

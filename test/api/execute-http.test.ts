@@ -330,7 +330,6 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
   it.each([
     ['a 10,000-character string (over max_length)', 'x'.repeat(10_000), 400, 'invalid_input'],
     ['10,000 combining marks', 'a' + '\u0301'.repeat(10_000), 400, 'invalid_input'],
-    ['a NUL character', 'a\u0000b', 200, 'invalid_input'],
   ])(
     'B11: refuses %s in an argument, typed, before anything is sent',
     async (_name, value, _status, category) => {
@@ -344,11 +343,32 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
     },
   );
 
-  it('B11: refuses an unpaired surrogate at ingress, and keeps an RTL override as plain data', async () => {
+  it('records an upstream body holding NUL on either store (F03: NUL never reaches storage as such)', async () => {
+    upstream.setHandler((req, res) => {
+      if (req.url !== '/nul') return false;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('before\u0000after');
+      return true;
+    });
+    const id = await action({ method: 'GET', url: `${upstream.url}/nul` });
+    const executed = await execute(id);
+    expect(executed.body.status).toBe('succeeded');
+    await t.request('GET', '/v1/executions?limit=1'); // commits what this process holds
+    const organizationId = (await t.request('GET', '/v1/me')).body.organization_id;
+    const stored = await t.container.store.executions.get(organizationId, executed.body.id);
+    expect(stored?.response?.body).toBe('before\ufffdafter');
+  });
+
+  it('B11: refuses NUL and unpaired surrogates at ingress, and keeps an RTL override as plain data', async () => {
     const id = await action(
       { method: 'GET', url: `${upstream.url}/echo`, query: { q: '{{q}}' } },
       { variables: [{ name: 'q', type: 'string' }] },
     );
+    const nul = await t.request('POST', `/v1/actions/${id}/execute`, {
+      body: '{"inputs":{"q":"a\\u0000b"}}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(nul.status).toBe(400);
+    expect(nul.body.error.message).toMatch(/NUL/);
     const surrogate = await t.request('POST', `/v1/actions/${id}/execute`, {
       body: '{"inputs":{"q":"\\ud800"}}',
       headers: { 'content-type': 'application/json' },

@@ -6,6 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLITE_ACTIVITY_FILE_NAME } from '../../src/adapters/db/store.ts';
+import { ExecutionRecorder } from '../../src/app/executions/recorder.ts';
 import { STORE_KINDS, type StoreKind } from '../helpers/databases.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -55,6 +56,39 @@ describe.each(STORE_KINDS)('execution recording on %s', (kind) => {
       cursor = page.body.next_cursor ?? '';
     } while (cursor);
     for (const id of ids) expect(listed).toContain(id);
+  });
+});
+
+describe.each(STORE_KINDS)('a record the database refuses, on %s', (kind) => {
+  let t: TestApp;
+  let actionId: string;
+  beforeAll(async () => {
+    ({ t, actionId } = await appWithQuickAction(kind));
+  });
+  afterAll(async () => t.close());
+
+  it('is set aside and logged, and does not hold back the records after it', async () => {
+    const executed = await t.request('POST', `/v1/actions/${actionId}/execute`, { body: {} });
+    await t.request('GET', '/v1/executions?limit=1'); // committed
+    const organizationId = (await t.request('GET', '/v1/me')).body.organization_id;
+    const existing = await t.container.store.executions.get(organizationId, executed.body.id);
+    const logs: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (data: Record<string, unknown>, message: string) =>
+        logs.push(`${message} ${String(data.execution_id)}`),
+    };
+    const recorder = new ExecutionRecorder(t.container.store, logger, () => false);
+    const fresh = (n: number) => ({ ...existing!, id: `01a20000-0000-7000-8000-00000000000${n}` });
+    await recorder.record(fresh(1));
+    await recorder.record(existing!); // the same id again: the database refuses it
+    await recorder.record(fresh(2));
+    await recorder.settle();
+    expect(await t.container.store.executions.get(organizationId, fresh(1).id)).toBeDefined();
+    expect(await t.container.store.executions.get(organizationId, fresh(2).id)).toBeDefined();
+    expect(logs).toEqual([`the database refused an execution record; it is not stored ${existing!.id}`]);
   });
 });
 

@@ -30,6 +30,7 @@ describe('parseGuardedJson', () => {
     ['comments', '{"a":1 /* c */}', 'INVALID_JSON'],
     ['single quotes', "{'a':1}", 'INVALID_JSON'],
     ['a raw NUL', '{"a":"\u0000"}', 'INVALID_JSON'],
+    ['an escaped NUL', '{"a":"x\\u0000y"}', 'VALIDATION_FAILED'],
     ['a lone surrogate', '{"a":"\\ud800"}', 'VALIDATION_FAILED'],
     ['a paired surrogate', '{"a":"\\ud83d\\ude00"}', 'ok'],
     ['1e400 overflows to Infinity', '{"n":1e400}', 'VALIDATION_FAILED'],

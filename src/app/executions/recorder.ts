@@ -24,21 +24,30 @@ const GATHER_MS = 10;
 const MAX_PENDING = 10_000;
 const RETRY_MS = 1_000;
 
+interface Queued {
+  record: ExecutionRecord;
+  json: string | undefined;
+}
+
 export class ExecutionRecorder {
   readonly #store: Store;
   readonly #logger: Logger;
   /** Not yet committed, by id: read-your-writes for this process. */
   readonly #pending = new Map<string, ExecutionRecord>();
-  #queue: { record: ExecutionRecord; json: string | undefined }[] = [];
+  #queue: Queued[] = [];
   #flushing: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   /** Set while waiting to retry after the database refused a batch. */
   #retrying = false;
   #room: (() => void)[] = [];
 
-  constructor(store: Store, logger: Logger) {
+  readonly #isUnavailable: (error: unknown) => boolean;
+
+  /** `isUnavailable` tells an outage (wait and retry) from a record the database refuses (set it aside). */
+  constructor(store: Store, logger: Logger, isUnavailable: (error: unknown) => boolean) {
     this.#store = store;
     this.#logger = logger;
+    this.#isUnavailable = isUnavailable;
   }
 
   /**
@@ -80,11 +89,12 @@ export class ExecutionRecorder {
     while (this.#queue.length > 0) {
       const batch = this.#queue.slice(0, MAX_BATCH);
       try {
-        await this.#store.executions.insertMany(
-          batch.map((q) => q.record),
-          batch.map((q) => q.json),
-        );
+        await this.#insert(batch);
       } catch (error) {
+        if (!this.#isUnavailable(error)) {
+          // one record the database refuses must not hold back every record after it
+          if (await this.#insertOneByOne(batch)) continue;
+        }
         this.#logger.error(
           { err: error, waiting: this.#queue.length },
           'could not record executions; retrying',
@@ -96,10 +106,38 @@ export class ExecutionRecorder {
         }, RETRY_MS).unref();
         return;
       }
-      this.#queue.splice(0, batch.length);
-      for (const { record } of batch) this.#pending.delete(record.id);
-      for (const wake of this.#room.splice(0)) wake();
+      this.#done(batch.length);
     }
+  }
+
+  #insert(batch: readonly Queued[]): Promise<void> {
+    return this.#store.executions.insertMany(
+      batch.map((q) => q.record),
+      batch.map((q) => q.json),
+    );
+  }
+
+  /** Stores what it can of a refused batch; false if the database went away meanwhile. */
+  async #insertOneByOne(batch: readonly Queued[]): Promise<boolean> {
+    for (const queued of batch) {
+      try {
+        await this.#insert([queued]);
+      } catch (error) {
+        if (this.#isUnavailable(error)) return false;
+        this.#logger.error(
+          { err: error, execution_id: queued.record.id },
+          'the database refused an execution record; it is not stored',
+        );
+      }
+      this.#done(1);
+    }
+    return true;
+  }
+
+  /** Removes the first `count` queued records, now stored (or set aside), and wakes waiting writers. */
+  #done(count: number): void {
+    for (const { record } of this.#queue.splice(0, count)) this.#pending.delete(record.id);
+    for (const wake of this.#room.splice(0)) wake();
   }
 
   /** Resolves once every record queued before the call is committed, or the database refused them. */

@@ -7,6 +7,13 @@ import type { Database } from '../schema.ts';
 import type { SqliteWriter } from '../sqlite-writer.ts';
 import { fetchPage, parseJson } from './shared.ts';
 
+/**
+ * JSON text as both stores can hold it: PostgreSQL's jsonb refuses the NUL escape, and an upstream's body
+ * can hold NUL. Each `\\u0000` escape (one preceded by an even run of backslashes) becomes U+FFFD.
+ */
+const storable = (json: string): string =>
+  json.includes('\\u0000') ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : json;
+
 const toRow = (r: ExecutionRecord, json?: string): Database['executions'] => ({
   id: r.id,
   organization_id: r.organizationId,
@@ -16,7 +23,7 @@ const toRow = (r: ExecutionRecord, json?: string): Database['executions'] => ({
   category: r.error?.category ?? null,
   started_at: r.startedAt,
   duration_ms: Math.round(r.durationMs),
-  record: json ?? JSON.stringify(r),
+  record: storable(json ?? JSON.stringify(r)),
 });
 
 const toRecord = (row: { id: string; record: string }): ExecutionRecord =>
