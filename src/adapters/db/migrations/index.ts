@@ -3,6 +3,7 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely/migrati
 import { foundation } from './0001-foundation.ts';
 import { sharedRateLimits } from './0002-shared-rate-limits.ts';
 import { actions } from './0003-actions.ts';
+import { jobs } from './0004-jobs.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -10,6 +11,7 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0001-foundation', foundation],
   ['0002-shared-rate-limits', sharedRateLimits],
   ['0003-actions', actions],
+  ['0004-jobs', jobs],
 ];
 
 class StaticProvider implements MigrationProvider {

@@ -1,0 +1,69 @@
+/**
+ * Durable background jobs: post-call actions, workflow steps, schedules. At least once: a job whose
+ * worker dies is run again once its lease lapses; handlers make their effects idempotent (each job has a
+ * stable id and key to pass on as an Idempotency-Key). Embedded: a jobs table in SQLite worked in
+ * process. At scale: pg-boss on PostgreSQL, any number of worker processes.
+ */
+
+export interface EnqueueOptions {
+  /**
+   * At most one job with this key per queue name, ever (within the retention of finished jobs): a second
+   * enqueue with the key returns the first job's id with `created: false`. For exactly-once scheduling
+   * (`schedule:<id>:<occurrence>`) and deduplicated events.
+   */
+  key?: string | undefined;
+  /** Not before this time (a delay, a retry, a scheduled occurrence). */
+  runAt?: Date | undefined;
+  /** Attempts in all before the job is dead (default 4: the first and 3 retries, SECURITY.md 2.1). */
+  maxAttempts?: number | undefined;
+  /** The tenant, so one organization's backlog cannot starve another's (best effort). */
+  organizationId?: string | undefined;
+}
+
+export interface Job<P = unknown> {
+  id: string;
+  name: string;
+  payload: P;
+  /** 1 on the first run. */
+  attempt: number;
+  maxAttempts: number;
+  key: string | null;
+  organizationId: string | null;
+  createdAt: string;
+}
+
+export interface JobContext {
+  /** Aborted when the worker stops or the lease is lost: stop soon, the job will run again. */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs one job. Resolving completes it; throwing fails this attempt, retried with exponential backoff
+ * and full jitter (capped at 60 s) until maxAttempts, then the job is dead (kept, not retried).
+ */
+export type JobHandler<P = unknown> = (job: Job<P>, context: JobContext) => Promise<void>;
+
+export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'dead';
+
+export interface JobStatus {
+  id: string;
+  name: string;
+  state: JobState;
+  attempt: number;
+  lastError: string | null;
+}
+
+export interface WorkOptions {
+  /** Jobs of this name run at once in this process. */
+  concurrency?: number | undefined;
+}
+
+export interface Queue {
+  enqueue<P>(name: string, payload: P, options?: EnqueueOptions): Promise<{ id: string; created: boolean }>;
+  /** Starts working jobs of `name` in this process (call before start, or after). */
+  work<P>(name: string, handler: JobHandler<P>, options?: WorkOptions): void;
+  status(id: string): Promise<JobStatus | undefined>;
+  start(): Promise<void>;
+  /** Stops fetching, lets running handlers finish within the timeout (their leases lapse otherwise). */
+  stop(timeoutMs?: number): Promise<void>;
+}
