@@ -21,13 +21,16 @@ const NETWORK_MODULES = [
 const EGRESS_MESSAGE =
   'Outbound connections go through the guarded egress client (src/adapters/http-client). See SECURITY.md G-01.';
 
-// Pure address helpers from node:net open no connection; everything else in these modules can.
-const PURE_NET_HELPERS = ['isIP', 'isIPv4', 'isIPv6', 'BlockList', 'SocketAddress'];
-const egressImports = NETWORK_MODULES.map((name) =>
-  name === 'net' || name === 'node:net'
-    ? { name, allowImportNames: PURE_NET_HELPERS, message: EGRESS_MESSAGE }
-    : { name, message: EGRESS_MESSAGE },
-);
+// Pure helpers open no connection (address checks, the table of reason phrases); everything else in
+// these modules can.
+const PURE_HELPERS = {
+  net: ['isIP', 'isIPv4', 'isIPv6', 'BlockList', 'SocketAddress'],
+  http: ['STATUS_CODES'],
+};
+const egressImports = NETWORK_MODULES.map((name) => {
+  const pure = PURE_HELPERS[name.replace('node:', '')];
+  return pure ? { name, allowImportNames: pure, message: EGRESS_MESSAGE } : { name, message: EGRESS_MESSAGE };
+});
 const egressGlobals = ['fetch', 'XMLHttpRequest', 'WebSocket', 'EventSource'].map((name) => ({
   name,
   message: EGRESS_MESSAGE,

@@ -28,6 +28,16 @@ export interface Config {
   egressResponseLimitBytes: number;
   egressResponseCapBytes: number;
   egressRequestLimitBytes: number;
+  sandboxWorkers: number;
+  sandboxTimeoutMs: number;
+  sandboxTimeoutCapMs: number;
+  sandboxMemoryMb: number;
+  sandboxMemoryCapMb: number;
+  sandboxMaxFetches: number;
+  sandboxMaxFetchesCap: number;
+  sandboxConcurrentFetches: number;
+  sandboxOutputBytes: number;
+  sandboxLogBytes: number;
   logLevel: LogLevel;
   executionRetentionDays: number;
   conversationActionBudget: number;
@@ -236,6 +246,77 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     parse: integer(1024, 64 * 1024 * 1024),
   },
   {
+    key: 'sandboxWorkers',
+    env: 'SWITCHBOARD_SANDBOX_WORKERS',
+    default: '0',
+    description: 'Worker threads that run code actions, one run at a time each. 0 means one per CPU core.',
+    parse: integer(0, 256),
+  },
+  {
+    key: 'sandboxTimeoutMs',
+    env: 'SWITCHBOARD_SANDBOX_TIMEOUT_MS',
+    default: '5000',
+    description: "Default wall-clock limit of a code action's run, awaited fetches included.",
+    parse: integer(10, 600_000),
+  },
+  {
+    key: 'sandboxTimeoutCapMs',
+    env: 'SWITCHBOARD_SANDBOX_TIMEOUT_CAP_MS',
+    default: '30000',
+    description: 'Largest time limit a code action may ask for.',
+    parse: integer(10, 600_000),
+  },
+  {
+    key: 'sandboxMemoryMb',
+    env: 'SWITCHBOARD_SANDBOX_MEMORY_MB',
+    default: '64',
+    description: "Default memory limit of a code action's run, in MB.",
+    parse: integer(8, 4096),
+  },
+  {
+    key: 'sandboxMemoryCapMb',
+    env: 'SWITCHBOARD_SANDBOX_MEMORY_CAP_MB',
+    default: '256',
+    description: 'Largest memory limit a code action may ask for, in MB.',
+    parse: integer(8, 4096),
+  },
+  {
+    key: 'sandboxMaxFetches',
+    env: 'SWITCHBOARD_SANDBOX_MAX_FETCHES',
+    default: '20',
+    description:
+      'Default number of `fetch` calls one run may make; past it `fetch` throws FETCH_BUDGET_EXCEEDED.',
+    parse: integer(0, 10_000),
+  },
+  {
+    key: 'sandboxMaxFetchesCap',
+    env: 'SWITCHBOARD_SANDBOX_MAX_FETCHES_CAP',
+    default: '100',
+    description: 'Largest fetch budget a code action may ask for.',
+    parse: integer(0, 10_000),
+  },
+  {
+    key: 'sandboxConcurrentFetches',
+    env: 'SWITCHBOARD_SANDBOX_CONCURRENT_FETCHES',
+    default: '4',
+    description: "A run's fetch calls in flight at once; the others wait their turn.",
+    parse: integer(1, 100),
+  },
+  {
+    key: 'sandboxOutputBytes',
+    env: 'SWITCHBOARD_SANDBOX_OUTPUT_BYTES',
+    default: '1048576',
+    description: 'Largest value a code action may return, as JSON (1 MB).',
+    parse: integer(1024, 64 * 1024 * 1024),
+  },
+  {
+    key: 'sandboxLogBytes',
+    env: 'SWITCHBOARD_SANDBOX_LOG_BYTES',
+    default: '65536',
+    description: 'console output kept per run (64 KB); past it the log is cut and says so.',
+    parse: integer(0, 16 * 1024 * 1024),
+  },
+  {
     key: 'conversationActionBudget',
     env: 'SWITCHBOARD_CONVERSATION_ACTION_BUDGET',
     default: '20',
@@ -368,8 +449,26 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
       problems.push(`${variable.env} ${(error as Error).message}`);
     }
   }
+  if (problems.length === 0) problems.push(...capProblems(config as Config));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config as Config);
+}
+
+/** A default an action gets must not exceed the cap it may ask up to. */
+const CAPPED: ReadonlyArray<[keyof Config, keyof Config]> = [
+  ['egressTimeoutMs', 'egressTimeoutCapMs'],
+  ['egressResponseLimitBytes', 'egressResponseCapBytes'],
+  ['sandboxTimeoutMs', 'sandboxTimeoutCapMs'],
+  ['sandboxMemoryMb', 'sandboxMemoryCapMb'],
+  ['sandboxMaxFetches', 'sandboxMaxFetchesCap'],
+];
+
+function capProblems(config: Config): string[] {
+  const envOf = (key: keyof Config) => VARIABLES.find((variable) => variable.key === key)?.env ?? key;
+  return CAPPED.filter(([value, cap]) => (config[value] as number) > (config[cap] as number)).map(
+    ([value, cap]) =>
+      `${envOf(value)} must not exceed ${envOf(cap)} (${String(config[value])} > ${String(config[cap])})`,
+  );
 }
 
 function readEnvFile(file: string | false | undefined): Record<string, string> {

@@ -2,6 +2,7 @@
  * The composition root: picks adapters from the configuration, runs the start-up checks, and builds the
  * use cases. server.ts, worker.ts and the CLI all start here; nothing else wires adapters.
  */
+import { availableParallelism } from 'node:os';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { createActionService, type ActionService } from './app/actions.ts';
 import { createApiKeyService, type ApiKeyService } from './app/api-keys.ts';
@@ -10,6 +11,7 @@ import { ExecutionRecorder } from './app/executions/recorder.ts';
 import { startRetention } from './app/executions/retention.ts';
 import { createExecutionService, type ExecutionService } from './app/executions/service.ts';
 import { createIntegrationService, type IntegrationService } from './app/integrations.ts';
+import { createCodeKind, type SandboxSettings } from './app/kinds/code/index.ts';
 import { createHttpKind } from './app/kinds/http/index.ts';
 import { KindRegistry } from './app/kinds/registry.ts';
 import { createToolService, type ToolService } from './app/tools.ts';
@@ -26,6 +28,7 @@ import { openStore, type KyselyStore } from './adapters/db/store.ts';
 import { createGuardedHttpClient } from './adapters/http-client/guarded-client.ts';
 import type { EgressOptions } from './adapters/http-client/options.ts';
 import { MemoryRateLimiter } from './adapters/rate-limit/memory.ts';
+import { createQuickJsSandbox, type QuickJsSandbox } from './adapters/sandbox/quickjs-sandbox.ts';
 import { type Clock, systemClock } from './core/ports/clock.ts';
 import type { Crypto } from './core/ports/crypto.ts';
 import type { HttpClient } from './core/ports/http-client.ts';
@@ -43,6 +46,8 @@ export interface Container {
   /** The one guarded egress client. */
   readonly http: HttpClient;
   readonly kinds: KindRegistry;
+  /** Where code actions run: worker threads started with the first run, or by `sandbox.start()`. */
+  readonly sandbox: QuickJsSandbox;
   /** Per key and per organization request limits; shared across processes on PostgreSQL. */
   readonly rateLimiter: RateLimiter;
   /** Failed authentications per client address, in this process. */
@@ -109,6 +114,20 @@ export function egressOptions(config: Readonly<Config>): EgressOptions {
   };
 }
 
+export function sandboxSettings(config: Readonly<Config>): SandboxSettings {
+  return {
+    timeoutMs: config.sandboxTimeoutMs,
+    timeoutCapMs: config.sandboxTimeoutCapMs,
+    memoryMb: config.sandboxMemoryMb,
+    memoryCapMb: config.sandboxMemoryCapMb,
+    maxFetches: config.sandboxMaxFetches,
+    maxFetchesCap: config.sandboxMaxFetchesCap,
+    concurrentFetches: config.sandboxConcurrentFetches,
+    outputBytes: config.sandboxOutputBytes,
+    logBytes: config.sandboxLogBytes,
+  };
+}
+
 export async function createContainer(
   config: Readonly<Config>,
   options: ContainerOptions = {},
@@ -151,6 +170,10 @@ export async function createContainer(
         'outbound calls may reach these private destinations (SWITCHBOARD_ALLOW_PRIVATE_NETWORKS)',
       );
     }
+    const sandbox = createQuickJsSandbox({
+      workers: config.sandboxWorkers || availableParallelism(),
+      lazy: true,
+    });
     const kinds = new KindRegistry([
       createHttpKind({
         http,
@@ -158,6 +181,13 @@ export async function createContainer(
         timeoutMs: config.egressTimeoutMs,
         timeoutCapMs: config.egressTimeoutCapMs,
         recordBodyBytes: config.executionRecordBytes,
+      }),
+      createCodeKind({
+        sandbox,
+        http,
+        clock,
+        settings: sandboxSettings(config),
+        fetchTimeoutMs: config.egressTimeoutMs,
       }),
     ]);
     const secrets = createSecretService({ store, crypto, clock, cipher });
@@ -202,6 +232,7 @@ export async function createContainer(
       cipher,
       http,
       kinds,
+      sandbox,
       rateLimiter,
       authFailureLimiter,
       defaultOrganizationId: defaultOrganization.id,
@@ -210,6 +241,7 @@ export async function createContainer(
       async close() {
         retention.stop();
         await recorder.drain();
+        await sandbox.close();
         await http.close();
         await rateLimiter.close();
         await authFailureLimiter.close();

@@ -65,6 +65,8 @@ async function main(): Promise<void> {
     await container.close();
     fail(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
+  // code actions' workers start now rather than on the first run, which would wait for them
+  container.sandbox.start();
   const port = (app.server.address() as { port: number }).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   console.error(banner(config, `http://${host}:${port}`, container));

@@ -101,6 +101,16 @@ export function createActionService({ store, crypto, clock, kinds, http }: Actio
     if (definition.integrationId && !integration)
       issues.push({ path: '/integration_id', message: 'No integration with this id' });
 
+    for (const [index, variable] of definition.variables.entries()) {
+      if (
+        typeof variable.options_from === 'string' &&
+        !(await store.actions.get(organizationId, variable.options_from))
+      )
+        issues.push({
+          path: `/variables/${index}/options_from`,
+          message: `No action with id ${variable.options_from}`,
+        });
+    }
     for (const [name, id] of Object.entries(definition.secrets)) {
       if (!IDENTIFIER.test(name))
         issues.push({ path: `/secrets/${name}`, message: `"${name}" is not a valid secret name` });

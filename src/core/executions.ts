@@ -35,6 +35,10 @@ export interface ExecutionError {
   /** Details for the action's author (field issues, the upstream status, the egress reason). */
   detail?: string | undefined;
   status?: number | undefined;
+  /** A machine-readable reason where the category is broad (SANDBOX_TIMEOUT, SECRET_IN_OUTPUT, ...). */
+  code?: string | undefined;
+  /** The line of a code action's source the error came from. */
+  line?: number | undefined;
   issues?: { field: string; message: string; expected: string }[] | undefined;
 }
 

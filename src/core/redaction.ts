@@ -132,7 +132,15 @@ export class Redactor {
     if (Array.isArray(value)) return value.map((item) => this.#walk(item));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [key, child] of Object.entries(value)) out[this.string(key)] = this.#walk(child);
+      // defined, not assigned: a "__proto__" key from parsed JSON stays an own property, as in the text
+      for (const [key, child] of Object.entries(value)) {
+        Object.defineProperty(out, this.string(key), {
+          value: this.#walk(child),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
       return out;
     }
     return value;

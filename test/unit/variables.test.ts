@@ -232,6 +232,58 @@ describe('checkVariables', () => {
     expect(issues).toContainEqual({ path, message: expect.stringContaining(fragment) });
   });
 
+  it('accepts what a form needs to show each variable', () => {
+    const variables: Variable[] = [
+      { name: 'user_id', type: 'string', label: 'User ID', placeholder: 'e.g., user_123', widget: 'id' },
+      { name: 'notes', type: 'string', widget: 'multi_line_text' },
+      { name: 'pin', type: 'string', widget: 'password' },
+      { name: 'embedding', type: 'array', items: { type: 'number' }, widget: 'vector' },
+      { name: 'upload', type: 'object', widget: 'file' },
+      { name: 'plan', type: 'enum', enum: ['pro', 'free'], option_labels: { pro: 'Pro plan' } },
+      { name: 'team', type: 'string', options_from: '0190b3c4-1d2e-7f00-8a9b-0c1d2e3f4a5b' },
+      { name: 'teams', type: 'array', items: { type: 'string' }, options_from: 'act_1' },
+    ];
+    expect(checkVariables(variables)).toEqual([]);
+  });
+
+  it.each<[string, Partial<Variable>, string, string]>([
+    ['a label over 100 characters', { label: 'L'.repeat(101) }, 'label', 'at most 100'],
+    ['a placeholder over 200 characters', { placeholder: 'p'.repeat(201) }, 'placeholder', 'at most 200'],
+    ['an unknown widget', { widget: 'slider' as never }, 'widget', 'must be one of'],
+    ['a widget on the wrong type', { type: 'integer', widget: 'password' }, 'widget', 'a string variable'],
+    [
+      'a vector of strings',
+      { type: 'array', items: { type: 'string' }, widget: 'vector' },
+      'widget',
+      'array of number',
+    ],
+    ['labels without options', { option_labels: { a: 'A' } }, 'option_labels', 'only enum options'],
+    [
+      'a label for an option that does not exist',
+      { type: 'enum', enum: ['a'], option_labels: { b: 'B' } },
+      'option_labels/b',
+      'not one of the options',
+    ],
+    [
+      'options_from on a number',
+      { type: 'number', options_from: 'act_1' },
+      'options_from',
+      'string variable',
+    ],
+    ['options_from that is no id', { options_from: 'not an id!' }, 'options_from', 'id of an action'],
+  ])('flags %s', (_name, fields, path, fragment) => {
+    const issues = checkVariables([{ name: 'v', type: 'string', ...fields }]);
+    expect(issues).toContainEqual({
+      path: `/variables/0/${path}`,
+      message: expect.stringContaining(fragment),
+    });
+  });
+
+  it('gives the label to the input schema as its title', () => {
+    const schema = compileInputSchema([{ name: 'user_id', type: 'string', label: 'User ID' }]);
+    expect(schema.properties?.user_id).toMatchObject({ type: 'string', title: 'User ID' });
+  });
+
   it('uses the base path it is given', () => {
     expect(checkVariables([{ name: '9', type: 'string' }], '/actions/0/variables')[0]?.path).toBe(
       '/actions/0/variables/0/name',

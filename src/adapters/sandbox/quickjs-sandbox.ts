@@ -29,6 +29,11 @@ export interface QuickJsSandboxOptions {
   hardKillGraceMs?: number;
   /** The worker's script; tests replace it to make workers crash or hang on purpose. */
   workerScript?: URL;
+  /**
+   * Start the workers with the first run (or `start()`) rather than now, for processes that may never
+   * run code (the CLI, most tests).
+   */
+  lazy?: boolean;
 }
 
 export interface SandboxPoolStats {
@@ -50,6 +55,8 @@ export interface SandboxPoolStats {
 
 export interface QuickJsSandbox extends Sandbox {
   stats(): SandboxPoolStats;
+  /** Starts the workers of a lazy pool ahead of its first run; does nothing if they are started. */
+  start(): void;
 }
 
 /**
@@ -150,7 +157,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
   /** Workers asked for whose thread is not created yet (the engine is still compiling). */
   let starting = 0;
   let closed = false;
-  const engine = compileEngine();
+  let engine: Promise<WasmModule | undefined> | undefined;
 
   function report(run: QueuedRun & { started?: number; fetches?: number }, durationMs: number) {
     return { logs: [] as string[], logsTruncated: false, fetches: run.fetches ?? 0, durationMs };
@@ -175,6 +182,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
   function spawn(): void {
     if (closed) return;
     starting++;
+    engine ??= compileEngine();
     void engine.then((wasmModule) => {
       starting--;
       if (closed) return;
@@ -307,11 +315,11 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
   function dispatch(): void {
     for (const slot of slots) {
       if (queue.length === 0) return;
-      if (slot.ready && !slot.gone && !slot.run) start(slot, queue.shift() as QueuedRun);
+      if (slot.ready && !slot.gone && !slot.run) begin(slot, queue.shift() as QueuedRun);
     }
   }
 
-  function start(slot: Slot, queued: QueuedRun): void {
+  function begin(slot: Slot, queued: QueuedRun): void {
     const { request } = queued;
     let inputs: string;
     let secrets: string;
@@ -407,9 +415,17 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     run.slot.worker.postMessage(message);
   }
 
-  for (let i = 0; i < size; i++) spawn();
+  let started = false;
+  function start(): void {
+    if (started || closed) return;
+    started = true;
+    for (let i = 0; i < size; i++) spawn();
+  }
+  if (!options.lazy) start();
 
   return {
+    start,
+
     run(request: SandboxRunRequest): Promise<SandboxResult> {
       return new Promise((resolve) => {
         const queued = { request, resolve };
@@ -417,6 +433,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
           failed(queued, 'SANDBOX_CRASHED', 'The sandbox is closed');
           return;
         }
+        start();
         queue.push(queued);
         dispatch();
       });

@@ -96,6 +96,12 @@ export function createExecutionService(deps: ExecutionDeps) {
         outcome = failedInput(prepared.message, prepared.issues);
       } else {
         inputs = prepared.inputs;
+        // a password field's value is a credential the caller brought: kept out of the record like a secret
+        for (const variable of action.variables) {
+          const value = inputs[variable.name];
+          if (variable.widget === 'password' && typeof value === 'string')
+            secrets.derive(`input ${variable.name}`, value);
+        }
         const controller = new AbortController();
         outcome = await kinds.get(action.kind).run(action.config, {
           action,

@@ -8,9 +8,12 @@ import {
   VARIABLE_LIMITS,
   VARIABLE_NAME_PATTERN,
   VARIABLE_TYPES,
+  WIDGETS,
+  WIDGET_TYPES,
   type Variable,
   elementType,
   enumKey,
+  optionsOf,
 } from './variable-model.ts';
 import { textProblem } from './text.ts';
 
@@ -64,6 +67,7 @@ export function checkVariables(variables: readonly Variable[], basePath = '/vari
     checkOptions(variable, add);
     checkLength(variable, add);
     checkBounds(variable, add);
+    checkPresentation(variable, add);
     // A default or example can only be judged once the variable itself makes sense.
     if (issues.length === shapeIssues) {
       checkValue(variable, 'default', add);
@@ -177,6 +181,46 @@ function checkBounds(variable: Variable, add: Add): void {
   }
   if (typeof minimum === 'number' && typeof maximum === 'number' && minimum > maximum) {
     add('maximum', 'maximum must not be less than minimum');
+  }
+}
+
+const WIDGET_SET: ReadonlySet<string> = new Set(WIDGETS);
+
+/** What a form needs to show the variable: label, placeholder, widget, option labels, options source. */
+function checkPresentation(variable: Variable, add: Add): void {
+  checkText(variable.label, VARIABLE_LIMITS.maxLabelLength, 'label', add);
+  checkText(variable.placeholder, VARIABLE_LIMITS.maxPlaceholderLength, 'placeholder', add);
+  const { widget } = variable;
+  if (widget !== undefined) {
+    if (!WIDGET_SET.has(widget)) add('widget', `widget must be one of ${WIDGETS.join(', ')}`);
+    else {
+      const wanted = WIDGET_TYPES[widget];
+      const itemType = variable.type === 'array' ? (variable.items?.type ?? 'string') : undefined;
+      if (wanted.type !== variable.type || (wanted.items !== undefined && wanted.items !== itemType)) {
+        const shape = wanted.items ? `an ${wanted.type} of ${wanted.items}` : `a ${wanted.type}`;
+        add('widget', `the ${widget} widget shows ${shape} variable`);
+      }
+    }
+  }
+  const labels = variable.option_labels;
+  if (labels !== undefined) {
+    const options = new Set(elementType(variable) === 'enum' ? optionsOf(variable) : []);
+    if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
+      add('option_labels', 'option_labels maps each option to its label');
+    } else if (options.size === 0) {
+      add('option_labels', 'only enum options have labels');
+    } else {
+      for (const [option, label] of Object.entries(labels)) {
+        if (!options.has(option)) add(`option_labels/${option}`, `"${option}" is not one of the options`);
+        else checkText(label, VARIABLE_LIMITS.maxLabelLength, `option_labels/${option}`, add);
+      }
+    }
+  }
+  if (variable.options_from !== undefined) {
+    if (elementType(variable) !== 'string')
+      add('options_from', 'options_from fills the options of a string variable (or a list of strings)');
+    else if (typeof variable.options_from !== 'string' || !/^[\w-]{1,64}$/.test(variable.options_from))
+      add('options_from', 'options_from must be the id of an action');
   }
 }
 

@@ -43,6 +43,7 @@ export function propertySchema(variable: Variable): JsonSchema {
   const description = [variable.description ?? '', variable.type === 'object' ? OBJECT_LIMIT_NOTE : '']
     .filter((text) => text !== '')
     .join(' ');
+  if (variable.label !== undefined) schema.title = variable.label;
   if (description !== '') schema.description = description;
   if (variable.example !== undefined) schema.examples = [variable.example];
   if (variable.default !== undefined && variable.required !== true) schema.default = variable.default;

@@ -19,6 +19,13 @@ export type ItemType = (typeof ITEM_TYPES)[number];
 export const VARIABLE_TYPES = [...ITEM_TYPES, 'object', 'array'] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
 
+/**
+ * How a form shows a variable when its type alone does not say (Langdock's field types): the type keeps
+ * deciding what is valid. `password` also keeps the value out of execution records, like a secret.
+ */
+export const WIDGETS = ['multi_line_text', 'password', 'id', 'vector', 'file'] as const;
+export type Widget = (typeof WIDGETS)[number];
+
 export interface VariableItems {
   type: ItemType;
   enum?: string[];
@@ -44,6 +51,15 @@ export interface Variable {
   /** Types integer and number, and arrays of them. */
   minimum?: number;
   maximum?: number;
+  /** What a form labels it with (at most 100 characters). */
+  label?: string;
+  /** Sample text a form shows in the empty field (at most 200 characters). */
+  placeholder?: string;
+  widget?: Widget;
+  /** Enum options' display labels: option → label. */
+  option_labels?: Record<string, string>;
+  /** An action whose output lists the options (a string, or a list of strings), run on demand. */
+  options_from?: string;
 }
 
 /** Filled by the runtime, so a variable may not take one of these names (DESIGN.md, template language). */
@@ -68,6 +84,8 @@ export const VARIABLE_LIMITS = Object.freeze({
   defaultMaxLength: 4096,
   maxMaxLength: 32_768,
   maxDescriptionLength: 1000,
+  maxLabelLength: 100,
+  maxPlaceholderLength: 200,
   minEnumOptions: 1,
   maxEnumOptions: 100,
   maxEnumOptionLength: 200,
@@ -81,6 +99,15 @@ export const VARIABLE_LIMITS = Object.freeze({
   /** SECURITY.md 2.1: tool-call arguments at most 32 KB in total, serialized. */
   maxArgumentBytes: 32 * 1024,
 });
+
+/** The type and item type each widget shows; `undefined` items means any or none. */
+export const WIDGET_TYPES: Readonly<Record<Widget, { type: VariableType; items?: ItemType }>> = {
+  multi_line_text: { type: 'string' },
+  password: { type: 'string' },
+  id: { type: 'string' },
+  vector: { type: 'array', items: 'number' },
+  file: { type: 'object' },
+};
 
 /** Types whose values are text with a length the action author may choose. */
 export const LENGTH_TYPES: ReadonlySet<string> = new Set(['string', 'email']);

@@ -9,10 +9,13 @@ export {
   VARIABLE_LIMITS,
   VARIABLE_NAME_PATTERN,
   VARIABLE_TYPES,
+  WIDGETS,
+  WIDGET_TYPES,
   type ItemType,
   type Variable,
   type VariableItems,
   type VariableType,
+  type Widget,
 } from './variable-model.ts';
 export { checkVariables, type VariableIssue } from './check-variables.ts';
 export { compileInputSchema, type JsonSchema, type JsonSchemaObject } from './input-schema.ts';

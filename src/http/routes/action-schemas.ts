@@ -1,7 +1,7 @@
 /** Wire schemas of the native action API. Kind documents come from the kinds themselves. */
 import Type, { type TSchema } from 'typebox';
 import { ACTION_STATUSES, CHANNELS, EXECUTION_MODES } from '../../core/actions/model.ts';
-import { VARIABLE_TYPES } from '../../core/actions/variables.ts';
+import { VARIABLE_TYPES, WIDGETS } from '../../core/actions/variables.ts';
 import { EXECUTION_STATUSES } from '../../core/executions.ts';
 import { Timestamp } from '../schemas.ts';
 
@@ -28,6 +28,28 @@ export const VariableSchema = Type.Object(
     max_length: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_768 })),
     minimum: Type.Optional(Type.Number()),
     maximum: Type.Optional(Type.Number()),
+    label: Type.Optional(Type.String({ maxLength: 100, description: 'What a form labels the field with' })),
+    placeholder: Type.Optional(
+      Type.String({ maxLength: 200, description: 'Sample text for the empty field' }),
+    ),
+    widget: Type.Optional(
+      Type.Enum(WIDGETS, {
+        description:
+          'How a form shows it when the type does not say: multi_line_text, password (also kept out of execution records), id (strings), vector (array of number), file (object)',
+      }),
+    ),
+    option_labels: Type.Optional(
+      Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 100 }), {
+        description: 'Display labels of enum options: option → label',
+      }),
+    ),
+    options_from: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description:
+          'The id of an action whose output lists the options; POST /v1/actions/{id}/variables/{name}/options runs it',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -159,6 +181,10 @@ const ErrorView = Type.Object({
   message: Type.String({ description: 'A sentence the agent can say' }),
   detail: Type.Optional(Type.String()),
   status: Type.Optional(Type.Integer()),
+  code: Type.Optional(
+    Type.String({ description: 'A precise reason: SANDBOX_TIMEOUT, SECRET_IN_OUTPUT, ...' }),
+  ),
+  line: Type.Optional(Type.Integer({ description: 'The line of a code action’s source that failed' })),
   issues: Type.Optional(
     Type.Array(Type.Object({ field: Type.String(), message: Type.String(), expected: Type.String() })),
   ),

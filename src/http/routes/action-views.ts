@@ -4,6 +4,7 @@ import type { ActionInput, ActionPatch } from '../../app/actions.ts';
 import type { DryRun } from '../../app/executions/service.ts';
 import type { Action, ActionDefinition, ActionVersion } from '../../core/actions/model.ts';
 import type { JsonSchemaObject, Variable } from '../../core/actions/variables.ts';
+import { AppError } from '../../core/errors.ts';
 import type { ExecutionRecord } from '../../core/executions.ts';
 import type {
   ActionVersionView,
@@ -35,7 +36,7 @@ export function definitionView(d: ActionDefinition) {
     speak_on_send: d.messages.speakOnSend,
     speak_on_receive: d.messages.speakOnReceive,
     config: d.config,
-    [d.kind]: d.config,
+    [d.kind]: d.kind === 'code' ? { ...(d.config as object), integration_id: d.integrationId } : d.config,
   };
 }
 
@@ -58,10 +59,27 @@ export const versionView = (v: ActionVersion): Static<typeof ActionVersionView> 
   definition: definitionView(v.definition),
 });
 
-/** Maps the wire body to the use case's input; the kind's document travels under the kind's name. */
+/**
+ * Maps the wire body to the use case's input; the kind's document travels under the kind's name. A code
+ * document may name its integration (DESIGN.md's `"code": {"source", "integration_id"}`): it is the
+ * action's integration, so it may not contradict the envelope's.
+ */
 export function actionInputFrom(
   body: Envelope & { kind?: string | undefined } & Record<string, unknown>,
+  kind?: string,
 ): Partial<ActionInput> {
+  const document = kind === undefined ? undefined : body[kind];
+  let integrationId = body.integration_id;
+  if (document !== null && typeof document === 'object' && 'integration_id' in document) {
+    const named = (document as { integration_id?: string | null }).integration_id;
+    if (integrationId !== undefined && named !== undefined && named !== integrationId)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `integration_id and ${kind}.integration_id name different integrations; give one of them`,
+        { path: `/${kind}/integration_id` },
+      );
+    integrationId ??= named;
+  }
   const input: ActionPatch = {
     name: body.name,
     description: body.description,
@@ -71,7 +89,7 @@ export function actionInputFrom(
     tags: body.tags,
     variables: body.variables as Variable[] | undefined,
     contextVariables: body.context_variables,
-    integrationId: body.integration_id,
+    integrationId,
     secrets: body.secrets,
     toolName: body.tool_name,
     requiresConfirmation: body.requires_confirmation,

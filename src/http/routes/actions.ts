@@ -47,7 +47,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
         throw new AppError('VALIDATION_FAILED', `A ${body.kind} action has no "${other}" document`, {
           path: `/${other}`,
         });
-      const input = { ...actionInputFrom(body), config: body[body.kind] } as ActionInput;
+      const input = { ...actionInputFrom(body, body.kind), config: body[body.kind] } as ActionInput;
       return reply.code(201).send(view(await actions.create(principalOf(request), input)));
     },
   );
@@ -109,7 +109,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
       const current = await actions.get(principal.organizationId, request.params.id);
       const config = body[current.kind];
       const patch = {
-        ...actionInputFrom(body),
+        ...actionInputFrom(body, current.kind),
         expectedVersion: body.version,
         ...(config === undefined ? {} : { config }),
       };

@@ -37,7 +37,7 @@ import {
 } from '../../../core/templates/index.ts';
 import type { ActionKind, RunContext, RunOutcome } from '../kind.ts';
 import { buildLookup } from '../lookup.ts';
-import { guardRedirects, refusal, secretRefusedFor } from './host-binding.ts';
+import { guardRedirects, refusal, secretRefusedFor } from '../host-binding.ts';
 import { OAuthTokenCache, TokenError } from './oauth2.ts';
 import { sendWithRetries, sleep, type SendResult } from './send.ts';
 
@@ -246,9 +246,9 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
     if (context.idempotencyKey && !headerNames.has('idempotency-key'))
       setHeader('Idempotency-Key', context.idempotencyKey);
 
-    const refused = secretRefusedFor(url.hostname, carried, url.hostname);
+    const refused = secretRefusedFor(url.hostname, carried, [url.hostname]);
     if (refused)
-      throw failure('blocked', refusal(refused, url.hostname, url.hostname, false).message, overrides);
+      throw failure('blocked', refusal(refused, url.hostname, [url.hostname], false).message, overrides);
     return {
       method: config.method,
       url: url.toString(),
@@ -297,7 +297,7 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
         url: request.url,
         headers: request.headers,
         ...(request.body === undefined ? {} : { body: request.body }),
-        beforeRedirect: guardRedirects(request.carried, request.host),
+        beforeRedirect: guardRedirects(request.carried, [request.host]),
       },
       { attempts: retryable ? attempts : 1, timeoutMs, deadline: deps.clock.now() + deps.timeoutCapMs },
       { http: deps.http, now: () => deps.clock.now(), sleep, random },

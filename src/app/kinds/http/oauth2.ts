@@ -6,7 +6,7 @@ import type { AuthConfig } from '../../../core/actions/kinds/http.ts';
 import type { Clock } from '../../../core/ports/clock.ts';
 import { EgressError, type HttpClient } from '../../../core/ports/http-client.ts';
 import type { ResolvedSecret } from '../../executions/secret-access.ts';
-import { guardRedirects, refusal, secretRefusedFor } from './host-binding.ts';
+import { guardRedirects, refusal, secretRefusedFor } from '../host-binding.ts';
 
 type OAuth2Auth = Extract<AuthConfig, { type: 'oauth2_client_credentials' }>;
 
@@ -61,8 +61,8 @@ export class OAuthTokenCache {
 
   async #fetch(auth: OAuth2Auth, secret: ResolvedSecret): Promise<{ token: string; lifetimeS: number }> {
     const tokenHost = new URL(auth.token_url).hostname;
-    const refused = secretRefusedFor(tokenHost, [secret.record], tokenHost);
-    if (refused) throw refusal(refused, tokenHost, tokenHost, false);
+    const refused = secretRefusedFor(tokenHost, [secret.record], [tokenHost]);
+    if (refused) throw refusal(refused, tokenHost, [tokenHost], false);
     const form = new URLSearchParams({
       grant_type: 'client_credentials',
       client_id: auth.client_id,
@@ -79,7 +79,7 @@ export class OAuthTokenCache {
         body: form.toString(),
         timeoutMs: TOKEN_TIMEOUT_MS,
         maxResponseBytes: 64 * 1024,
-        beforeRedirect: guardRedirects([secret.record], tokenHost),
+        beforeRedirect: guardRedirects([secret.record], [tokenHost]),
       });
     } catch (error) {
       if (error instanceof EgressError) throw error;

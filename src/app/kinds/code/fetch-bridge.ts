@@ -1,0 +1,115 @@
+/**
+ * The host side of a code action's `fetch`: every call goes through the one guarded egress client (SSRF
+ * guard, deadlines, size caps), and a call that carries a secret goes only to a host that secret is bound
+ * to. What each call did is kept for the execution record.
+ */
+import { STATUS_CODES } from 'node:http';
+import { redactorFor } from '../../../core/redaction.ts';
+import { EgressError, type HttpClient } from '../../../core/ports/http-client.ts';
+import type { SandboxFetch, SandboxFetchRequest } from '../../../core/ports/sandbox.ts';
+import type { ResolvedSecret } from '../../executions/secret-access.ts';
+import { guardRedirects, refusal, secretRefusedFor } from '../host-binding.ts';
+
+/** One fetch as the execution record shows it (secrets are redacted with the rest of the record). */
+export interface FetchLogEntry {
+  method: string;
+  url: string;
+  status?: number;
+  error?: string;
+  duration_ms: number;
+}
+
+export interface FetchBridgeOptions {
+  http: HttpClient;
+  now: () => number;
+  /** Every secret the run can read: a request carrying one is held to that secret's hosts. */
+  secrets: readonly ResolvedSecret[];
+  /** Where secrets without allowed_hosts may go: the integration's host and the hosts the source names. */
+  defaultHosts: readonly string[];
+  /** The deadline of each call, further cut to the time the run has left. */
+  timeoutMs: number;
+  /** When the run must end (epoch ms). */
+  deadline: number;
+  log: FetchLogEntry[];
+}
+
+/** Headers a guest may not set: the client owns framing and the connection (the fetch standard's list). */
+const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
+]);
+
+const decoder = new TextDecoder();
+
+/** The text a secret could hide in: URL, headers, body, and what a Basic credential decodes to. */
+function carriedText(request: SandboxFetchRequest, headers: Record<string, string>): string {
+  const parts = [request.url, request.body ?? ''];
+  for (const [name, value] of Object.entries(headers)) {
+    parts.push(`${name}: ${value}`);
+    const basic = /^\s*basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(value);
+    if (basic?.[1]) parts.push(Buffer.from(basic[1], 'base64').toString('utf8'));
+  }
+  return parts.join('\n');
+}
+
+export function createFetchBridge(options: FetchBridgeOptions): SandboxFetch {
+  const { http, secrets, defaultHosts, log } = options;
+  return async (request, signal) => {
+    const started = options.now();
+    const entry: FetchLogEntry = { method: request.method, url: request.url, duration_ms: 0 };
+    log.push(entry);
+    try {
+      const url = URL.parse(request.url);
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+        throw new EgressError('INVALID_URL', 'fetch takes an absolute http or https URL');
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(request.headers)) {
+        if (!FORBIDDEN_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('proxy-'))
+          headers[name] = value;
+      }
+      const text = carriedText(request, headers);
+      const carried = secrets
+        .filter((secret) => redactorFor([{ name: secret.record.name, value: secret.value }]).finds(text))
+        .map((secret) => secret.record);
+      const refused = secretRefusedFor(url.hostname, carried, defaultHosts);
+      if (refused) throw refusal(refused, url.hostname, defaultHosts, false);
+
+      const left = options.deadline - options.now();
+      const response = await http.request({
+        method: request.method,
+        url: url.toString(),
+        headers,
+        ...(request.body === null ? {} : { body: request.body }),
+        timeoutMs: Math.max(1, Math.min(options.timeoutMs, left)),
+        signal,
+        beforeRedirect: guardRedirects(carried, defaultHosts),
+      });
+      entry.status = response.status;
+      return {
+        status: response.status,
+        statusText: STATUS_CODES[response.status] ?? '',
+        headers: response.headers,
+        body: decoder.decode(response.body),
+        url: response.url,
+      };
+    } catch (error) {
+      const message =
+        error instanceof EgressError
+          ? `${error.code}: ${error.message}`
+          : `fetch failed: ${error instanceof Error ? error.message : String(error)}`;
+      entry.error = message;
+      throw new Error(message, { cause: error });
+    } finally {
+      entry.duration_ms = options.now() - started;
+    }
+  };
+}
