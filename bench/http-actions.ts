@@ -3,7 +3,7 @@
  * executed through Switchboard (templating, bearer auth from a secret, SSRF guard, execution recorded).
  */
 import type { Target } from './load.ts';
-import { startScript, startSwitchboard } from './processes.ts';
+import { startScript, startSwitchboard, type SwitchboardProcess } from './processes.ts';
 
 export const UPSTREAM_HOST = '127.0.0.2';
 
@@ -11,7 +11,14 @@ export interface Targets {
   floor: Target;
   proxy: Target;
   switchboard: Target;
+  /** The server and upstream behind them, for other benchmarks of the same run. */
+  server: SwitchboardProcess;
+  upstream: string;
+  secretId: string;
 }
+
+/** The order body both the http action and the fetching code action send. */
+export const ORDER_TOKEN = 'bench-orders-token-0123456789abcdef';
 
 export async function setUpHttpTargets(storeEnv: Record<string, string>): Promise<Targets> {
   const upstreamProcess = await startScript('bench/upstream.ts', [UPSTREAM_HOST]);
@@ -24,7 +31,7 @@ export async function setUpHttpTargets(storeEnv: Record<string, string>): Promis
 
   const secret = await switchboard.api<{ id: string }>('POST', '/v1/secrets', {
     name: 'ORDERS_TOKEN',
-    value: 'bench-orders-token-0123456789abcdef',
+    value: ORDER_TOKEN,
   });
   const action = await switchboard.api<{ id: string }>('POST', '/v1/actions', {
     name: 'Lookup order',
@@ -46,7 +53,7 @@ export async function setUpHttpTargets(storeEnv: Record<string, string>): Promis
     path: '/orders/ORD-12345?include=tracking',
     headers: {
       'content-type': 'application/json',
-      authorization: 'Bearer bench-orders-token-0123456789abcdef',
+      authorization: `Bearer ${ORDER_TOKEN}`,
       'x-source': 'agent',
     },
     body: JSON.stringify({ id: 'ORD-12345', note: 'order ORD-12345' }),
@@ -68,7 +75,11 @@ export async function setUpHttpTargets(storeEnv: Record<string, string>): Promis
       headers: { 'content-type': 'application/json', authorization: `Bearer ${switchboard.key}` },
       body: JSON.stringify({ inputs: { order_id: 'ORD-12345' } }),
       expectStatus: 200,
+      expectBody: '"status":"succeeded"',
       pid: switchboard.pid,
     },
+    server: switchboard,
+    upstream,
+    secretId: secret.id,
   };
 }

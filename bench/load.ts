@@ -15,6 +15,8 @@ export interface Target {
   body?: string;
   /** Checks a response is the real thing, not an error served fast. */
   expectStatus: number;
+  /** Text the response body must contain (an execution answers 200 whether it succeeded or not). */
+  expectBody?: string;
   /** The process serving it, for CPU per request. */
   pid?: number | undefined;
 }
@@ -58,8 +60,9 @@ export async function runLoad(
           headers: target.headers,
           body: target.body,
         });
-        await response.body.arrayBuffer();
+        const text = await response.body.text();
         if (response.statusCode !== target.expectStatus) errors++;
+        else if (target.expectBody !== undefined && !text.includes(target.expectBody)) errors++;
       } catch {
         errors++;
       }

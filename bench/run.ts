@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setUpCodeTargets } from './code-actions.ts';
 import { setUpHttpTargets } from './http-actions.ts';
 import { runLoad, type LoadResult, type Target } from './load.ts';
 import { ROOT, stopAll } from './processes.ts';
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
     `switchboard benchmark: ${rounds} round(s) of ${durationMs} ms per target, store ${databaseUrl ? 'PostgreSQL' : 'SQLite'}\n`,
   );
   const http = await setUpHttpTargets(store);
-  const results = await measure([http.floor, http.proxy, http.switchboard]);
+  const code = await setUpCodeTargets(http);
+  const results = await measure([http.floor, http.proxy, http.switchboard, code.trivial, code.fetch]);
   const table = summarize(results);
   const row = (name: string, c: number) => table.find((r) => r.target === name && r.concurrency === c);
   const ratio = (a: number | undefined, b: number | undefined) => (a ?? NaN) / (b ?? NaN);
@@ -82,6 +84,10 @@ async function main(): Promise<void> {
   );
   const p50Overheads = perRound(http.switchboard.name, 1).map(
     (r, i) => r.p50 - (perRound(http.floor.name, 1)[i]?.p50 ?? NaN),
+  );
+  const trivialP50 = median(perRound(code.trivial.name, 1).map((r) => r.p50));
+  const fetchRatios = perRound(code.fetch.name, 1).map(
+    (r, i) => r.p50 / (perRound(http.switchboard.name, 1)[i]?.p50 ?? NaN),
   );
   const checks: Check[] = [
     {
@@ -95,6 +101,18 @@ async function main(): Promise<void> {
       value: median(p50Overheads),
       target: '<= 0.60',
       pass: median(p50Overheads) <= 0.6,
+    },
+    {
+      name: 'trivial code action p50 at c=1 (ms)',
+      value: trivialP50,
+      target: '<= 1.50',
+      pass: trivialP50 <= 1.5,
+    },
+    {
+      name: 'code action with one fetch p50 / http action p50 at c=1',
+      value: median(fetchRatios),
+      target: '<= 1.50',
+      pass: median(fetchRatios) <= 1.5,
     },
   ];
 

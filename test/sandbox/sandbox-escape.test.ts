@@ -219,7 +219,7 @@ describe('C02: stack-trace tricks reach no host frame', () => {
       for (const frame of stack.split('\n').filter(Boolean)) {
         // the author's file, the sandbox's own guest-side files, engine built-ins, JSON.parse's "<input>"
         expect(frame).toMatch(
-          /\((action\.js|switchboard-[a-z]+\.js|native)(:\d+:\d+)?\)$|^custom$|at (action\.js|<input>|<eval>)[:\d]*$/,
+          /\((action\.js|switchboard-[a-z0-9]+\.js|native)(:\d+:\d+)?\)$|^custom$|at (action\.js|<input>|<eval>)[:\d]*$/,
         );
       }
     }

@@ -1,7 +1,8 @@
 /**
  * JavaScript that runs inside each fresh QuickJS context. QuickJS parses at roughly 8 KB per
  * millisecond, so what every run needs is kept small (PRELUDE) and the rest is compiled only by the
- * runs that use it: FETCH_MODULE on the first `fetch` call, DESCRIBE on the error path.
+ * runs that use it: CONSOLE_MODULE, BASE64_MODULE and FETCH_MODULE on the first call of what they
+ * implement, DESCRIBE on the error path.
  *
  * The prelude builds the guest's globals from copies (`inputs`, `secrets`), keeps the host functions in
  * its closure, removes what a code action must not have, and returns the result serializer. It captures
@@ -18,7 +19,6 @@
 /** The file name the author's code is compiled under; stack lines that name it are the author's. */
 export const USER_FILENAME = 'action.js';
 export const PRELUDE_FILENAME = 'switchboard-prelude.js';
-export const FETCH_FILENAME = 'switchboard-fetch.js';
 
 /** The author's source as the body of an async function. Its first line is line 2 of the file. */
 export function wrapSource(source: string): string {
@@ -27,71 +27,42 @@ export function wrapSource(source: string): string {
 export const WRAPPER_LINES_BEFORE = 1;
 
 /**
- * (log, load, base64) => [setup, warm], evaluated when the context is prepared (before its run is known);
- * setup(inputsJson, secretsJson, logChars) => serialize, called when the run starts; warm() compiles
- * fetch ahead of the run, for workers whose recent runs used it.
- * - log(level, lineJson, fullLength) -> characters the host still accepts
- * - load(kit) -> the real fetch (FETCH_MODULE), compiled on first use
- * - base64(mode, textJson) -> result JSON text, or a number when the input is invalid (0 atob, 1 btoa)
+ * (load) => [setup, warm], evaluated when the context is prepared (before its run is known). It keeps
+ * to what every run needs; console, atob/btoa and fetch are compiled by `load(name, kit, arg)` on their
+ * first call (CONSOLE_MODULE, BASE64_MODULE, FETCH_MODULE), so a run pays only for what it uses.
+ * - setup(inputsJson, secretsJson, logChars) => serialize, called when the run starts
+ * - warm() compiles fetch ahead of the run, for workers whose recent runs used it
  * - serialize(value, maxChars) -> JSON text, or [code, message]
  */
-export const PRELUDE = String.raw`(function (log, load, base64) {
+export const PRELUDE = String.raw`(function (load) {
 'use strict';
 const G = globalThis, O = Object, S = String, freeze = O.freeze, keys = O.keys, def = O.defineProperty;
-const parse = JSON.parse, stringify = JSON.stringify, uncurry = Function.prototype.bind.bind(Function.prototype.call);
-const slice = uncurry(S.prototype.slice), join = uncurry(Array.prototype.join), ErrorCtor = Error, isArray = Array.isArray;
-const kit = freeze({ freeze, keys, def, parse, stringify, S, slice, join, create: O.create, hasOwn: O.hasOwn,
-  isArray, TypeError, lower: uncurry(S.prototype.toLowerCase), upper: uncurry(S.prototype.toUpperCase),
-  values: uncurry(Array.prototype.values), call: uncurry(Function.prototype.call), iterator: Symbol.iterator });
+const parse = JSON.parse, stringify = JSON.stringify, isArray = Array.isArray;
+const uncurry = Function.prototype.bind.bind(Function.prototype.call), slice = uncurry(S.prototype.slice);
+const kit = freeze({ freeze, keys, def, parse, stringify, S, slice, isArray, create: O.create, hasOwn: O.hasOwn,
+  Error, TypeError, join: uncurry(Array.prototype.join), lower: uncurry(S.prototype.toLowerCase),
+  upper: uncurry(S.prototype.toUpperCase), values: uncurry(Array.prototype.values),
+  call: uncurry(Function.prototype.call), iterator: Symbol.iterator });
 delete G.SharedArrayBuffer; delete G.Atomics; delete G.WebAssembly; delete G.WeakRef; delete G.FinalizationRegistry;
-const deepFreeze = (v) => {
-  if (typeof v === 'object' && v !== null) { const k = keys(v); for (let i = 0; i < k.length; i++) deepFreeze(v[k[i]]); freeze(v); }
-  return v;
-};
-let logChars = 0;
-const show = (v) => {
-  if (typeof v === 'string') return v;
-  try {
-    if (typeof v === 'function') return '[Function ' + (v.name || 'anonymous') + ']';
-    if (typeof v === 'bigint') return S(v) + 'n';
-    if (typeof v !== 'object' || v === null) return S(v);
-    if (v instanceof ErrorCtor) return S(v.name) + ': ' + S(v.message);
-    const t = stringify(v);
-    return t === undefined ? S(v) : t;
-  } catch (e) { try { return S(v); } catch (again) { return '[unprintable]'; } }
-};
-const logger = (level) => function () {
-  if (!(logChars > 0)) return;
-  const parts = [];
-  for (let i = 0; i < arguments.length; i++) parts[i] = show(arguments[i]);
-  const line = join(parts, ' ');
-  logChars = log(level, stringify(line.length > logChars ? slice(line, 0, logChars) : line), line.length);
-};
-const coded = (mode) => function (data) {
-  const out = base64(mode, stringify(S(data)));
-  if (typeof out === 'string') return parse(out);
-  const e = new ErrorCtor(mode === 0 ? 'atob: the string is not correctly encoded' : 'btoa: the string contains characters outside of Latin-1');
-  e.name = 'InvalidCharacterError';
-  throw e;
-};
-let realFetch;
+let logChars = 0, con, b64, net;
+const logger = (level) => function () { (con || (con = load('console', kit, logChars)))(level, arguments); };
+const coded = (mode) => function (data) { return (b64 || (b64 = load('base64', kit, 0)))(mode, data); };
 const globals = {
   console: freeze({ log: logger(0), info: logger(1), warn: logger(2), error: logger(3), debug: logger(4) }),
-  fetch: function fetch(input, init) { return (realFetch || (realFetch = load(kit)))(input, init); },
+  fetch: function fetch(input, init) { return (net || (net = load('fetch', kit, 0)))(input, init); },
   atob: coded(0), btoa: coded(1),
 };
 const globalNames = keys(globals);
 for (let i = 0; i < globalNames.length; i++) def(G, globalNames[i], { value: globals[globalNames[i]], writable: true, configurable: true });
+const deepFreeze = (v) => {
+  if (typeof v === 'object' && v !== null) { const k = keys(v); for (let i = 0; i < k.length; i++) deepFreeze(v[k[i]]); freeze(v); }
+  return v;
+};
 const STOP = {};
-const warm = () => { realFetch = load(kit); };
-const setup = function (inputsJson, secretsJson, maxLogChars) {
-logChars = maxLogChars;
-const secrets = O.create(null), given = parse(secretsJson), names = keys(given);
-for (let i = 0; i < names.length; i++) def(secrets, names[i], { value: S(given[names[i]]), enumerable: true });
-def(G, 'inputs', { value: deepFreeze(parse(inputsJson)), enumerable: true });
-def(G, 'secrets', { value: freeze(secrets), enumerable: true });
-return function serialize(value, maxChars) {
+const serialize = function (value, maxChars) {
   let refused, budget = maxChars;
+  // A lower bound of the text each value adds, so an oversized value stops early: a value is at least
+  // one character, plus a comma in an array or its key in an object (left out when undefined).
   const replacer = function (key, v) {
     const t = typeof v;
     if (t === 'function' || t === 'symbol' || t === 'bigint') {
@@ -99,8 +70,6 @@ return function serialize(value, maxChars) {
         + (key === '' ? '' : ' (at key ' + slice(stringify(S(key)), 0, 100) + ')');
       throw STOP;
     }
-    // A lower bound of the text each value adds, so an oversized value stops early: a value is at least
-    // one character, plus a comma in an array or its key in an object (left out when undefined).
     const inArray = isArray(this);
     if (v === undefined && !inArray) return v;
     budget -= 1 + (inArray ? 1 : key.length) + (t === 'string' ? v.length : 0);
@@ -119,8 +88,55 @@ return function serialize(value, maxChars) {
     return ['OUTPUT_INVALID', 'Reading the returned value threw: ' + slice(why, 0, 500)];
   }
 };
+const setup = function (inputsJson, secretsJson, maxLogChars) {
+  logChars = maxLogChars;
+  const secrets = O.create(null), given = parse(secretsJson), names = keys(given);
+  for (let i = 0; i < names.length; i++) def(secrets, names[i], { value: S(given[names[i]]), enumerable: true });
+  def(G, 'inputs', { value: deepFreeze(parse(inputsJson)), enumerable: true });
+  def(G, 'secrets', { value: freeze(secrets), enumerable: true });
+  return serialize;
 };
-return [setup, warm];
+return [setup, () => { net = load('fetch', kit, 0); }];
+})`;
+
+/**
+ * (kit, log, logChars) => (level, args). log(level, lineJson, fullLength) returns the characters the
+ * host still accepts; lines are cut to that before they cross.
+ */
+export const CONSOLE_MODULE = String.raw`(function (kit, log, room) {
+'use strict';
+const { S, stringify, slice, join, Error } = kit;
+const show = (v) => {
+  if (typeof v === 'string') return v;
+  try {
+    if (typeof v === 'function') return '[Function ' + (v.name || 'anonymous') + ']';
+    if (typeof v === 'bigint') return S(v) + 'n';
+    if (typeof v !== 'object' || v === null) return S(v);
+    if (v instanceof Error) return S(v.name) + ': ' + S(v.message);
+    const t = stringify(v);
+    return t === undefined ? S(v) : t;
+  } catch (e) { try { return S(v); } catch (again) { return '[unprintable]'; } }
+};
+return function (level, args) {
+  if (!(room > 0)) return;
+  const parts = [];
+  for (let i = 0; i < args.length; i++) parts[i] = show(args[i]);
+  const line = join(parts, ' ');
+  room = log(level, stringify(line.length > room ? slice(line, 0, room) : line), line.length);
+};
+})`;
+
+/** (kit, base64) => (mode, data): atob (mode 0) and btoa (mode 1); base64 returns JSON text or a number when the input is invalid. */
+export const BASE64_MODULE = String.raw`(function (kit, base64) {
+'use strict';
+const { S, stringify, parse, Error } = kit;
+return function (mode, data) {
+  const out = base64(mode, stringify(S(data)));
+  if (typeof out === 'string') return parse(out);
+  const e = new Error(mode === 0 ? 'atob: the string is not correctly encoded' : 'btoa: the string contains characters outside of Latin-1');
+  e.name = 'InvalidCharacterError';
+  throw e;
+};
 })`;
 
 /**

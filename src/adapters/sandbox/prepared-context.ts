@@ -13,7 +13,7 @@ import type {
   QuickJSRuntime,
   QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
-import { FETCH_FILENAME, FETCH_MODULE, PRELUDE, PRELUDE_FILENAME } from './guest-prelude.ts';
+import { BASE64_MODULE, CONSOLE_MODULE, FETCH_MODULE, PRELUDE, PRELUDE_FILENAME } from './guest-prelude.ts';
 import type { MemoryGuard } from './memory-guard.ts';
 
 export interface Engine {
@@ -40,6 +40,11 @@ const MAX_STACK_BYTES = 256 * 1024;
 /** Preparing runs only our own code; this bounds it all the same. */
 const PREPARE_TIMEOUT_MS = 1_000;
 const PREPARE_HEADROOM_BYTES = 8 * 1024 * 1024;
+const MODULES: Readonly<Record<string, string>> = {
+  console: CONSOLE_MODULE,
+  base64: BASE64_MODULE,
+  fetch: FETCH_MODULE,
+};
 
 export class PreparedContext {
   readonly rt: QuickJSRuntime;
@@ -47,7 +52,6 @@ export class PreparedContext {
   /** The prelude's `setup(inputsJson, secretsJson, logChars) => serialize`. */
   readonly setup: QuickJSHandle;
   readonly #handles: QuickJSHandle[] = [];
-  #hostFetch: QuickJSHandle | undefined;
   #host: HostSide | undefined;
 
   /**
@@ -78,18 +82,8 @@ export class PreparedContext {
         throw new Error('The sandbox prelude failed');
       }
       const fn = this.keep(prelude.value);
-      const hostFunctions = [
-        ctx.newFunction(
-          'log',
-          (level, line, length) => this.#host?.log(level, line, length) ?? ctx.newNumber(0),
-        ),
-        ctx.newFunction('load', (kit) => this.#loadFetch(kit)),
-        ctx.newFunction('base64', (mode, text) => this.#host?.base64(mode, text) ?? ctx.newNumber(2)),
-      ].map((handle) => this.keep(handle));
-      this.#hostFetch = this.keep(
-        ctx.newFunction('fetch', (request) => this.#host?.fetch(request) ?? ctx.undefined),
-      );
-      const exported = ctx.callFunction(fn, ctx.undefined, ...hostFunctions);
+      const load = this.keep(ctx.newFunction('load', (name, kit, arg) => this.#load(name, kit, arg)));
+      const exported = ctx.callFunction(fn, ctx.undefined, load);
       if (exported.error) {
         this.keep(exported.error);
         throw new Error('The sandbox prelude failed');
@@ -107,21 +101,40 @@ export class PreparedContext {
     }
   }
 
+  /** The host side of each lazily compiled module: the function its factory receives. */
+  #hostFunction(name: string): QuickJSHandle | undefined {
+    const ctx = this.ctx;
+    switch (name) {
+      case 'console':
+        return ctx.newFunction(
+          'log',
+          (level, line, length) => this.#host?.log(level, line, length) ?? ctx.newNumber(0),
+        );
+      case 'base64':
+        return ctx.newFunction('base64', (mode, text) => this.#host?.base64(mode, text) ?? ctx.newNumber(2));
+      case 'fetch':
+        return ctx.newFunction('fetch', (request) => this.#host?.fetch(request) ?? ctx.undefined);
+      default:
+        return undefined;
+    }
+  }
+
   /**
-   * The prelude's `load`: compiles FETCH_MODULE and gives it the host fetch. Must not throw (it runs
-   * inside the engine); a failure leaves the guest without fetch, and its call fails as a TypeError.
+   * The prelude's `load(name, kit, arg)`: compiles one module and calls its factory with the kit, its host
+   * function and `arg`. Must not throw (it runs inside the engine); a failure leaves the guest without
+   * that function, and calling it fails as a TypeError.
    */
-  #loadFetch(kit: QuickJSHandle): QuickJSHandle {
+  #load(nameHandle: QuickJSHandle, kit: QuickJSHandle, arg: QuickJSHandle): QuickJSHandle {
     const ctx = this.ctx;
     try {
-      const factory = ctx.evalCode(FETCH_MODULE, FETCH_FILENAME, { type: 'global', strict: true });
+      const name = ctx.typeof(nameHandle) === 'string' ? ctx.getString(nameHandle) : '';
+      const source = Object.hasOwn(MODULES, name) ? MODULES[name] : undefined;
+      const host = source === undefined ? undefined : this.#hostFunction(name);
+      if (source === undefined || host === undefined) return ctx.undefined;
+      this.keep(host);
+      const factory = ctx.evalCode(source, `switchboard-${name}.js`, { type: 'global', strict: true });
       if (factory.error) return this.keep(factory.error) && ctx.undefined;
-      const made = ctx.callFunction(
-        this.keep(factory.value),
-        ctx.undefined,
-        kit,
-        this.#hostFetch as QuickJSHandle,
-      );
+      const made = ctx.callFunction(this.keep(factory.value), ctx.undefined, kit, host, arg);
       if (made.error) return this.keep(made.error) && ctx.undefined;
       // the engine frees the returned handle once the guest holds the function
       return made.value;

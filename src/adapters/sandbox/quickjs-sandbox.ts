@@ -23,7 +23,7 @@ import { wasm, type WasmModule } from './wasm.ts';
 export interface QuickJsSandboxOptions {
   /** Worker threads, each running one execution at a time. */
   workers: number;
-  /** Replace a worker after this many runs (default 500). */
+  /** Replace a worker after this many runs (default 10,000; one whose memory grew goes sooner). */
   recycleAfterRuns?: number;
   /** How long after the deadline a silent worker is terminated (default 250 ms). */
   hardKillGraceMs?: number;
@@ -144,7 +144,7 @@ async function compileEngine(): Promise<WasmModule | undefined> {
 export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSandbox {
   const size = options.workers;
   if (!Number.isInteger(size) || size < 1) throw new RangeError('workers must be an integer >= 1');
-  const recycleAfterRuns = options.recycleAfterRuns ?? 500;
+  const recycleAfterRuns = options.recycleAfterRuns ?? 10_000;
   const graceMs = options.hardKillGraceMs ?? 250;
   const workerScript = options.workerScript ?? new URL('./sandbox-worker.ts', import.meta.url);
 
