@@ -18,6 +18,7 @@ import { createToolService, type ToolService } from './app/tools.ts';
 import { resolveKeyVersions, verifyDecryption } from './app/master-keys.ts';
 import { createOrganizationService, type OrganizationService } from './app/organizations.ts';
 import { createSecretService, type SecretService } from './app/secrets.ts';
+import { createVariableOptionsService, type VariableOptionsService } from './app/variable-options.ts';
 import type { Config } from './config.ts';
 import { fingerprintMasterKey, Keyring } from './adapters/crypto/keyring.ts';
 import { resolveMasterKey } from './adapters/crypto/master-key-file.ts';
@@ -61,6 +62,7 @@ export interface Container {
     readonly integrations: IntegrationService;
     readonly actions: ActionService;
     readonly executions: ExecutionService;
+    readonly variableOptions: VariableOptionsService;
     readonly tools: ToolService;
   };
   close(): Promise<void>;
@@ -194,6 +196,18 @@ export async function createContainer(
     const actions = createActionService({ store, crypto, clock, kinds, http });
     const recorder = new ExecutionRecorder(store, logger, isStoreUnavailable);
     const retention = startRetention(store, clock, logger, config.executionRetentionDays);
+    const executions = createExecutionService({
+      store,
+      crypto,
+      clock,
+      logger,
+      kinds,
+      reveal: (organizationId, id) => secrets.reveal(organizationId, id),
+      recorder,
+      idempotency: createIdempotency(store, crypto, clock),
+      deadlineMs: config.egressTimeoutCapMs,
+      budget: { limiter: rateLimiter, perMinute: config.conversationActionBudget },
+    });
     const services = {
       organizations: createOrganizationService({ store, crypto, clock }),
       apiKeys: createApiKeyService({
@@ -206,18 +220,8 @@ export async function createContainer(
       secrets,
       integrations: createIntegrationService({ store, crypto, clock, http }),
       actions,
-      executions: createExecutionService({
-        store,
-        crypto,
-        clock,
-        logger,
-        kinds,
-        reveal: (organizationId, id) => secrets.reveal(organizationId, id),
-        recorder,
-        idempotency: createIdempotency(store, crypto, clock),
-        deadlineMs: config.egressTimeoutCapMs,
-        budget: { limiter: rateLimiter, perMinute: config.conversationActionBudget },
-      }),
+      executions,
+      variableOptions: createVariableOptionsService({ actions, executions }),
       tools: createToolService({ store, actions }),
     };
     const defaultOrganization = await services.organizations.ensureDefault();

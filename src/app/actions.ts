@@ -54,6 +54,21 @@ export type ActionPatch = Partial<ActionInput> & {
   expectedVersion?: number | undefined;
 };
 
+/**
+ * Rules some APIs add when saving. Langdock's integrations API keeps action names unique in an
+ * integration and gives each action its place in it, and derives its own kind of slug.
+ */
+export interface SaveRules {
+  /**
+   * 409 when another live action of the same integration has the name, ignoring case; a new action
+   * takes the next `order` in the integration. Both are decided under the integration's lock, in the
+   * transaction that writes, so concurrent saves cannot both pass.
+   */
+  uniqueNameInIntegration?: boolean;
+  /** Derives the tool name from the name and the names taken; default toolNameFor (snake_case). */
+  toolNameFor?: (name: string, taken: ReadonlySet<string>) => string;
+}
+
 export interface ActionDeps {
   store: Store;
   crypto: Crypto;
@@ -63,6 +78,12 @@ export interface ActionDeps {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** How many times a create retries with a fresh tool name when another create took the one it derived. */
+const TOOL_NAME_ATTEMPTS = 3;
+
+const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+const isToolNameClash = (error: unknown) =>
+  error instanceof AppError && error.code === 'CONFLICT' && error.path === '/tool_name';
 
 const invalid = (issues: DefinitionIssue[]): AppError =>
   new AppError(
@@ -199,13 +220,37 @@ export function createActionService({ store, crypto, clock, kinds, http }: Actio
     return action;
   }
 
+  /**
+   * SaveRules.uniqueNameInIntegration, inside the writing transaction: locks the integration, refuses a
+   * name another of its actions has, and gives the action its order if it has none (a new action comes
+   * last; an older one without an order takes its place by age).
+   */
+  async function claimPlace(tx: Store, action: Action): Promise<void> {
+    const { organizationId, integrationId } = action;
+    if (integrationId === null) return;
+    if (!(await tx.integrations.lock(organizationId, integrationId))) throw notFound('Integration');
+    const siblings = await tx.actions.namesInIntegration(organizationId, integrationId);
+    const clash = siblings.find((s) => s.id !== action.id && sameName(s.name, action.name));
+    if (clash)
+      throw new AppError(
+        'CONFLICT',
+        `An action named "${clash.name}" already exists in this integration (names are compared ignoring case); choose another name`,
+        { path: '/name' },
+      );
+    if (action.order === undefined) {
+      const index = siblings.findIndex((s) => s.id === action.id);
+      action.order = index === -1 ? siblings.length : index;
+    }
+  }
+
   return {
     get,
 
-    async create(principal: Principal, input: ActionInput): Promise<Action> {
+    async create(principal: Principal, input: ActionInput, rules: SaveRules = {}): Promise<Action> {
       const organizationId = principal.organizationId;
-      const toolName =
-        input.toolName ?? toolNameFor(input.name, await store.actions.toolNames(organizationId));
+      const deriveToolName = rules.toolNameFor ?? toolNameFor;
+      const derive = async () => deriveToolName(input.name, await store.actions.toolNames(organizationId));
+      const toolName = input.toolName ?? (await derive());
       const definition = await validate(organizationId, definitionFrom(input, toolName));
       const now = isoNow(clock);
       const action: Action = {
@@ -216,11 +261,29 @@ export function createActionService({ store, crypto, clock, kinds, http }: Actio
         createdAt: now,
         updatedAt: now,
       };
-      await store.transaction((tx) => tx.actions.insert(action, principal.keyId));
-      return action;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await store.transaction(async (tx) => {
+            if (rules.uniqueNameInIntegration) await claimPlace(tx, action);
+            await tx.actions.insert(action, principal.keyId);
+          });
+          return action;
+        } catch (error) {
+          // a derived tool name another create took meanwhile: derive again (a given one is the caller's)
+          if (input.toolName !== undefined || attempt >= TOOL_NAME_ATTEMPTS || !isToolNameClash(error))
+            throw error;
+          action.toolName = await derive();
+          delete action.order; // decided again in the next transaction
+        }
+      }
     },
 
-    async update(principal: Principal, id: string, patch: ActionPatch): Promise<Action> {
+    async update(
+      principal: Principal,
+      id: string,
+      patch: ActionPatch,
+      rules: Pick<SaveRules, 'uniqueNameInIntegration'> = {},
+    ): Promise<Action> {
       const organizationId = principal.organizationId;
       const current = await get(organizationId, id);
       if (patch.expectedVersion !== undefined && patch.expectedVersion !== current.version) {
@@ -252,9 +315,10 @@ export function createActionService({ store, crypto, clock, kinds, http }: Actio
         version: current.version + 1,
         updatedAt: isoNow(clock),
       };
-      const saved = await store.transaction((tx) =>
-        tx.actions.update(action, current.version, principal.keyId),
-      );
+      const saved = await store.transaction(async (tx) => {
+        if (rules.uniqueNameInIntegration) await claimPlace(tx, action);
+        return tx.actions.update(action, current.version, principal.keyId);
+      });
       if (!saved)
         throw new AppError(
           'CONFLICT',

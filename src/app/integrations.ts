@@ -81,6 +81,19 @@ export function createIntegrationService({ store, crypto, clock, http }: Integra
   return {
     get,
 
+    /**
+     * Like get, for a dialect that tells "not yours" from "no such integration", as Langdock's does
+     * (403 "No access to this integration", 404 "Integration not found"). Native routes use get, which
+     * answers both with 404.
+     */
+    async access(organizationId: string, id: string): Promise<Integration> {
+      const integration = await store.integrations.get(organizationId, id);
+      if (integration) return integration;
+      if ((await store.integrations.organizationOf(id)) !== undefined)
+        throw new AppError('FORBIDDEN', 'No access to this integration');
+      throw notFound('Integration');
+    },
+
     async create(organizationId: string, input: IntegrationInput): Promise<Integration> {
       const now = isoNow(clock);
       const integration: Integration = {

@@ -13,7 +13,9 @@ import type { KindRegistry } from '../app/kinds/registry.ts';
 import type { ToolService } from '../app/tools.ts';
 import type { OrganizationService } from '../app/organizations.ts';
 import type { SecretService } from '../app/secrets.ts';
+import type { VariableOptionsService } from '../app/variable-options.ts';
 import type { RateLimiter } from '../core/ports/rate-limiter.ts';
+import { langdockRoutes } from './dialects/langdock/routes.ts';
 import { installAuth } from './plugins/auth.ts';
 import { installErrorHandling } from './plugins/errors.ts';
 import { installJsonBody } from './plugins/json-body.ts';
@@ -28,6 +30,7 @@ import { keyRoutes } from './routes/keys.ts';
 import { meRoutes } from './routes/me.ts';
 import { organizationRoutes } from './routes/organizations.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { variableOptionRoutes } from './routes/variable-options.ts';
 import { installValidation } from './validation.ts';
 import './types.ts';
 
@@ -43,6 +46,7 @@ export interface HttpDeps {
     integrations: IntegrationService;
     actions: ActionService;
     executions: ExecutionService;
+    variableOptions: VariableOptionsService;
     tools: ToolService;
   };
   kinds: KindRegistry;
@@ -148,10 +152,18 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       await v1.register(integrationRoutes, { integrations: services.integrations });
       await v1.register(actionRoutes, { actions: services.actions, kinds: deps.kinds });
       await v1.register(executionRoutes, { executions: services.executions });
+      await v1.register(variableOptionRoutes, { variableOptions: services.variableOptions });
       await v1.register(toolRoutes, { tools: services.tools });
     },
     { prefix: '/v1' },
   );
+  // vendor dialects: their own paths and error shapes, over the same use cases
+  await app.register(langdockRoutes, {
+    prefix: '/integrations/v1',
+    actions: services.actions,
+    integrations: services.integrations,
+    isUnavailable: deps.isUnavailable,
+  });
   await app.ready();
   return app;
 }

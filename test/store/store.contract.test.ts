@@ -168,6 +168,60 @@ describe.each(STORE_KINDS)('Store contract on %s', (kind) => {
     expect(await store.settings.get('missing')).toBeUndefined();
   });
 
+  it('tells whose an integration is, locks it in a transaction, and lists its actions oldest first', async () => {
+    const integration = {
+      id: crypto.newId(),
+      organizationId: orgA.id,
+      name: 'Contract',
+      description: null,
+      baseUrl: null,
+      secrets: {},
+      auth: null,
+      createdAt: now(),
+      updatedAt: now(),
+    };
+    await store.integrations.insert(integration);
+    expect(await store.integrations.organizationOf(integration.id)).toBe(orgA.id);
+    expect(await store.integrations.organizationOf(crypto.newId())).toBeUndefined();
+    expect(await store.transaction((tx) => tx.integrations.lock(orgA.id, integration.id))).toBe(true);
+    expect(await store.transaction((tx) => tx.integrations.lock(orgB.id, integration.id))).toBe(false);
+
+    const action = (name: string) => ({
+      id: crypto.newId(),
+      organizationId: orgA.id,
+      version: 1,
+      createdAt: now(),
+      updatedAt: now(),
+      name,
+      description: '',
+      toolName: `contract_${name}`,
+      kind: 'code',
+      status: 'active' as const,
+      channels: [],
+      tags: [],
+      variables: [],
+      contextVariables: [],
+      integrationId: integration.id,
+      secrets: {},
+      requiresConfirmation: false,
+      executionMode: 'sync' as const,
+      messages: { speakOnSend: null, speakOnReceive: null },
+      config: { source: '' },
+    });
+    const [first, second] = [action('first'), action('second')];
+    await store.actions.insert(first, null);
+    await store.actions.insert(second, null);
+    expect(await store.actions.namesInIntegration(orgA.id, integration.id)).toEqual([
+      { id: first.id, name: 'first' },
+      { id: second.id, name: 'second' },
+    ]);
+    await store.actions.delete(orgA.id, first.id, now());
+    expect(await store.actions.namesInIntegration(orgA.id, integration.id)).toEqual([
+      { id: second.id, name: 'second' },
+    ]);
+    expect(await store.actions.namesInIntegration(orgB.id, integration.id)).toEqual([]);
+  });
+
   it('rolls a failed transaction back entirely', async () => {
     const org = { id: crypto.newId(), name: 'rolled back', createdAt: now() };
     await expect(

@@ -62,7 +62,7 @@ export class KyselyStore implements Store {
     this.secrets = new KyselySecretRepository(db, reader);
     this.masterKeys = new KyselyMasterKeyRepository(db);
     this.settings = new KyselySettingsRepository(db);
-    this.integrations = new KyselyIntegrationRepository(db);
+    this.integrations = new KyselyIntegrationRepository(db, dialect);
     this.actions = new KyselyActionRepository(db, reader);
     this.executions = new KyselyExecutionRepository(db, sqlite?.writer);
     this.idempotency = new KyselyIdempotencyRepository(db);

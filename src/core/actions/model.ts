@@ -48,6 +48,11 @@ export interface ActionDefinition {
   /** Dynamic-context keys the templates may use (`{{account_id}}`), supplied per run in `context`. */
   contextVariables: string[];
   integrationId: string | null;
+  /**
+   * Its place among its integration's actions (0-based), for APIs that list them in order (Langdock's):
+   * set when it is created under the integration's lock; absent for actions created without one.
+   */
+  order?: number | undefined;
   /** Secrets the action's templates and code may use, by name: NAME → secret id. */
   secrets: Record<string, string>;
   requiresConfirmation: boolean;

@@ -107,6 +107,17 @@ export interface SettingsRepository {
 export interface IntegrationRepository {
   insert(integration: Integration): Promise<void>;
   get(organizationId: string, id: string): Promise<Integration | undefined>;
+  /**
+   * The organization an integration belongs to, whichever it is. Only for a dialect that answers "not
+   * yours" (403) apart from "no such integration" (404), as Langdock's does; native routes never call it.
+   */
+  organizationOf(id: string): Promise<string | undefined>;
+  /**
+   * Inside a transaction, holds the integration until the transaction ends, so that writers checking
+   * its actions (names unique in it, their order) run one at a time. PostgreSQL locks the row; SQLite's
+   * write transactions already run one at a time. False when it does not exist in the organization.
+   */
+  lock(organizationId: string, id: string): Promise<boolean>;
   list(organizationId: string, page: PageRequest): Promise<Page<Integration>>;
   update(integration: Integration): Promise<boolean>;
   delete(organizationId: string, id: string): Promise<boolean>;
@@ -143,6 +154,8 @@ export interface ActionRepository {
   /** Soft delete: the action leaves every list, its versions stay readable for its executions. */
   delete(organizationId: string, id: string, at: string): Promise<boolean>;
   countByIntegration(organizationId: string, integrationId: string): Promise<number>;
+  /** The live actions of an integration, oldest first: ids and names, for checks that compare names. */
+  namesInIntegration(organizationId: string, integrationId: string): Promise<{ id: string; name: string }[]>;
 }
 
 export interface ExecutionFilter {

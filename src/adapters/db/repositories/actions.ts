@@ -261,4 +261,18 @@ export class KyselyActionRepository implements ActionRepository {
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
+
+  async namesInIntegration(
+    organizationId: string,
+    integrationId: string,
+  ): Promise<{ id: string; name: string }[]> {
+    return this.db
+      .selectFrom('actions')
+      .select(['id', 'name'])
+      .where('organization_id', '=', organizationId)
+      .where('integration_id', '=', integrationId)
+      .where('deleted_at', 'is', null)
+      .orderBy('id')
+      .execute();
+  }
 }

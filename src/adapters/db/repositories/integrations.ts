@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Integration } from '../../../core/actions/model.ts';
 import type { Page, PageRequest } from '../../../core/pagination.ts';
 import type { IntegrationRepository } from '../../../core/ports/store.ts';
+import type { DialectName } from '../migrations/types.ts';
 import type { Database } from '../schema.ts';
 import { conflictOnDuplicate, fetchPage, parseJson } from './shared.ts';
 
@@ -35,8 +36,10 @@ const duplicate = (name: string) => `An integration named "${name}" already exis
 
 export class KyselyIntegrationRepository implements IntegrationRepository {
   private readonly db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  private readonly dialect: DialectName;
+  constructor(db: Kysely<Database>, dialect: DialectName) {
     this.db = db;
+    this.dialect = dialect;
   }
 
   async insert(integration: Integration): Promise<void> {
@@ -55,6 +58,26 @@ export class KyselyIntegrationRepository implements IntegrationRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return row && toIntegration(row);
+  }
+
+  async organizationOf(id: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('integrations')
+      .select('organization_id')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.organization_id;
+  }
+
+  async lock(organizationId: string, id: string): Promise<boolean> {
+    const query = this.db
+      .selectFrom('integrations')
+      .select('id')
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id);
+    // SQLite has no row locks and needs none: its write transactions (BEGIN IMMEDIATE) run one at a time
+    const row = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+    return row !== undefined;
   }
 
   list(organizationId: string, page: PageRequest): Promise<Page<Integration>> {
