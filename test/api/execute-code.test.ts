@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../helpers/databases.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { startUpstream, userDirectory, type Upstream } from '../helpers/upstream.ts';
 import { startCanary, type Canary } from '../helpers/canaries.ts';
 
 const API_TOKEN = 'code-canary-7c1e9a4b2d8f6e0a3b5c7d9e1f2a4b6';
@@ -88,16 +88,7 @@ describe.each(STORE_KINDS)('code actions on %s', (kind) => {
   beforeEach(() => {
     upstream.requests.length = 0;
     other.requests.length = 0;
-    upstream.setHandler((req, res) => {
-      const user = /^\/users\/([^/?]+)$/.exec(req.url ?? '')?.[1];
-      if (!user) return false;
-      res.setHeader('content-type', 'application/json');
-      if (user !== 'user_123') {
-        res.statusCode = 404;
-        res.end('{"error":"no such user"}');
-      } else res.end(JSON.stringify({ id: user, name: 'Ada', plan: 'pro' }));
-      return true;
-    });
+    upstream.setHandler(userDirectory);
   });
   afterAll(async () => {
     await t.close();

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../helpers/databases.ts';
 import { startTestApp, type Response, type TestApp } from '../helpers/app.ts';
-import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { startUpstream, userDirectory, type Upstream } from '../helpers/upstream.ts';
 
 const API_TOKEN = 'langdock-canary-3e5a7c9b1d2f4e6a8c0b2d4f6a8c0e1';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -85,16 +85,7 @@ describe.each(STORE_KINDS)('Langdock integrations API on %s', (kind) => {
   });
   beforeEach(() => {
     upstream.requests.length = 0;
-    upstream.setHandler((req, res) => {
-      const user = /^\/users\/([^/?]+)$/.exec(req.url ?? '')?.[1];
-      if (!user) return false;
-      res.setHeader('content-type', 'application/json');
-      if (user !== 'user_123') {
-        res.statusCode = 404;
-        res.end('{"error":"no such user"}');
-      } else res.end(JSON.stringify({ id: user, name: 'Ada', plan: 'pro' }));
-      return true;
-    });
+    upstream.setHandler(userDirectory);
   });
   afterAll(async () => {
     await t.close();

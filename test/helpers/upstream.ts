@@ -327,3 +327,18 @@ function sendEncoded(res: ServerResponse, encoding: string, text: string): void 
   });
   res.end(body);
 }
+
+/**
+ * The user directory of Langdock's "Get User Data" example: `GET /users/user_123` answers the user as
+ * JSON, any other id a JSON 404.
+ */
+export const userDirectory: UpstreamHandler = (req, res) => {
+  const user = /^\/users\/([^/?]+)$/.exec(req.url ?? '')?.[1];
+  if (!user) return false;
+  res.setHeader('content-type', 'application/json');
+  if (user !== 'user_123') {
+    res.statusCode = 404;
+    res.end('{"error":"no such user"}');
+  } else res.end(JSON.stringify({ id: user, name: 'Ada', plan: 'pro' }));
+  return true;
+};
