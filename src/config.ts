@@ -38,6 +38,8 @@ export interface Config {
   sandboxConcurrentFetches: number;
   sandboxOutputBytes: number;
   sandboxLogBytes: number;
+  jobLeaseMs: number;
+  jobRetryBaseMs: number;
   logLevel: LogLevel;
   executionRetentionDays: number;
   conversationActionBudget: number;
@@ -315,6 +317,22 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     default: '65536',
     description: 'console output kept per run (64 KB); past it the log is cut and says so.',
     parse: integer(0, 16 * 1024 * 1024),
+  },
+  {
+    key: 'jobLeaseMs',
+    env: 'SWITCHBOARD_JOB_LEASE_MS',
+    default: '30000',
+    description:
+      'How long a background job (a post-call action) is held by the process running it without a heartbeat; a job whose process died runs again after this. PostgreSQL needs at least 10000.',
+    parse: integer(1_000, 3_600_000),
+  },
+  {
+    key: 'jobRetryBaseMs',
+    env: 'SWITCHBOARD_JOB_RETRY_BASE_MS',
+    default: '1000',
+    description:
+      'First retry delay of a failed background job; it doubles per attempt (with full jitter) up to 60 s.',
+    parse: integer(10, 600_000),
   },
   {
     key: 'conversationActionBudget',

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { createActionService, type ActionService } from './app/actions.ts';
+import { agentDraftReset, createAgentService, type AgentService } from './app/agents.ts';
 import { createApiKeyService, type ApiKeyService } from './app/api-keys.ts';
 import { createIdempotency } from './app/executions/idempotency.ts';
 import { ExecutionRecorder } from './app/executions/recorder.ts';
@@ -12,11 +13,14 @@ import { startRetention } from './app/executions/retention.ts';
 import { createExecutionService, type ExecutionService } from './app/executions/service.ts';
 import { createIntegrationService, type IntegrationService } from './app/integrations.ts';
 import { createCodeKind, type SandboxSettings } from './app/kinds/code/index.ts';
+import { createHoldKind } from './app/kinds/hold/index.ts';
 import { createHttpKind } from './app/kinds/http/index.ts';
 import { KindRegistry } from './app/kinds/registry.ts';
+import { createTransferKind } from './app/kinds/transfer/index.ts';
 import { createToolService, type ToolService } from './app/tools.ts';
 import { resolveKeyVersions, verifyDecryption } from './app/master-keys.ts';
 import { createOrganizationService, type OrganizationService } from './app/organizations.ts';
+import { createPostCallService, type PostCallService } from './app/post-call.ts';
 import { createSecretService, type SecretService } from './app/secrets.ts';
 import { createVariableOptionsService, type VariableOptionsService } from './app/variable-options.ts';
 import type { Config } from './config.ts';
@@ -28,11 +32,14 @@ import { PostgresRateLimiter } from './adapters/db/rate-limiter.ts';
 import { openStore, type KyselyStore } from './adapters/db/store.ts';
 import { createGuardedHttpClient } from './adapters/http-client/guarded-client.ts';
 import type { EgressOptions } from './adapters/http-client/options.ts';
+import { createEmbeddedQueue } from './adapters/queue/embedded/embedded-queue.ts';
+import { createPgBossQueue } from './adapters/queue/pg-boss/pg-boss-queue.ts';
 import { MemoryRateLimiter } from './adapters/rate-limit/memory.ts';
 import { createQuickJsSandbox, type QuickJsSandbox } from './adapters/sandbox/quickjs-sandbox.ts';
 import { type Clock, systemClock } from './core/ports/clock.ts';
 import type { Crypto } from './core/ports/crypto.ts';
 import type { HttpClient } from './core/ports/http-client.ts';
+import type { Queue } from './core/ports/queue.ts';
 import type { RateLimiter } from './core/ports/rate-limiter.ts';
 import type { HttpDeps } from './http/app.ts';
 import { VERSION } from './version.ts';
@@ -49,6 +56,11 @@ export interface Container {
   readonly kinds: KindRegistry;
   /** Where code actions run: worker threads started with the first run, or by `sandbox.start()`. */
   readonly sandbox: QuickJsSandbox;
+  /**
+   * Durable background jobs (post-call actions): SQLite's jobs table worked in process, or pg-boss on
+   * PostgreSQL. The server starts working it (`queue.start()`); the CLI does not.
+   */
+  readonly queue: Queue;
   /** Per key and per organization request limits; shared across processes on PostgreSQL. */
   readonly rateLimiter: RateLimiter;
   /** Failed authentications per client address, in this process. */
@@ -63,6 +75,8 @@ export interface Container {
     readonly actions: ActionService;
     readonly executions: ExecutionService;
     readonly variableOptions: VariableOptionsService;
+    readonly postCall: PostCallService;
+    readonly agents: AgentService;
     readonly tools: ToolService;
   };
   close(): Promise<void>;
@@ -191,9 +205,19 @@ export async function createContainer(
         settings: sandboxSettings(config),
         fetchTimeoutMs: config.egressTimeoutMs,
       }),
+      createTransferKind({ clock }),
+      createHoldKind({ clock }),
     ]);
     const secrets = createSecretService({ store, crypto, clock, cipher });
-    const actions = createActionService({ store, crypto, clock, kinds, http });
+    const actions = createActionService({
+      store,
+      crypto,
+      clock,
+      kinds,
+      http,
+      onActionsChanged: agentDraftReset(clock),
+    });
+    const agents = createAgentService({ store, crypto, clock, actions });
     const recorder = new ExecutionRecorder(store, logger, isStoreUnavailable);
     const retention = startRetention(store, clock, logger, config.executionRetentionDays);
     const executions = createExecutionService({
@@ -208,6 +232,27 @@ export async function createContainer(
       deadlineMs: config.egressTimeoutCapMs,
       budget: { limiter: rateLimiter, perMinute: config.conversationActionBudget },
     });
+    const timings = {
+      leaseMs: config.jobLeaseMs,
+      heartbeatMs: Math.floor(config.jobLeaseMs / 3),
+      retryBaseMs: config.jobRetryBaseMs,
+      clock,
+    };
+    if (config.databaseUrl && config.jobLeaseMs < 10_000)
+      throw new Error(
+        'SWITCHBOARD_JOB_LEASE_MS must be at least 10000 on PostgreSQL (pg-boss leases are in whole seconds, extended by heartbeats)',
+      );
+    const queue: Queue = config.databaseUrl
+      ? createPgBossQueue({ connectionString: config.databaseUrl, newId: () => crypto.newId(), ...timings })
+      : createEmbeddedQueue({ db: store.db, newId: () => crypto.newId(), ...timings });
+    const postCall = createPostCallService({
+      store,
+      queue,
+      clock,
+      logger,
+      run: (request, attempt) => executions.runPostCall(request, attempt),
+    });
+    postCall.work();
     const services = {
       organizations: createOrganizationService({ store, crypto, clock }),
       apiKeys: createApiKeyService({
@@ -222,7 +267,9 @@ export async function createContainer(
       actions,
       executions,
       variableOptions: createVariableOptionsService({ actions, executions }),
-      tools: createToolService({ store, actions }),
+      agents,
+      tools: createToolService({ store, actions, agents }),
+      postCall,
     };
     const defaultOrganization = await services.organizations.ensureDefault();
     if (config.adminKey) await services.apiKeys.ensureBootstrapKey(config.adminKey, defaultOrganization.id);
@@ -237,6 +284,7 @@ export async function createContainer(
       http,
       kinds,
       sandbox,
+      queue,
       rateLimiter,
       authFailureLimiter,
       defaultOrganizationId: defaultOrganization.id,
@@ -244,6 +292,7 @@ export async function createContainer(
       services,
       async close() {
         retention.stop();
+        await queue.stop(config.shutdownTimeoutMs);
         await recorder.drain();
         await sandbox.close();
         await http.close();

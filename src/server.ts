@@ -67,6 +67,13 @@ async function main(): Promise<void> {
   }
   // code actions' workers start now rather than on the first run, which would wait for them
   container.sandbox.start();
+  try {
+    await container.queue.start();
+  } catch (error) {
+    await app.close();
+    await container.close();
+    fail(`cannot start the job queue: ${(error as Error).message}`);
+  }
   const port = (app.server.address() as { port: number }).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   console.error(banner(config, `http://${host}:${port}`, container));

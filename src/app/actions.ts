@@ -26,7 +26,7 @@ import type { Crypto } from '../core/ports/crypto.ts';
 import { EgressError, type HttpClient } from '../core/ports/http-client.ts';
 import type { ActionFilter, Store } from '../core/ports/store.ts';
 import type { Principal } from '../core/tenancy.ts';
-import { referencesIn } from '../core/templates/index.ts';
+import { checkSpokenMessages } from '../core/actions/spoken.ts';
 import { TOOL_NAME_PATTERN, toolNameFor } from '../core/tools/names.ts';
 import type { KindRegistry } from './kinds/registry.ts';
 
@@ -67,7 +67,21 @@ export interface SaveRules {
   uniqueNameInIntegration?: boolean;
   /** Derives the tool name from the name and the names taken; default toolNameFor (snake_case). */
   toolNameFor?: (name: string, taken: ReadonlySet<string>) => string;
+  /** Runs in the transaction that inserts the action, after the insert (adding it to an agent). */
+  afterInsert?: (tx: Store, action: Action) => Promise<void>;
 }
+
+/**
+ * Told about changed and deleted actions inside the transaction that wrote them, so what depends on
+ * them (agents that list them go back to draft) commits with the change or not at all. A created
+ * action is not reported: nothing lists it yet.
+ */
+export type ActionsChangedHook = (
+  tx: Store,
+  organizationId: string,
+  actionIds: string[],
+  change: 'updated' | 'deleted',
+) => Promise<void>;
 
 export interface ActionDeps {
   store: Store;
@@ -75,6 +89,7 @@ export interface ActionDeps {
   clock: Clock;
   kinds: KindRegistry;
   http: HttpClient;
+  onActionsChanged?: ActionsChangedHook | undefined;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -96,7 +111,7 @@ const invalid = (issues: DefinitionIssue[]): AppError =>
 
 export type ActionService = ReturnType<typeof createActionService>;
 
-export function createActionService({ store, crypto, clock, kinds, http }: ActionDeps) {
+export function createActionService({ store, crypto, clock, kinds, http, onActionsChanged }: ActionDeps) {
   /** Checks everything a definition refers to; returns the normalized definition. */
   async function validate(organizationId: string, definition: ActionDefinition): Promise<ActionDefinition> {
     const kind = kinds.get(definition.kind);
@@ -176,15 +191,17 @@ export function createActionService({ store, crypto, clock, kinds, http }: Actio
         message: 'A tool name is 1 to 64 letters, digits, _ or -, starting with a letter or _',
       });
     }
-    const known = (ref: string) =>
-      variableNames.has(ref) ||
-      (RUNTIME_VARIABLES as readonly string[]).includes(ref) ||
-      definition.contextVariables.includes(ref);
-    const unknownSpoken = referencesIn(definition.messages.speakOnSend ?? '').filter((ref) => !known(ref));
-    if (unknownSpoken.length > 0) {
+    issues.push(
+      ...checkSpokenMessages(definition.messages, {
+        variables: definition.variables,
+        contextVariables: definition.contextVariables,
+        outputPaths: kind.outputPaths?.(config) ?? null,
+      }),
+    );
+    if (kind.executionModes && !kind.executionModes.includes(definition.executionMode)) {
       issues.push({
-        path: '/speak_on_send',
-        message: `Unknown placeholders: ${unknownSpoken.map((r) => `{{${r}}}`).join(', ')}`,
+        path: '/execution_mode',
+        message: `A ${kind.kind} action runs with execution_mode ${kind.executionModes.join(' or ')}, not ${definition.executionMode}`,
       });
     }
     if (issues.length > 0) throw invalid(issues);
@@ -266,6 +283,7 @@ export function createActionService({ store, crypto, clock, kinds, http }: Actio
           await store.transaction(async (tx) => {
             if (rules.uniqueNameInIntegration) await claimPlace(tx, action);
             await tx.actions.insert(action, principal.keyId);
+            await rules.afterInsert?.(tx, action);
           });
           return action;
         } catch (error) {
@@ -317,7 +335,9 @@ export function createActionService({ store, crypto, clock, kinds, http }: Actio
       };
       const saved = await store.transaction(async (tx) => {
         if (rules.uniqueNameInIntegration) await claimPlace(tx, action);
-        return tx.actions.update(action, current.version, principal.keyId);
+        const updated = await tx.actions.update(action, current.version, principal.keyId);
+        if (updated) await onActionsChanged?.(tx, organizationId, [id], 'updated');
+        return updated;
       });
       if (!saved)
         throw new AppError(
@@ -328,7 +348,12 @@ export function createActionService({ store, crypto, clock, kinds, http }: Actio
     },
 
     async remove(organizationId: string, id: string): Promise<void> {
-      if (!(await store.actions.delete(organizationId, id, isoNow(clock)))) throw notFound('Action');
+      const deleted = await store.transaction(async (tx) => {
+        if (!(await tx.actions.delete(organizationId, id, isoNow(clock)))) return false;
+        await onActionsChanged?.(tx, organizationId, [id], 'deleted');
+        return true;
+      });
+      if (!deleted) throw notFound('Action');
     },
 
     list(organizationId: string, filter: ActionFilter, page: PageRequest): Promise<Page<Action>> {

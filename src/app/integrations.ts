@@ -1,6 +1,6 @@
 /** Integrations: a base URL, default auth and secrets shared by a group of actions. */
 import type { AuthConfig } from '../core/actions/kinds/http.ts';
-import { checkUrlTemplate } from '../core/actions/kinds/http.ts';
+import { authSecretIds, authUrls, checkUrlTemplate } from '../core/actions/kinds/http.ts';
 import type { DefinitionIssue, Integration } from '../core/actions/model.ts';
 import { AppError, notFound } from '../core/errors.ts';
 import type { Page, PageRequest } from '../core/pagination.ts';
@@ -61,9 +61,11 @@ export function createIntegrationService({ store, crypto, clock, http }: Integra
         issues.push({ path: `/secrets/${name}`, message: `No secret with id ${id}` });
     }
     const auth = integration.auth as AuthConfig | null;
-    if (auth && auth.type !== 'none' && !(await store.secrets.get(organizationId, auth.secret_id))) {
-      issues.push({ path: '/auth/secret_id', message: `No secret with id ${auth.secret_id}` });
+    for (const id of authSecretIds(auth)) {
+      if (!(await store.secrets.get(organizationId, id)))
+        issues.push({ path: '/auth/secret_id', message: `No secret with id ${id}` });
     }
+    for (const url of authUrls(auth)) issues.push(...checkUrlTemplate(url, '/auth/url', false));
     if (issues.length > 0) {
       throw new AppError('VALIDATION_FAILED', issues.map((i) => `${i.path}: ${i.message}`).join('; '), {
         path: issues[0]?.path,

@@ -42,6 +42,16 @@ export interface ExecutionError {
   issues?: { field: string; message: string; expected: string }[] | undefined;
 }
 
+/** What a voice runtime says around an execution (the action's speak_on_send and speak_on_receive). */
+export interface ExecutionSpeech {
+  /** Rendered with the inputs, runtime and context values; said while the action runs. */
+  speakOnSend: string | null;
+  /** Rendered with the output's fields as well, after success; null after a failure. */
+  speakOnReceive: string | null;
+  /** Why a configured message was left out (a placeholder that named nothing or had nothing to say). */
+  omitted: { speak_on_send?: string; speak_on_receive?: string };
+}
+
 export interface ExecutionRecord {
   id: string;
   organizationId: string;
@@ -65,6 +75,8 @@ export interface ExecutionRecord {
   finishedAt: string | null;
   callerKeyId: string | null;
   idempotencyKey: string | null;
-  /** Kind-specific extras: console lines of a code action, a voice directive, spoken messages. */
+  /** Kind-specific extras: console lines of a code action, a hold cut to the cap. */
   extra: Record<string, unknown>;
+  /** Present when the action has spoken messages and it ran (absent from older records). */
+  speech?: ExecutionSpeech | undefined;
 }

@@ -10,9 +10,11 @@ import type { ApiKeyService } from '../app/api-keys.ts';
 import type { ExecutionService } from '../app/executions/service.ts';
 import type { IntegrationService } from '../app/integrations.ts';
 import type { KindRegistry } from '../app/kinds/registry.ts';
+import type { AgentService } from '../app/agents.ts';
 import type { ToolService } from '../app/tools.ts';
 import type { OrganizationService } from '../app/organizations.ts';
 import type { SecretService } from '../app/secrets.ts';
+import type { PostCallService } from '../app/post-call.ts';
 import type { VariableOptionsService } from '../app/variable-options.ts';
 import type { RateLimiter } from '../core/ports/rate-limiter.ts';
 import { langdockRoutes } from './dialects/langdock/routes.ts';
@@ -25,7 +27,9 @@ import { actionRoutes } from './routes/actions.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { integrationRoutes } from './routes/integrations.ts';
+import { conversationRoutes } from './routes/conversations.ts';
 import { toolRoutes } from './routes/tools.ts';
+import { agentRoutes } from './routes/agents.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meRoutes } from './routes/me.ts';
 import { organizationRoutes } from './routes/organizations.ts';
@@ -47,7 +51,9 @@ export interface HttpDeps {
     actions: ActionService;
     executions: ExecutionService;
     variableOptions: VariableOptionsService;
+    agents: AgentService;
     tools: ToolService;
+    postCall: PostCallService;
   };
   kinds: KindRegistry;
   rateLimiter: RateLimiter;
@@ -154,6 +160,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       await v1.register(executionRoutes, { executions: services.executions });
       await v1.register(variableOptionRoutes, { variableOptions: services.variableOptions });
       await v1.register(toolRoutes, { tools: services.tools });
+      await v1.register(agentRoutes, { agents: services.agents });
+      await v1.register(conversationRoutes, { postCall: services.postCall });
     },
     { prefix: '/v1' },
   );

@@ -82,13 +82,16 @@ describe.each(STORE_KINDS)('a record the database refuses, on %s', (kind) => {
     };
     const recorder = new ExecutionRecorder(t.container.store, logger, () => false);
     const fresh = (n: number) => ({ ...existing!, id: `01a20000-0000-7000-8000-00000000000${n}` });
+    // no start time: the NOT NULL constraint refuses it (a repeated id would replace the record instead)
+    const refused = { ...fresh(3), startedAt: null as unknown as string };
     await recorder.record(fresh(1));
-    await recorder.record(existing!); // the same id again: the database refuses it
+    await recorder.record(refused);
     await recorder.record(fresh(2));
     await recorder.settle();
     expect(await t.container.store.executions.get(organizationId, fresh(1).id)).toBeDefined();
     expect(await t.container.store.executions.get(organizationId, fresh(2).id)).toBeDefined();
-    expect(logs).toEqual([`the database refused an execution record; it is not stored ${existing!.id}`]);
+    expect(await t.container.store.executions.get(organizationId, refused.id)).toBeUndefined();
+    expect(logs).toEqual([`the database refused an execution record; it is not stored ${refused.id}`]);
   });
 });
 

@@ -222,6 +222,113 @@ describe.each(STORE_KINDS)('Store contract on %s', (kind) => {
     expect(await store.actions.namesInIntegration(orgB.id, integration.id)).toEqual([]);
   });
 
+  it('keeps agents per organization with their action lists, versions and draft resets', async () => {
+    const action = (name: string) => ({
+      id: crypto.newId(),
+      organizationId: orgA.id,
+      version: 1,
+      createdAt: now(),
+      updatedAt: now(),
+      name,
+      description: '',
+      toolName: `agent_contract_${name}`,
+      kind: 'code',
+      status: 'active' as const,
+      channels: ['web' as const],
+      tags: [],
+      variables: [],
+      contextVariables: [],
+      integrationId: null,
+      secrets: {},
+      requiresConfirmation: false,
+      executionMode: 'sync' as const,
+      messages: { speakOnSend: null, speakOnReceive: null },
+      config: { source: '' },
+    });
+    const [one, two] = [action('one'), action('two')];
+    await store.actions.insert(one, null);
+    await store.actions.insert(two, null);
+    const agent = {
+      id: crypto.newId(),
+      organizationId: orgA.id,
+      name: 'Support',
+      instructions: 'Be kind',
+      channels: ['web' as const, 'sms' as const],
+      actionIds: [two.id, one.id],
+      status: 'draft' as const,
+      publishedVersion: null,
+      createdAt: now(),
+      updatedAt: now(),
+    };
+    await store.transaction((tx) => tx.agents.insert(agent));
+    expect(await store.agents.get(orgA.id, agent.id)).toEqual(agent);
+    expect(await store.agents.get(orgB.id, agent.id)).toBeUndefined();
+    expect(await store.transaction((tx) => tx.agents.lock(orgB.id, agent.id))).toBeUndefined();
+    expect((await store.transaction((tx) => tx.agents.lock(orgA.id, agent.id)))?.actionIds).toEqual([
+      two.id,
+      one.id,
+    ]);
+    expect((await store.agents.liveActions(orgA.id, [one.id, crypto.newId()])).map((a) => a.id)).toEqual([
+      one.id,
+    ]);
+    expect(await store.agents.liveActions(orgB.id, [one.id])).toEqual([]);
+
+    const version = {
+      agentId: agent.id,
+      version: 1,
+      name: agent.name,
+      instructions: agent.instructions,
+      channels: agent.channels,
+      actions: [
+        { actionId: two.id, version: 1 },
+        { actionId: one.id, version: 1 },
+      ],
+      publishedAt: now(),
+      publishedBy: null,
+    };
+    const published = { ...agent, status: 'published' as const, publishedVersion: 1 };
+    await store.transaction(async (tx) => {
+      await tx.agents.insertVersion(orgA.id, version);
+      expect(await tx.agents.update(published)).toBe(true);
+    });
+    await expect(store.agents.insertVersion(orgA.id, version)).rejects.toThrow();
+    expect(await store.agents.getVersion(orgA.id, agent.id, 1)).toEqual(version);
+    expect(await store.agents.getVersion(orgB.id, agent.id, 1)).toBeUndefined();
+    const listed = await store.agents.list(orgA.id, { status: 'published' }, { limit: 10 });
+    expect(listed.items).toEqual([published]);
+    expect((await store.agents.list(orgB.id, {}, { limit: 10 })).items).toEqual([]);
+
+    // a new version of one action: the agent goes back to draft, the frozen version stays readable
+    await store.actions.update({ ...one, version: 2, description: 'changed' }, 1, null);
+    expect(await store.agents.markDraftByActions(orgB.id, [one.id], now())).toBe(0);
+    expect(await store.agents.markDraftByActions(orgA.id, [one.id], now())).toBe(1);
+    expect((await store.agents.get(orgA.id, agent.id))?.status).toBe('draft');
+    const frozen = await store.agents.frozenActions(orgA.id, version.actions);
+    expect(
+      frozen.map((f) => [f.actionId, f.version, f.definition.description, f.currentStatus]).sort(),
+    ).toEqual(
+      [
+        [one.id, 1, '', 'active'],
+        [two.id, 1, '', 'active'],
+      ].sort(),
+    );
+    expect(await store.agents.frozenActions(orgB.id, version.actions)).toEqual([]);
+
+    // a deleted action leaves every list; its frozen version is still read, marked deleted
+    await store.actions.delete(orgA.id, two.id, now());
+    await store.transaction((tx) => tx.agents.removeActions(orgA.id, [two.id], now()));
+    expect((await store.agents.get(orgA.id, agent.id))?.actionIds).toEqual([one.id]);
+    expect(
+      (await store.agents.frozenActions(orgA.id, version.actions)).find((f) => f.actionId === two.id)
+        ?.currentStatus,
+    ).toBeNull();
+
+    expect(await store.agents.delete(orgB.id, agent.id)).toBe(false);
+    expect(await store.agents.delete(orgA.id, agent.id)).toBe(true);
+    expect(await store.agents.get(orgA.id, agent.id)).toBeUndefined();
+    expect(await store.agents.getVersion(orgA.id, agent.id, 1)).toBeUndefined();
+  });
+
   it('rolls a failed transaction back entirely', async () => {
     const org = { id: crypto.newId(), name: 'rolled back', createdAt: now() };
     await expect(

@@ -72,6 +72,43 @@ export interface Database {
     duration_ms: number;
     record: string;
   };
+  post_call_requests: {
+    execution_id: string;
+    organization_id: string;
+    conversation_id: string;
+    action_id: string;
+    action_version: number;
+    inputs: string;
+    context: string;
+    caller_key_id: string | null;
+    state: string;
+    job_id: string | null;
+    created_at: string;
+    enqueued_at: string | null;
+  };
+  agents: {
+    id: string;
+    organization_id: string;
+    name: string;
+    instructions: string;
+    channels: string;
+    status: string;
+    published_version: number | null;
+    created_at: string;
+    updated_at: string;
+  };
+  agent_actions: { agent_id: string; action_id: string; organization_id: string; position: number };
+  agent_versions: {
+    agent_id: string;
+    version: number;
+    organization_id: string;
+    name: string;
+    instructions: string;
+    channels: string;
+    actions: string;
+    published_at: string;
+    published_by: string | null;
+  };
   idempotency_keys: {
     organization_id: string;
     scope: string;

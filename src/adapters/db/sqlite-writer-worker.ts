@@ -16,11 +16,21 @@ export type WriterReply =
   | { id: number; ok: true }
   | { id: number; ok: false; message: string; code?: string | undefined; errcode?: number | undefined };
 
+/**
+ * A record replaces an earlier one with its id (a post-call execution is recorded `queued`, then as each
+ * attempt ends), except that a `queued` record never replaces another. Keep in step with the PostgreSQL
+ * path in repositories/executions.ts.
+ */
+const UPSERT =
+  'on conflict (id) do update set action_version = excluded.action_version, status = excluded.status, ' +
+  'category = excluded.category, started_at = excluded.started_at, duration_ms = excluded.duration_ms, ' +
+  "record = excluded.record where excluded.status <> 'queued'";
 const { file } = workerData as { file: string };
 const db = new DatabaseSync(file, { enableForeignKeyConstraints: true });
 db.exec(SQLITE_PRAGMAS);
 const insert = db.prepare(
-  'insert into executions (id, organization_id, action_id, action_version, status, category, started_at, duration_ms, record) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  'insert into executions (id, organization_id, action_id, action_version, status, category, started_at, duration_ms, record) values (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+    UPSERT,
 );
 
 parentPort?.on('message', ({ id, rows }: WriterRequest) => {

@@ -9,9 +9,11 @@ import { migrateToLatest } from './migrations/index.ts';
 import type { DialectName } from './migrations/types.ts';
 import { openPostgres } from './postgres.ts';
 import { KyselyActionRepository } from './repositories/actions.ts';
+import { KyselyAgentRepository } from './repositories/agents.ts';
 import { KyselyApiKeyRepository } from './repositories/api-keys.ts';
 import { KyselyExecutionRepository } from './repositories/executions.ts';
 import { KyselyIdempotencyRepository } from './repositories/idempotency.ts';
+import { KyselyPostCallRepository } from './repositories/post-call.ts';
 import { KyselyIntegrationRepository } from './repositories/integrations.ts';
 import { KyselyMasterKeyRepository } from './repositories/master-keys.ts';
 import { KyselyOrganizationRepository } from './repositories/organizations.ts';
@@ -48,6 +50,8 @@ export class KyselyStore implements Store {
   readonly actions: KyselyActionRepository;
   readonly executions: KyselyExecutionRepository;
   readonly idempotency: KyselyIdempotencyRepository;
+  readonly agents: KyselyAgentRepository;
+  readonly postCall: KyselyPostCallRepository;
 
   readonly #sqlite: SqliteExtras | undefined;
 
@@ -66,6 +70,8 @@ export class KyselyStore implements Store {
     this.actions = new KyselyActionRepository(db, reader);
     this.executions = new KyselyExecutionRepository(db, sqlite?.writer);
     this.idempotency = new KyselyIdempotencyRepository(db);
+    this.agents = new KyselyAgentRepository(db, dialect);
+    this.postCall = new KyselyPostCallRepository(db);
   }
 
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {

@@ -3,10 +3,11 @@
  * redact every secret it touched from what is kept, record the execution, answer.
  */
 import type { Action } from '../../core/actions/model.ts';
+import { postCallKey, type PostCallRequest } from '../../core/post-call.ts';
 import { messageFor } from '../../core/actions/outcomes.ts';
 import { prepareInputs } from '../../core/actions/variables.ts';
 import { AppError, notFound } from '../../core/errors.ts';
-import type { ExecutionRecord } from '../../core/executions.ts';
+import type { ExecutionRecord, ExecutionSpeech } from '../../core/executions.ts';
 import type { Page, PageRequest } from '../../core/pagination.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Crypto } from '../../core/ports/crypto.ts';
@@ -19,6 +20,7 @@ import { isValidTimeZone } from '../../core/time.ts';
 import type { KindRegistry } from '../kinds/registry.ts';
 import type { RunOutcome } from '../kinds/kind.ts';
 import { ActionLoader } from './action-loader.ts';
+import { renderSpeech } from './speech.ts';
 import type { Idempotency } from './idempotency.ts';
 import type { ExecutionRecorder } from './recorder.ts';
 import { SecretAccess, type RevealSecret } from './secret-access.ts';
@@ -60,17 +62,38 @@ export interface ExecutionDeps {
 
 export type ExecutionService = ReturnType<typeof createExecutionService>;
 
+/** How runAction runs: a call as it comes, or one attempt of a post-call request the queue hands over. */
+interface RunMode {
+  callerKeyId: string | null;
+  /** Set for a post-call attempt: the execution id it was given when queued, and its attempt number. */
+  postCall?: { executionId: string; attempt: number } | undefined;
+}
+
+/** The conversation a call belongs to, when the caller named one. */
+function conversationOf(request: ExecuteRequest): string | undefined {
+  const fromContext = request.context.conversation_id;
+  return (
+    request.conversationId ??
+    (typeof fromContext === 'string' && fromContext !== '' ? fromContext : undefined)
+  );
+}
+
 export function createExecutionService(deps: ExecutionDeps) {
   const { store, crypto, clock, logger, kinds } = deps;
   const actions = new ActionLoader(store);
 
   async function runAction(
-    principal: Principal,
+    mode: RunMode,
     action: Action,
     request: ExecuteRequest,
   ): Promise<ExecutionRecord | DryRun> {
     const startedAt = clock.now();
-    const id = crypto.newId();
+    const id = mode.postCall?.executionId ?? crypto.newId();
+    // a post_call action called in a conversation waits for its end (app/post-call.ts)
+    const deferTo =
+      action.executionMode === 'post_call' && !mode.postCall && !request.dryRun
+        ? conversationOf(request)
+        : undefined;
     const integration = action.integrationId
       ? ((await store.integrations.get(action.organizationId, action.integrationId)) ?? null)
       : null;
@@ -81,8 +104,10 @@ export function createExecutionService(deps: ExecutionDeps) {
     const timeZone = typeof request.context.timezone === 'string' ? request.context.timezone : 'UTC';
 
     let outcome: RunOutcome;
+    let queued = false;
+    let speech: ExecutionSpeech | undefined;
     let inputs: Record<string, unknown> = request.inputs;
-    const overBudget = await overConversationBudget(action, request);
+    const overBudget = mode.postCall ? undefined : await overConversationBudget(action, request);
     if (overBudget) {
       outcome = overBudget;
     } else if (!isValidTimeZone(timeZone)) {
@@ -92,9 +117,7 @@ export function createExecutionService(deps: ExecutionDeps) {
         now: new Date(startedAt),
         timeZone,
       });
-      if (!prepared.ok) {
-        outcome = failedInput(prepared.message, prepared.issues);
-      } else {
+      if (prepared.ok) {
         inputs = prepared.inputs;
         // a password field's value is a credential the caller brought: kept out of the record like a secret
         for (const variable of action.variables) {
@@ -102,6 +125,28 @@ export function createExecutionService(deps: ExecutionDeps) {
           if (variable.widget === 'password' && typeof value === 'string')
             secrets.derive(`input ${variable.name}`, value);
         }
+      }
+      if (!prepared.ok) {
+        outcome = failedInput(prepared.message, prepared.issues);
+      } else if (deferTo !== undefined) {
+        // committed before the caller is answered: the request survives a crash
+        await store.postCall.insert({
+          executionId: id,
+          organizationId: action.organizationId,
+          conversationId: deferTo,
+          actionId: action.id,
+          actionVersion: action.version,
+          inputs,
+          context: request.context,
+          callerKeyId: mode.callerKeyId,
+          state: 'waiting',
+          jobId: null,
+          createdAt: new Date(startedAt).toISOString(),
+          enqueuedAt: null,
+        });
+        queued = true;
+        outcome = { status: 'succeeded', attempts: 0 };
+      } else {
         const controller = new AbortController();
         outcome = await kinds.get(action.kind).run(action.config, {
           action,
@@ -114,6 +159,7 @@ export function createExecutionService(deps: ExecutionDeps) {
           executionId: id,
           signal: controller.signal,
         });
+        speech = renderSpeech(action, inputs, request.context, new Date(startedAt), outcome);
       }
     }
 
@@ -136,7 +182,7 @@ export function createExecutionService(deps: ExecutionDeps) {
       actionVersion: action.version,
       actionName: action.name,
       kind: action.kind,
-      status: outcome.status === 'dry_run' ? 'failed' : outcome.status,
+      status: queued ? 'queued' : outcome.status === 'dry_run' ? 'failed' : outcome.status,
       inputs,
       context: request.context,
       request: outcome.request ?? null,
@@ -144,13 +190,15 @@ export function createExecutionService(deps: ExecutionDeps) {
       output: outcome.output ?? null,
       outputTruncated: outcome.outputTruncated ?? false,
       error: outcome.error ?? null,
-      attempts: outcome.attempts,
+      // a post-call run counts the queue's attempts, each of which may itself retry
+      attempts: mode.postCall ? mode.postCall.attempt : outcome.attempts,
       durationMs: finishedAt - startedAt,
       startedAt: new Date(startedAt).toISOString(),
-      finishedAt: new Date(finishedAt).toISOString(),
-      callerKeyId: principal.keyId,
+      finishedAt: queued ? null : new Date(finishedAt).toISOString(),
+      callerKeyId: mode.callerKeyId,
       idempotencyKey: request.idempotencyKey,
       extra: outcome.extra ?? {},
+      ...(speech ? { speech } : {}),
     });
     await deps.recorder.record(record, json);
     logger.debug(
@@ -171,9 +219,7 @@ export function createExecutionService(deps: ExecutionDeps) {
     action: Action,
     request: ExecuteRequest,
   ): Promise<RunOutcome | undefined> {
-    const conversation =
-      request.conversationId ??
-      (typeof request.context.conversation_id === 'string' ? request.context.conversation_id : undefined);
+    const conversation = conversationOf(request);
     const { limiter, perMinute } = deps.budget;
     if (!conversation || perMinute <= 0 || request.dryRun) return undefined;
     const decision = await limiter.consume(
@@ -207,15 +253,47 @@ export function createExecutionService(deps: ExecutionDeps) {
         );
       }
       const { idempotencyKey } = request;
-      if (idempotencyKey === null || request.dryRun) return runAction(principal, action, request);
+      const mode: RunMode = { callerKeyId: principal.keyId };
+      if (idempotencyKey === null || request.dryRun) return runAction(mode, action, request);
       return deps.idempotency.run(
         principal.organizationId,
         `execute:${actionId}`,
         idempotencyKey,
         { inputs: request.inputs, context: request.context },
         deps.deadlineMs,
-        () => runAction(principal, action, request),
+        () => runAction(mode, action, request),
       );
+    },
+
+    /**
+     * One attempt of a post-call request, recorded under its execution id (replacing the queued record or
+     * the previous attempt's). It runs the action version that was called, and sends the request's stable
+     * Idempotency-Key upstream; the replay cache of execute() is not used, so a retry really runs again.
+     */
+    async runPostCall(request: PostCallRequest, attempt: number): Promise<ExecutionRecord> {
+      const { organizationId, actionId, actionVersion } = request;
+      const current = await actions.load(organizationId, actionId);
+      const version =
+        current?.version === actionVersion
+          ? undefined
+          : await store.actions.getVersion(organizationId, actionId, actionVersion);
+      const action: Action | undefined =
+        current?.version === actionVersion
+          ? current
+          : version && current && { ...current, ...version.definition, version: actionVersion };
+      if (!action) throw notFound('Action');
+      const record = await runAction(
+        { callerKeyId: request.callerKeyId, postCall: { executionId: request.executionId, attempt } },
+        action,
+        {
+          inputs: request.inputs,
+          context: request.context,
+          conversationId: request.conversationId,
+          dryRun: false,
+          idempotencyKey: postCallKey(request.executionId),
+        },
+      );
+      return record as ExecutionRecord;
     },
 
     async get(organizationId: string, id: string): Promise<ExecutionRecord> {

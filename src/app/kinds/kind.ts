@@ -4,7 +4,7 @@
  * registry.ts; it touches no other kind.
  */
 import type { TSchema } from 'typebox';
-import type { Action, DefinitionIssue, Integration } from '../../core/actions/model.ts';
+import type { Action, DefinitionIssue, ExecutionMode, Integration } from '../../core/actions/model.ts';
 import type { JsonSchemaObject } from '../../core/actions/variables.ts';
 import type { ExecutionError, RecordedRequest, RecordedResponse } from '../../core/executions.ts';
 import type { Variable } from '../../core/actions/variables.ts';
@@ -60,6 +60,13 @@ export interface ActionKind<Config = unknown> {
   urls(config: Config, integration: Integration | null): string[];
   /** The input schema agents see; by default compiled from the variables. */
   inputSchema?(action: Action): JsonSchemaObject;
+  /**
+   * The paths its output is known to have, which a speak_on_receive message may use; null or absent when
+   * any path may exist (a whole JSON response).
+   */
+  outputPaths?(config: Config): readonly string[] | null;
+  /** The execution modes it supports; absent: all. Call control makes no sense after the call. */
+  readonly executionModes?: readonly ExecutionMode[];
   run(config: Config, context: RunContext): Promise<RunOutcome>;
 }
 

@@ -51,3 +51,22 @@ export function buildLookup(sources: LookupSources): Lookup {
     return { found: false };
   };
 }
+
+/** Inputs, runtime and context values, and no secrets: for what is spoken or dialled, never sent with credentials. */
+export function flatLookup(
+  action: { variables: readonly Variable[]; contextVariables: readonly string[] },
+  inputs: Readonly<Record<string, unknown>>,
+  context: Readonly<Record<string, unknown>>,
+  now: Date,
+): Lookup {
+  return buildLookup({
+    variables: action.variables,
+    contextVariables: action.contextVariables,
+    inputs,
+    context,
+    secrets: NO_SECRETS,
+    now,
+  });
+}
+
+const NO_SECRETS: ReadonlyMap<string, string> = new Map();

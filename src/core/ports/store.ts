@@ -1,6 +1,8 @@
-import type { Action, ActionVersion, Integration } from '../actions/model.ts';
+import type { Action, ActionStatus, ActionVersion, Integration } from '../actions/model.ts';
+import type { Agent, AgentStatus, AgentVersion, FrozenAction } from '../agents.ts';
 import type { ExecutionRecord, ExecutionStatus } from '../executions.ts';
 import type { Page, PageRequest } from '../pagination.ts';
+import type { PostCallRequest } from '../post-call.ts';
 import type { SealedSecret, SecretRecord } from '../secrets.ts';
 import type { ApiKey, Organization } from '../tenancy.ts';
 
@@ -19,6 +21,8 @@ export interface Store {
   readonly actions: ActionRepository;
   readonly executions: ExecutionRepository;
   readonly idempotency: IdempotencyRepository;
+  readonly agents: AgentRepository;
+  readonly postCall: PostCallRepository;
   /** Runs `fn` in one transaction; everything it writes commits together or not at all. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
@@ -158,6 +162,52 @@ export interface ActionRepository {
   namesInIntegration(organizationId: string, integrationId: string): Promise<{ id: string; name: string }[]>;
 }
 
+export interface AgentFilter {
+  status?: AgentStatus | undefined;
+}
+
+/** A live action as an agent sees it: what publishing checks and freezes. */
+export interface AgentActionState {
+  id: string;
+  name: string;
+  version: number;
+  status: ActionStatus;
+}
+
+/**
+ * Agents and their published versions. Writes that touch an agent and its action list (insert, update)
+ * run inside a transaction the caller opens.
+ */
+export interface AgentRepository {
+  insert(agent: Agent): Promise<void>;
+  get(organizationId: string, id: string): Promise<Agent | undefined>;
+  /**
+   * Inside a transaction, holds the agent until the transaction ends (as IntegrationRepository.lock), so
+   * that publishing and the draft reset of a concurrent action change run one after the other.
+   */
+  lock(organizationId: string, id: string): Promise<Agent | undefined>;
+  list(organizationId: string, filter: AgentFilter, page: PageRequest): Promise<Page<Agent>>;
+  /** Replaces its fields and its action list; false when it does not exist. */
+  update(agent: Agent): Promise<boolean>;
+  delete(organizationId: string, id: string): Promise<boolean>;
+  /** The live actions of the organization among `ids` (any order; missing or deleted ones left out). */
+  liveActions(organizationId: string, ids: readonly string[]): Promise<AgentActionState[]>;
+  /** Puts every published agent that lists one of the actions back to draft; returns how many. */
+  markDraftByActions(organizationId: string, actionIds: readonly string[], at: string): Promise<number>;
+  /** Takes the actions off every agent's list, putting those agents back to draft; returns how many. */
+  removeActions(organizationId: string, actionIds: readonly string[], at: string): Promise<number>;
+  insertVersion(organizationId: string, version: AgentVersion): Promise<void>;
+  getVersion(organizationId: string, agentId: string, version: number): Promise<AgentVersion | undefined>;
+  /**
+   * The action versions a published version froze (any order), each with its action's state now:
+   * `currentStatus` is null when the action has been deleted since.
+   */
+  frozenActions(
+    organizationId: string,
+    refs: readonly FrozenAction[],
+  ): Promise<(ActionVersion & { currentStatus: ActionStatus | null })[]>;
+}
+
 export interface ExecutionFilter {
   actionId?: string | undefined;
   status?: ExecutionStatus | undefined;
@@ -167,7 +217,11 @@ export interface ExecutionFilter {
 }
 
 export interface ExecutionRepository {
-  /** `serialized[i]`, when given, is records[i] as JSON already: it is stored as is. */
+  /**
+   * `serialized[i]`, when given, is records[i] as JSON already: it is stored as is. A record replaces an
+   * earlier one with its id (a post-call execution is recorded `queued`, then as each attempt ends),
+   * except that a `queued` record never replaces another.
+   */
   insertMany(
     records: readonly ExecutionRecord[],
     serialized?: readonly (string | undefined)[],
@@ -187,6 +241,15 @@ export interface IdempotencyRecord {
   response: { status: number; body: unknown } | null;
   createdAt: string;
   expiresAt: string;
+}
+
+/** Post-call requests waiting for their conversation to end (core/post-call.ts). */
+export interface PostCallRepository {
+  insert(request: PostCallRequest): Promise<void>;
+  get(organizationId: string, executionId: string): Promise<PostCallRequest | undefined>;
+  /** Every request of the conversation, oldest first, whatever its state. */
+  ofConversation(organizationId: string, conversationId: string): Promise<PostCallRequest[]>;
+  markEnqueued(organizationId: string, executionId: string, jobId: string, at: string): Promise<void>;
 }
 
 export interface IdempotencyRepository {

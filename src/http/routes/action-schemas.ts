@@ -220,6 +220,20 @@ export const ExecutionSummaryView = Type.Object(
     inputs: Document,
     idempotency_key: Type.Union([Type.String(), Type.Null()]),
     extra: Document,
+    speak_on_send: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'The action’s speak_on_send, rendered for this run: what a voice runtime says while it runs',
+    }),
+    speak_on_receive: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'The action’s speak_on_receive after success, rendered with the output’s fields ({{order.status}})',
+    }),
+    speech_omitted: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          'Why a configured message is null: a placeholder that named nothing or had nothing to say in this run',
+      }),
+    ),
   },
   {
     description:

@@ -122,6 +122,9 @@ export const executionSummaryView = (r: ExecutionRecord): Static<typeof Executio
   inputs: r.inputs,
   idempotency_key: r.idempotencyKey,
   extra: r.extra,
+  speak_on_send: r.speech?.speakOnSend ?? null,
+  speak_on_receive: r.speech?.speakOnReceive ?? null,
+  ...(r.speech && Object.keys(r.speech.omitted).length > 0 ? { speech_omitted: r.speech.omitted } : {}),
 });
 
 export const executionView = (r: ExecutionRecord): Static<typeof ExecutionView> => ({

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { ToolService } from '../../app/tools.ts';
 import { CHANNELS } from '../../core/actions/model.ts';
-import { notFound } from '../../core/errors.ts';
 import { exportTools } from '../../core/tools/export.ts';
 import { principalOf } from '../plugins/auth.ts';
 
@@ -22,17 +21,21 @@ export const toolRoutes: FastifyPluginAsyncTypebox<{ tools: ToolService }> = asy
         querystring: Type.Object({
           format: Type.Optional(Type.Enum(FORMATS)),
           channel: Type.Optional(Type.Enum(CHANNELS)),
-          agent_id: Type.Optional(Type.String({ maxLength: 64 })),
+          agent_id: Type.Optional(
+            Type.String({
+              maxLength: 64,
+              description:
+                "Serve this agent's published version: the action versions frozen when it was last published " +
+                '(409 if it was never published)',
+            }),
+          ),
         }),
         response: { 200: Type.Unknown() },
       },
     },
     async (request) => {
       const { format = 'openai', channel, agent_id } = request.query;
-      if (agent_id !== undefined) throw notFound('Agent');
-      const list = await tools.list(principalOf(request).organizationId, {
-        channel: channel,
-      });
+      const list = await tools.list(principalOf(request).organizationId, { channel, agentId: agent_id });
       return exportTools(list, format);
     },
   );

@@ -4,6 +4,8 @@ import { foundation } from './0001-foundation.ts';
 import { sharedRateLimits } from './0002-shared-rate-limits.ts';
 import { actions } from './0003-actions.ts';
 import { jobs } from './0004-jobs.ts';
+import { agents } from './0005-agents.ts';
+import { postCall } from './0006-post-call.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -12,6 +14,8 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0002-shared-rate-limits', sharedRateLimits],
   ['0003-actions', actions],
   ['0004-jobs', jobs],
+  ['0005-agents', agents],
+  ['0006-post-call', postCall],
 ];
 
 class StaticProvider implements MigrationProvider {

@@ -66,7 +66,23 @@ export class KyselyExecutionRepository implements ExecutionRepository {
       );
       return;
     }
-    await this.db.insertInto('executions').values(rows).execute();
+    await this.db
+      .insertInto('executions')
+      .values(rows)
+      .onConflict((conflict) =>
+        conflict
+          .column('id')
+          .doUpdateSet((eb) => ({
+            action_version: eb.ref('excluded.action_version'),
+            status: eb.ref('excluded.status'),
+            category: eb.ref('excluded.category'),
+            started_at: eb.ref('excluded.started_at'),
+            duration_ms: eb.ref('excluded.duration_ms'),
+            record: eb.ref('excluded.record'),
+          }))
+          .where('excluded.status', '<>', 'queued'),
+      )
+      .execute();
   }
 
   async update(record: ExecutionRecord): Promise<boolean> {

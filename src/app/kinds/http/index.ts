@@ -6,6 +6,8 @@ import {
   HttpConfigSchema,
   IDEMPOTENT_METHODS,
   absoluteUrl,
+  authSecretIds,
+  authUrls,
   checkHttpConfig,
   normalizeHttpConfig,
   type AuthConfig,
@@ -38,7 +40,9 @@ import {
 import type { ActionKind, RunContext, RunOutcome } from '../kind.ts';
 import { buildLookup } from '../lookup.ts';
 import { guardRedirects, refusal, secretRefusedFor } from '../host-binding.ts';
-import { OAuthTokenCache, TokenError } from './oauth2.ts';
+import { clientCredentialsKey, fetchClientCredentials } from './oauth2.ts';
+import { TokenCache, TokenError, type IssuedToken } from './token-cache.ts';
+import { credentialHeader, fetchFromTokenUrl, tokenHeader, tokenUrlKey } from './token-url.ts';
 import { sendWithRetries, sleep, type SendResult } from './send.ts';
 
 export interface HttpKindDeps {
@@ -86,7 +90,8 @@ interface PreparedRequest {
   host: string;
   /** Secrets the request carries (in headers, query or body). */
   carried: SecretRecord[];
-  oauth: boolean;
+  /** The auth fetched a token, which a 401 may mean was revoked early. */
+  fetchedToken: boolean;
 }
 
 class RunFailure extends Error {
@@ -125,7 +130,7 @@ function secretNamesIn(config: HttpConfig): readonly string[] {
 }
 
 export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
-  const tokens = new OAuthTokenCache(deps.http, deps.clock);
+  const tokens = new TokenCache(deps.clock);
   const random = deps.random ?? Math.random;
 
   const record = (text: string | undefined): { text: string | null; truncated: boolean } => {
@@ -189,7 +194,19 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
       headerNames.set(name.toLowerCase(), name);
     };
 
-    if (auth.type !== 'none') {
+    if (auth.type === 'token_url') {
+      const secret = auth.secret_id === undefined ? null : await context.secrets.byId(auth.secret_id);
+      const credential = credentialHeader(auth, secret);
+      if (secret && credential) context.secrets.derive(secret.record.name, credential);
+      const token = await fetchToken(
+        tokenUrlKey(context.action.organizationId, auth, secret),
+        () => fetchFromTokenUrl(deps.http, auth, secret),
+        refreshToken,
+        overrides,
+      );
+      context.secrets.derive(`${secret?.record.name ?? 'authorization URL'} token`, token);
+      setHeader(...tokenHeader(auth, token));
+    } else if (auth.type !== 'none') {
       const secret = await context.secrets.byId(auth.secret_id);
       switch (auth.type) {
         case 'bearer':
@@ -219,15 +236,12 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
           carried.push(secret.record);
           break;
         case 'oauth2_client_credentials': {
-          let token: string;
-          try {
-            token = await tokens.token(context.action.organizationId, auth, secret, refreshToken);
-          } catch (error) {
-            if (error instanceof TokenError) throw failure('unauthorized', error.message, overrides);
-            if (error instanceof EgressError)
-              throw failure(CATEGORY_OF_EGRESS[error.code], `Token endpoint: ${error.message}`, overrides);
-            throw error;
-          }
+          const token = await fetchToken(
+            clientCredentialsKey(context.action.organizationId, auth, secret),
+            () => fetchClientCredentials(deps.http, auth, secret),
+            refreshToken,
+            overrides,
+          );
           context.secrets.derive(`${secret.record.name} access token`, token);
           setHeader('Authorization', `Bearer ${token}`);
           break;
@@ -256,8 +270,25 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
       body: encoded,
       host: url.hostname,
       carried,
-      oauth: auth.type === 'oauth2_client_credentials',
+      fetchedToken: auth.type === 'oauth2_client_credentials' || auth.type === 'token_url',
     };
+  }
+
+  /** A token from the cache or its endpoint; its failures become the run's (unauthorized, or the egress category). */
+  async function fetchToken(
+    key: string,
+    fetch: () => Promise<IssuedToken>,
+    refresh: boolean,
+    overrides: Record<string, string>,
+  ): Promise<string> {
+    try {
+      return await tokens.token(key, fetch, refresh);
+    } catch (error) {
+      if (error instanceof TokenError) throw failure('unauthorized', error.message, overrides);
+      if (error instanceof EgressError)
+        throw failure(CATEGORY_OF_EGRESS[error.code], `Token endpoint: ${error.message}`, overrides);
+      throw error;
+    }
   }
 
   /**
@@ -316,7 +347,7 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
         return { status: 'dry_run', request: recordedRequest(request, context), attempts: 0 };
       let result = await send(request, config, context);
       let attempts = result.attempts;
-      if (request.oauth && 'response' in result && result.response.status === 401) {
+      if (request.fetchedToken && 'response' in result && result.response.status === 401) {
         // the cached token may have been revoked early: fetch a fresh one once and try again
         request = await prepare(config, context, auth, true);
         result = await send(request, config, context);
@@ -397,12 +428,12 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
     normalize: (input) => normalizeHttpConfig(input as HttpConfigInput),
     check: (config, context) =>
       checkHttpConfig(config, { ...context, baseUrl: context.integration?.baseUrl ?? null }),
-    secretIds: (config) => (config.auth && config.auth.type !== 'none' ? [config.auth.secret_id] : []),
-    urls: (config, integration: Integration | null) => {
-      const urls = [absoluteUrl(config, integration?.baseUrl ?? null)];
-      if (config.auth?.type === 'oauth2_client_credentials') urls.push(config.auth.token_url);
-      return urls;
-    },
+    secretIds: (config) => authSecretIds(config.auth),
+    urls: (config, integration: Integration | null) => [
+      absoluteUrl(config, integration?.baseUrl ?? null),
+      ...authUrls(config.auth),
+    ],
+    outputPaths: (config) => (config.response.select?.length ? config.response.select : null),
     run,
   };
 }

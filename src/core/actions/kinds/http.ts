@@ -67,8 +67,65 @@ export const AuthSchema = discriminated('type', [
       description: 'A token from the token URL (client credentials grant), cached until it expires',
     },
   ),
+  Type.Object(
+    {
+      type: Type.Literal('token_url'),
+      url: Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        description: 'Fetched first, through the same egress guard: its JSON answer holds the token',
+      }),
+      method: Type.Optional(
+        Type.Union([Type.Literal('POST'), Type.Literal('GET')], { description: 'Default POST' }),
+      ),
+      secret_id: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 64,
+          description:
+            'A secret the token URL is called with: Authorization: Bearer <secret>, or Basic with username',
+        }),
+      ),
+      username: Type.Optional(Type.String({ maxLength: 256 })),
+      token_path: Type.Optional(
+        Type.String({
+          pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$',
+          maxLength: 256,
+          description: 'Dotted path of the token in the answer (default access_token, then token)',
+        }),
+      ),
+      header: Type.Optional(
+        Type.String({ pattern: HEADER_NAME, description: 'Where the token goes (default Authorization)' }),
+      ),
+      prefix: Type.Optional(
+        Type.String({
+          maxLength: 32,
+          pattern: '^[\\x20-\\x7e]*$',
+          description: 'Text before the token (default "Bearer " in Authorization, else none)',
+        }),
+      ),
+    },
+    {
+      additionalProperties: false,
+      description:
+        'A token fetched from an authorization URL before the call (a webhook’s authorization_url), cached until its expires_in (default 5 minutes) and fetched again after a 401',
+    },
+  ),
 ]);
 export type AuthConfig = Static<typeof AuthSchema>;
+
+/** The secret ids an auth config names (token_url may name none). */
+export function authSecretIds(auth: AuthConfig | null | undefined): string[] {
+  if (!auth || auth.type === 'none') return [];
+  return auth.secret_id === undefined ? [] : [auth.secret_id];
+}
+
+/** The URLs an auth config fetches tokens from. */
+export function authUrls(auth: AuthConfig | null | undefined): string[] {
+  if (auth?.type === 'oauth2_client_credentials') return [auth.token_url];
+  if (auth?.type === 'token_url') return [auth.url];
+  return [];
+}
 
 export const ResponseShapingSchema = Type.Object(
   {
@@ -289,6 +346,16 @@ export function checkHttpConfig(config: HttpConfig, context: HttpCheckContext): 
   }
   if (config.auth?.type === 'oauth2_client_credentials') {
     issues.push(...checkUrlTemplate(config.auth.token_url, '/http/auth/token_url', false));
+  }
+  if (config.auth?.type === 'token_url') {
+    issues.push(...checkUrlTemplate(config.auth.url, '/http/auth/url', false));
+    if (config.auth.header !== undefined && RESERVED_HEADERS.has(config.auth.header.toLowerCase()))
+      issues.push({
+        path: '/http/auth/header',
+        message: `The ${config.auth.header} header is set by Switchboard and cannot carry the token`,
+      });
+    if (config.auth.username !== undefined && config.auth.secret_id === undefined)
+      issues.push({ path: '/http/auth/username', message: 'A username needs a secret_id (its password)' });
   }
   return issues;
 }
