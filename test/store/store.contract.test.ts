@@ -5,6 +5,8 @@ import { openStore, type KyselyStore } from '../../src/adapters/db/store.ts';
 import { PostgresRateLimiter } from '../../src/adapters/db/rate-limiter.ts';
 import { createNodeCrypto } from '../../src/adapters/crypto/node-crypto.ts';
 import { AppError } from '../../src/core/errors.ts';
+import type { ExecutionRecord } from '../../src/core/executions.ts';
+import type { PostCallRequest } from '../../src/core/post-call.ts';
 import type { Organization } from '../../src/core/tenancy.ts';
 import { STORE_KINDS, createTestDatabase, type TestDatabase } from '../helpers/databases.ts';
 
@@ -327,6 +329,65 @@ describe.each(STORE_KINDS)('Store contract on %s', (kind) => {
     expect(await store.agents.delete(orgA.id, agent.id)).toBe(true);
     expect(await store.agents.get(orgA.id, agent.id)).toBeUndefined();
     expect(await store.agents.getVersion(orgA.id, agent.id, 1)).toBeUndefined();
+  });
+
+  it('replaces an execution record by id, except with a queued one, and keeps post-call requests per conversation', async () => {
+    const record = (status: ExecutionRecord['status'], attempts: number): ExecutionRecord => ({
+      id: executionId,
+      organizationId: orgA.id,
+      actionId: crypto.newId(),
+      actionVersion: 1,
+      actionName: 'After the call',
+      kind: 'http',
+      status,
+      inputs: { summary: 'ok' },
+      context: {},
+      request: null,
+      response: null,
+      output: null,
+      outputTruncated: false,
+      error: null,
+      attempts,
+      durationMs: 1,
+      startedAt: now(),
+      finishedAt: null,
+      callerKeyId: null,
+      idempotencyKey: null,
+      extra: {},
+    });
+    const executionId = crypto.newId();
+    await store.executions.insertMany([record('queued', 0)]);
+    await store.executions.insertMany([record('failed', 1)]);
+    await store.executions.insertMany([record('succeeded', 2)]);
+    await store.executions.insertMany([record('queued', 0)]); // a late queued record changes nothing
+    expect(await store.executions.get(orgA.id, executionId)).toMatchObject({
+      status: 'succeeded',
+      attempts: 2,
+    });
+
+    const request: PostCallRequest = {
+      executionId,
+      organizationId: orgA.id,
+      conversationId: 'call-1',
+      actionId: crypto.newId(),
+      actionVersion: 3,
+      inputs: { summary: 'ok' },
+      context: { medium: 'phone' },
+      callerKeyId: null,
+      state: 'waiting',
+      jobId: null,
+      createdAt: now(),
+      enqueuedAt: null,
+    };
+    await store.postCall.insert(request);
+    expect(await store.postCall.ofConversation(orgA.id, 'call-1')).toEqual([request]);
+    expect(await store.postCall.ofConversation(orgB.id, 'call-1')).toEqual([]);
+    await store.postCall.markEnqueued(orgA.id, executionId, 'job-1', now());
+    expect(await store.postCall.get(orgA.id, executionId)).toMatchObject({
+      state: 'enqueued',
+      jobId: 'job-1',
+    });
+    expect(await store.postCall.get(orgB.id, executionId)).toBeUndefined();
   });
 
   it('rolls a failed transaction back entirely', async () => {
