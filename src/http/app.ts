@@ -35,6 +35,7 @@ import { meRoutes } from './routes/me.ts';
 import { organizationRoutes } from './routes/organizations.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { variableOptionRoutes } from './routes/variable-options.ts';
+import { mcpRoutes } from './mcp/route.ts';
 import { installValidation } from './validation.ts';
 import './types.ts';
 
@@ -165,6 +166,12 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     },
     { prefix: '/v1' },
   );
+  await app.register(mcpRoutes, {
+    version: deps.version,
+    tools: services.tools,
+    executions: services.executions,
+    isUnavailable: deps.isUnavailable,
+  });
   // vendor dialects: their own paths and error shapes, over the same use cases
   await app.register(langdockRoutes, {
     prefix: '/integrations/v1',

@@ -18,7 +18,13 @@ export async function installOriginPolicy(
     // CORS only for the origins the operator named, so their browser consoles can call the API.
     await app.register(cors, {
       origin: [...allowed],
-      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'idempotency-key',
+        'x-request-id',
+        'mcp-protocol-version',
+      ],
       maxAge: 600,
     });
   }

@@ -1,0 +1,45 @@
+/**
+ * An execution as an MCP `tools/call` result. A failed execution is a tool result with `isError`, not a
+ * JSON-RPC error, so the model reads the message and can correct itself (MCP spec, "Error Handling").
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { isPlainObject } from '../../core/actions/coerce.ts';
+import type { ExecutionRecord, ExecutionStatus } from '../../core/executions.ts';
+
+/** `_meta` keys on every result: the record at GET /v1/executions/{id}, and how it ended. */
+export const META_EXECUTION_ID = 'switchboard/execution_id';
+export const META_STATUS = 'switchboard/status';
+export const META_ERROR_CATEGORY = 'switchboard/error_category';
+
+/** What the model is told for an execution that neither succeeded nor failed (yet). */
+const PENDING_TEXT: Record<Exclude<ExecutionStatus, 'succeeded' | 'failed'>, string> = {
+  queued: 'Accepted: the action will run after the conversation ends.',
+  running: 'The action is running.',
+  awaiting_confirmation: "The action waits for the user's confirmation before it runs.",
+  declined: 'The user declined the action; it did not run.',
+  expired: 'The confirmation window passed; the action did not run.',
+};
+
+export function toolResult(record: ExecutionRecord): CallToolResult {
+  const meta = { [META_EXECUTION_ID]: record.id, [META_STATUS]: record.status };
+  if (record.error !== null || record.status === 'failed') {
+    return toolError(record.error?.message ?? 'The action failed.', {
+      ...meta,
+      ...(record.error ? { [META_ERROR_CATEGORY]: record.error.category } : {}),
+    });
+  }
+  if (record.status !== 'succeeded') {
+    return { content: [{ type: 'text', text: PENDING_TEXT[record.status] }], _meta: meta };
+  }
+  const { output } = record;
+  return {
+    // a text body stays text; anything else is the JSON the REST API answers
+    content: [{ type: 'text', text: typeof output === 'string' ? output : JSON.stringify(output ?? null) }],
+    ...(isPlainObject(output) ? { structuredContent: output } : {}),
+    _meta: meta,
+  };
+}
+
+export function toolError(message: string, meta: Record<string, unknown> = {}): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: message }], _meta: meta };
+}

@@ -1,0 +1,135 @@
+/**
+ * `/mcp`: the Model Context Protocol over Streamable HTTP, stateless. Each POST gets its own SDK server and
+ * transport for the authenticated caller; the transport answers JSON, not SSE, so the reply goes back
+ * through Fastify (request id, logging, error shape and the shutdown hooks all apply). With no session
+ * and no server-initiated messages there is no stream to open or session to end: GET and DELETE are 405,
+ * as the transport spec allows.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import type { ExecutionService } from '../../app/executions/service.ts';
+import type { ToolService } from '../../app/tools.ts';
+import { CHANNELS } from '../../core/actions/model.ts';
+import { AppError } from '../../core/errors.ts';
+import { hasScope } from '../../core/scopes.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { createMcpServer, type ToolCatalog } from './server.ts';
+
+export interface McpRouteOptions {
+  version: string;
+  tools: ToolService;
+  executions: ExecutionService;
+  isUnavailable: (error: unknown) => boolean;
+}
+
+/** The headers the transport reads; the API key and everything else stay out of the SDK's hands. */
+const TRANSPORT_HEADERS = ['accept', 'content-type', 'mcp-protocol-version', 'mcp-session-id'];
+
+const McpQuery = Type.Object({
+  agent_id: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description:
+        "Serve this agent's published action set instead of all the organization's active actions " +
+        '(404 if there is no such agent, 409 if it was never published)',
+    }),
+  ),
+  channel: Type.Optional(Type.Enum(CHANNELS, { description: 'Only the actions offered on this channel' })),
+});
+
+const DESCRIPTION =
+  'The Model Context Protocol endpoint (Streamable HTTP transport, stateless, JSON responses). Point an MCP ' +
+  'client at this URL with `Authorization: Bearer <API key>`. `tools/list` lists the active actions as tools ' +
+  '(the same list as GET /v1/tools?format=mcp); `tools/call` executes the named action and records the ' +
+  'execution. A failed execution is a tool result with `isError: true` and a message the model can act on; ' +
+  '`_meta["switchboard/execution_id"]` names the record. `_meta.conversation_id` and `_meta.context` on a ' +
+  'call work as `conversation_id` and `context` on POST /v1/actions/{id}/execute.\n\n' +
+  'Scope: `actions:execute` and `actions:read`';
+
+const MethodNotAllowed = () =>
+  new AppError(
+    'METHOD_NOT_ALLOWED',
+    'This MCP endpoint is stateless: it opens no event stream and keeps no session; send JSON-RPC messages with POST',
+  );
+
+export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app, options) => {
+  const { tools } = options;
+
+  app.post(
+    '/mcp',
+    {
+      config: { scope: 'actions:execute' },
+      schema: {
+        tags: ['mcp'],
+        summary: 'Model Context Protocol (tools/list, tools/call)',
+        description: DESCRIPTION,
+        querystring: McpQuery,
+        body: Type.Unknown({ description: 'A JSON-RPC 2.0 message, or a batch of them' }),
+        response: {
+          200: Type.Unknown({ description: 'The JSON-RPC response' }),
+          202: Type.Null({ description: 'Accepted: the body held only notifications or responses' }),
+          '4xx': Type.Unknown({
+            description:
+              'The error shape of the API (authentication, scopes, rate limits, the agent), or a JSON-RPC error ' +
+              'from the transport (406 without both JSON and event-stream in Accept, 415 for a body that is not JSON)',
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      // listing tools is reading actions (GET /v1/tools needs actions:read), and every client lists first
+      if (!hasScope(principal.scopes, 'actions:read')) {
+        throw new AppError('INSUFFICIENT_SCOPE', 'This API key lacks the "actions:read" scope MCP needs', {
+          details: { required_scope: 'actions:read' },
+        });
+      }
+      const { agent_id: agentId, channel } = request.query;
+      let loaded: ReturnType<ToolCatalog> | undefined;
+      const catalog: ToolCatalog = () =>
+        (loaded ??= tools.list(principal.organizationId, { agentId, channel }));
+      // a wrong agent is the URL's mistake: answered as on /v1/tools, before any JSON-RPC
+      if (agentId !== undefined) await catalog();
+
+      const server = createMcpServer(options, { principal, catalog, log: request.log });
+      const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
+      try {
+        await server.connect(transport);
+        const response = await transport.handleRequest(webRequest(request), { parsedBody: request.body });
+        reply.code(response.status);
+        for (const [name, value] of response.headers) reply.header(name, value);
+        return reply.send(await response.text());
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  app.route({
+    method: ['GET', 'DELETE'],
+    url: '/mcp',
+    exposeHeadRoute: false,
+    config: { scope: 'actions:execute' },
+    schema: {
+      tags: ['mcp'],
+      summary: 'Not offered by this stateless endpoint (405)',
+      description: 'No server-to-client event stream (GET) and no session to end (DELETE): both answer 405.',
+    },
+    handler: async (_request, reply) => {
+      reply.header('allow', 'POST');
+      throw MethodNotAllowed();
+    },
+  });
+};
+
+function webRequest(request: FastifyRequest): Request {
+  const headers = new Headers();
+  for (const name of TRANSPORT_HEADERS) {
+    const value = request.headers[name];
+    if (typeof value === 'string') headers.set(name, value);
+  }
+  // the transport reads the URL only to describe the request to handlers; the host is not trusted
+  return new Request(new URL(request.url, 'http://switchboard.invalid'), { method: request.method, headers });
+}

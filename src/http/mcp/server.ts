@@ -1,0 +1,119 @@
+/**
+ * The MCP server one request talks to: `tools/list` serves the caller's tool list (the same one as
+ * GET /v1/tools?format=mcp) and `tools/call` runs the named action through the execution engine.
+ * Stateless: built per HTTP request, for one principal, and closed with it.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+  type ListToolsResult,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyBaseLogger } from 'fastify';
+import type { ExecutionService } from '../../app/executions/service.ts';
+import type { ToolService } from '../../app/tools.ts';
+import { isPlainObject } from '../../core/actions/coerce.ts';
+import { STATUS_BY_CODE } from '../../core/errors.ts';
+import type { ExecutionRecord } from '../../core/executions.ts';
+import type { Principal } from '../../core/tenancy.ts';
+import { exportTools } from '../../core/tools/export.ts';
+import { toProblem } from '../plugins/errors.ts';
+import { toolError, toolResult } from './results.ts';
+
+export type ToolCatalog = () => ReturnType<ToolService['list']>;
+
+export interface McpServerDeps {
+  version: string;
+  executions: ExecutionService;
+  isUnavailable: (error: unknown) => boolean;
+}
+
+export interface McpCaller {
+  principal: Principal;
+  /** The caller's tools, loaded at most once per request. */
+  catalog: ToolCatalog;
+  log: FastifyBaseLogger;
+}
+
+const CONVERSATION_ID_MAX = 128;
+
+export function createMcpServer(deps: McpServerDeps, caller: McpCaller): Server {
+  const server = new Server({ name: 'switchboard', version: deps.version }, { capabilities: { tools: {} } });
+
+  /** What may cross the wire about an error: a 4xx keeps its message, anything else is logged and hidden. */
+  function explain(error: unknown): { message: string; internal: boolean } {
+    const problem = toProblem(error, { isUnavailable: deps.isUnavailable });
+    const internal = STATUS_BY_CODE[problem.code] >= 500;
+    if (internal) caller.log.error({ err: error }, 'MCP request failed');
+    return { message: problem.message, internal };
+  }
+
+  function protocolError(error: unknown): McpError {
+    const { message, internal } = explain(error);
+    return new McpError(internal ? ErrorCode.InternalError : ErrorCode.InvalidRequest, message);
+  }
+
+  server.setRequestHandler(ListToolsRequestSchema, async (): Promise<ListToolsResult> => {
+    try {
+      return exportTools(await caller.catalog(), 'mcp') as ListToolsResult;
+    } catch (error) {
+      throw protocolError(error);
+    }
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+    const { name, arguments: inputs = {}, _meta: meta = {} } = request.params;
+    const { conversationId, context } = readMeta(meta);
+    let tool;
+    try {
+      tool = (await caller.catalog()).find((candidate) => candidate.name === name);
+    } catch (error) {
+      throw protocolError(error);
+    }
+    // the spec's convention: an unknown tool is a protocol error, not a tool result
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    try {
+      const record = await deps.executions.execute(caller.principal, tool.actionId, {
+        inputs,
+        context,
+        conversationId,
+        dryRun: false,
+        idempotencyKey: null,
+      });
+      return toolResult(record as ExecutionRecord);
+    } catch (error) {
+      // refused before it ran (deactivated meanwhile, rate limited): a tool result the model can read
+      const { message, internal } = explain(error);
+      if (internal) throw new McpError(ErrorCode.InternalError, message);
+      return toolError(message);
+    }
+  });
+
+  return server;
+}
+
+/** `_meta.conversation_id` budgets calls per conversation; `_meta.context` carries runtime variables. */
+function readMeta(meta: Record<string, unknown>): {
+  conversationId: string | undefined;
+  context: Record<string, unknown>;
+} {
+  const { conversation_id: conversationId, context = {} } = meta;
+  if (
+    conversationId !== undefined &&
+    (typeof conversationId !== 'string' ||
+      conversationId === '' ||
+      conversationId.length > CONVERSATION_ID_MAX)
+  ) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `_meta.conversation_id must be a string of 1 to ${CONVERSATION_ID_MAX} characters`,
+    );
+  }
+  if (!isPlainObject(context)) {
+    throw new McpError(ErrorCode.InvalidParams, '_meta.context must be an object of runtime variables');
+  }
+  return { conversationId, context };
+}
