@@ -30,12 +30,17 @@ export function createToolService({ store, actions, agents }: ToolDeps) {
   }
 
   return {
-    async list(organizationId: string, filter: ToolFilter): Promise<(ToolSource & { actionId: string })[]> {
+    async list(
+      organizationId: string,
+      filter: ToolFilter,
+    ): Promise<(ToolSource & { actionId: string; actionVersion: number })[]> {
       const active = await source(organizationId, filter.agentId);
       return active
         .filter((action) => filter.channel === undefined || action.channels.includes(filter.channel))
         .map((action) => ({
           actionId: action.id,
+          // with an agent, the version it froze: executing the tool runs that version
+          actionVersion: action.version,
           name: action.toolName,
           description: action.description,
           inputSchema: actions.inputSchema(action),

@@ -224,6 +224,35 @@ describe.each(STORE_KINDS)('MCP endpoint on %s', (kind) => {
     expect(result.structuredContent).toEqual({ order_id: 'B-7' });
   });
 
+  it('runs the action version an agent froze, until the agent is published again', async () => {
+    const frozen = await action(httpAction(unique('Frozen lookup'), '/json'));
+    const agent = await t.request('POST', '/v1/agents', {
+      body: { name: unique('Frozen'), action_ids: [frozen.id] },
+    });
+    const agentId = agent.body.id as string;
+    expect((await t.request('POST', `/v1/agents/${agentId}/publish`)).status).toBe(200);
+    const changed = await t.request('PATCH', `/v1/actions/${frozen.id}`, {
+      body: { http: { method: 'POST', url: `${upstream.url}/json?order_id={{order_id}}&changed=yes` } },
+    });
+    expect(changed.status).toBe(200);
+
+    const viaAgent = await connect(mcpKey, { query: `?agent_id=${agentId}` });
+    const old = await viaAgent.callTool({ name: frozen.tool_name, arguments: { order_id: 'C-1' } });
+    expect(old.structuredContent).toEqual({ order_id: 'C-1' });
+    const current = await (
+      await connect(mcpKey)
+    ).callTool({
+      name: frozen.tool_name,
+      arguments: { order_id: 'C-2' },
+    });
+    expect(current.structuredContent).toEqual({ order_id: 'C-2', changed: 'yes' });
+
+    expect((await t.request('POST', `/v1/agents/${agentId}/publish`)).status).toBe(200);
+    const republished = await connect(mcpKey, { query: `?agent_id=${agentId}` });
+    const now = await republished.callTool({ name: frozen.tool_name, arguments: { order_id: 'C-3' } });
+    expect(now.structuredContent).toEqual({ order_id: 'C-3', changed: 'yes' });
+  });
+
   it('shows another organization only its own tools, and none of ours to call', async () => {
     const tenant = await t.newTenant(['actions:read', 'actions:execute', 'actions:write']);
     const theirs = await action(httpAction('Their lookup', '/json'), tenant.key);

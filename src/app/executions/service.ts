@@ -33,6 +33,11 @@ export interface ExecuteRequest {
   context: Record<string, unknown>;
   dryRun: boolean;
   idempotencyKey: string | null;
+  /**
+   * Run this version of the action rather than the current one (a published agent serves the versions it
+   * froze). It must still be active: a deleted or deactivated action does not run.
+   */
+  actionVersion?: number | undefined;
 }
 
 /** A dry run: what would be sent, secrets masked, nothing sent or recorded. */
@@ -214,6 +219,17 @@ export function createExecutionService(deps: ExecutionDeps) {
     return record;
   }
 
+  /**
+   * The action at `version` (the current one when undefined), undefined when the action is gone. An older
+   * version keeps the current status: deactivating or deleting an action stops every version of it.
+   */
+  async function loadVersion(organizationId: string, id: string, version: number | undefined) {
+    const current = await actions.load(organizationId, id);
+    if (!current || version === undefined || current.version === version) return current;
+    const old = await store.actions.getVersion(organizationId, id, version);
+    return old && { ...current, ...old.definition, status: current.status, version };
+  }
+
   /** A prompt-injected loop calling one action over and over in a conversation meets a budget (B15). */
   async function overConversationBudget(
     action: Action,
@@ -244,8 +260,8 @@ export function createExecutionService(deps: ExecutionDeps) {
       actionId: string,
       request: ExecuteRequest,
     ): Promise<ExecutionRecord | DryRun> {
-      const action = await actions.load(principal.organizationId, actionId);
-      if (!action) throw notFound('Action');
+      const action = await loadVersion(principal.organizationId, actionId, request.actionVersion);
+      if (!action) throw notFound(request.actionVersion === undefined ? 'Action' : 'Action version');
       if (action.status !== 'active') {
         throw new AppError(
           'CONFLICT',
@@ -272,15 +288,7 @@ export function createExecutionService(deps: ExecutionDeps) {
      */
     async runPostCall(request: PostCallRequest, attempt: number): Promise<ExecutionRecord> {
       const { organizationId, actionId, actionVersion } = request;
-      const current = await actions.load(organizationId, actionId);
-      const version =
-        current?.version === actionVersion
-          ? undefined
-          : await store.actions.getVersion(organizationId, actionId, actionVersion);
-      const action: Action | undefined =
-        current?.version === actionVersion
-          ? current
-          : version && current && { ...current, ...version.definition, version: actionVersion };
+      const action = await loadVersion(organizationId, actionId, actionVersion);
       if (!action) throw notFound('Action');
       const record = await runAction(
         { callerKeyId: request.callerKeyId, postCall: { executionId: request.executionId, attempt } },

@@ -82,6 +82,8 @@ export function createMcpServer(deps: McpServerDeps, caller: McpCaller): Server 
         conversationId,
         dryRun: false,
         idempotencyKey: null,
+        // the version the list offered: with an agent, the one its published version froze
+        actionVersion: tool.actionVersion,
       });
       return toolResult(record as ExecutionRecord);
     } catch (error) {
