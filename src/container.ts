@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { createActionService, type ActionService } from './app/actions.ts';
+import { createAgentActionService, type AgentActionService } from './app/agent-actions.ts';
 import { agentDraftReset, createAgentService, type AgentService } from './app/agents.ts';
 import { createApiKeyService, type ApiKeyService } from './app/api-keys.ts';
 import { createIdempotency } from './app/executions/idempotency.ts';
@@ -18,6 +19,7 @@ import { createHttpKind } from './app/kinds/http/index.ts';
 import { KindRegistry } from './app/kinds/registry.ts';
 import { createTransferKind } from './app/kinds/transfer/index.ts';
 import { createToolService, type ToolService } from './app/tools.ts';
+import { createOpenApiImportService, type OpenApiImportService } from './app/openapi-import.ts';
 import { resolveKeyVersions, verifyDecryption } from './app/master-keys.ts';
 import { createOrganizationService, type OrganizationService } from './app/organizations.ts';
 import { createPostCallService, type PostCallService } from './app/post-call.ts';
@@ -77,7 +79,9 @@ export interface Container {
     readonly variableOptions: VariableOptionsService;
     readonly postCall: PostCallService;
     readonly agents: AgentService;
+    readonly agentActions: AgentActionService;
     readonly tools: ToolService;
+    readonly imports: OpenApiImportService;
   };
   close(): Promise<void>;
 }
@@ -268,8 +272,10 @@ export async function createContainer(
       executions,
       variableOptions: createVariableOptionsService({ actions, executions }),
       agents,
+      agentActions: createAgentActionService({ agents, actions }),
       tools: createToolService({ store, actions, agents }),
       postCall,
+      imports: createOpenApiImportService({ store, http, actions }),
     };
     const defaultOrganization = await services.organizations.ensureDefault();
     if (config.adminKey) await services.apiKeys.ensureBootstrapKey(config.adminKey, defaultOrganization.id);

@@ -10,14 +10,17 @@ import type { ApiKeyService } from '../app/api-keys.ts';
 import type { ExecutionService } from '../app/executions/service.ts';
 import type { IntegrationService } from '../app/integrations.ts';
 import type { KindRegistry } from '../app/kinds/registry.ts';
+import type { AgentActionService } from '../app/agent-actions.ts';
 import type { AgentService } from '../app/agents.ts';
 import type { ToolService } from '../app/tools.ts';
 import type { OrganizationService } from '../app/organizations.ts';
 import type { SecretService } from '../app/secrets.ts';
 import type { PostCallService } from '../app/post-call.ts';
+import type { OpenApiImportService } from '../app/openapi-import.ts';
 import type { VariableOptionsService } from '../app/variable-options.ts';
 import type { RateLimiter } from '../core/ports/rate-limiter.ts';
 import { langdockRoutes } from './dialects/langdock/routes.ts';
+import { talkoverRoutes } from './dialects/talkover/routes.ts';
 import { installAuth } from './plugins/auth.ts';
 import { installErrorHandling } from './plugins/errors.ts';
 import { installJsonBody } from './plugins/json-body.ts';
@@ -29,6 +32,7 @@ import { healthRoutes } from './routes/health.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { toolRoutes } from './routes/tools.ts';
+import { importRoutes } from './routes/imports.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meRoutes } from './routes/me.ts';
@@ -53,8 +57,10 @@ export interface HttpDeps {
     executions: ExecutionService;
     variableOptions: VariableOptionsService;
     agents: AgentService;
+    agentActions: AgentActionService;
     tools: ToolService;
     postCall: PostCallService;
+    imports: OpenApiImportService;
   };
   kinds: KindRegistry;
   rateLimiter: RateLimiter;
@@ -163,6 +169,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       await v1.register(toolRoutes, { tools: services.tools });
       await v1.register(agentRoutes, { agents: services.agents });
       await v1.register(conversationRoutes, { postCall: services.postCall });
+      await v1.register(importRoutes, { imports: services.imports });
     },
     { prefix: '/v1' },
   );
@@ -176,6 +183,13 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   await app.register(langdockRoutes, {
     prefix: '/integrations/v1',
     actions: services.actions,
+    integrations: services.integrations,
+    isUnavailable: deps.isUnavailable,
+  });
+  await app.register(talkoverRoutes, {
+    prefix: '/api/v1/agents',
+    agents: services.agents,
+    agentActions: services.agentActions,
     integrations: services.integrations,
     isUnavailable: deps.isUnavailable,
   });
