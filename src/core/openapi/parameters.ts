@@ -4,6 +4,7 @@
  * the same name and location. What cannot be sent (cookies, headers Switchboard sets itself) is left
  * out when optional, and skips the operation when required.
  */
+import { RESERVED_HEADERS } from '../actions/kinds/http.ts';
 import type { Variable } from '../actions/variable-model.ts';
 import type { NameClaims } from './names.ts';
 import { deref } from './refs.ts';
@@ -34,18 +35,6 @@ export interface ParameterPlan {
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 /** OpenAPI ignores these header parameters; the others Switchboard sets itself. */
 const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
-const RESERVED_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-  'proxy-authorization',
-  'proxy-connection',
-]);
 const PLACEHOLDER = /\{([^{}]+)\}/g;
 /** Characters a path may carry as written; others in the document's path text are percent-encoded. */
 const UNSAFE_PATH_TEXT = /[^A-Za-z0-9\-._~!$&'()*+,;=:@%/]/g;

@@ -245,7 +245,7 @@ export function absoluteUrl(config: Pick<HttpConfig, 'url'>, baseUrl: string | n
 }
 
 /** Headers the client sets itself or that change how the message is framed. */
-const RESERVED_HEADERS = new Set([
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'host',
   'content-length',
   'transfer-encoding',
