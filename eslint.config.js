@@ -107,7 +107,7 @@ export default tseslint.config(
   },
   {
     // Entry points print to the terminal for people.
-    files: ['src/server.ts', 'src/worker.ts', 'src/cli/**/*.ts'],
+    files: ['src/server.ts', 'src/worker.ts', 'src/boot.ts', 'src/cli/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -38,6 +38,8 @@ export interface Config {
   sandboxConcurrentFetches: number;
   sandboxOutputBytes: number;
   sandboxLogBytes: number;
+  workQueue: boolean;
+  confirmationTtlMs: number;
   jobLeaseMs: number;
   jobRetryBaseMs: number;
   logLevel: LogLevel;
@@ -82,6 +84,13 @@ const integer =
     if (value < min || value > max) throw new Error(`must be between ${min} and ${max}, got ${value}`);
     return value;
   };
+
+const boolean: Parser<boolean> = (raw) => {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  throw new Error(`must be true or false, got "${raw}"`);
+};
 
 const list: Parser<string[]> = (raw) =>
   raw
@@ -317,6 +326,22 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     default: '65536',
     description: 'console output kept per run (64 KB); past it the log is cut and says so.',
     parse: integer(0, 16 * 1024 * 1024),
+  },
+  {
+    key: 'confirmationTtlMs',
+    env: 'SWITCHBOARD_CONFIRMATION_TTL_MS',
+    default: '600000',
+    description:
+      'How long an execution awaiting confirmation (an action with requires_confirmation) may be confirmed; after it, it has expired (10 minutes).',
+    parse: integer(1_000, 7 * 24 * 3_600_000),
+  },
+  {
+    key: 'workQueue',
+    env: 'SWITCHBOARD_WORK_QUEUE',
+    default: 'true',
+    description:
+      'Whether the server also works the job queue (post-call actions). Set false on API-only processes when `npm run worker` processes do it.',
+    parse: boolean,
   },
   {
     key: 'jobLeaseMs',

@@ -234,6 +234,7 @@ export async function createContainer(
       recorder,
       idempotency: createIdempotency(store, crypto, clock),
       deadlineMs: config.egressTimeoutCapMs,
+      confirmationTtlMs: config.confirmationTtlMs,
       budget: { limiter: rateLimiter, perMinute: config.conversationActionBudget },
     });
     const timings = {

@@ -3,19 +3,12 @@
  * serves the API, and on SIGTERM stops accepting, finishes in-flight requests and closes the store.
  */
 import { relative } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createContainer, httpDeps, type Container } from './container.ts';
+import type { Config } from './config.ts';
+import { boot, fail, onShutdown } from './boot.ts';
+import { httpDeps, type Container } from './container.ts';
 import { buildHttpApp } from './http/app.ts';
 import { SQLITE_FILE_NAME } from './adapters/db/store.ts';
 import { VERSION } from './version.ts';
-
-const REQUIRED_NODE_MAJOR = 24;
-
-function fail(message: string): never {
-  console.error(`switchboard: ${message}`);
-  process.exit(1);
-}
 
 function banner(config: Readonly<Config>, address: string, container: Container): string {
   const store = config.databaseUrl
@@ -36,29 +29,13 @@ function banner(config: Readonly<Config>, address: string, container: Container)
 }
 
 async function main(): Promise<void> {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major < REQUIRED_NODE_MAJOR) {
-    fail(
-      `needs Node.js ${REQUIRED_NODE_MAJOR} (this is ${process.version}). Start it with \`npm start\`, which uses the project's own Node.js.`,
-    );
-  }
-  let config: Readonly<Config>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message);
-    throw error;
-  }
-
-  let container: Container;
-  try {
-    container = await createContainer(config);
-  } catch (error) {
-    fail(`cannot start: ${(error as Error).message}`);
-  }
+  const { config, container } = await boot();
   const app = await buildHttpApp(httpDeps(container));
   // Signal handlers go in before the port opens, so a SIGTERM can never meet the default action.
-  installShutdown(app, container, config.shutdownTimeoutMs);
+  onShutdown(container, config.shutdownTimeoutMs, async () => {
+    await app.close();
+    await container.close();
+  });
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -68,7 +45,7 @@ async function main(): Promise<void> {
   // code actions' workers start now rather than on the first run, which would wait for them
   container.sandbox.start();
   try {
-    await container.queue.start();
+    if (config.workQueue) await container.queue.start();
   } catch (error) {
     await app.close();
     await container.close();
@@ -77,33 +54,6 @@ async function main(): Promise<void> {
   const port = (app.server.address() as { port: number }).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   console.error(banner(config, `http://${host}:${port}`, container));
-}
-
-/** SIGTERM and SIGINT: stop accepting, let in-flight requests finish, close the store, exit 0. */
-function installShutdown(app: FastifyInstance, container: Container, timeoutMs: number): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    container.logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    setTimeout(() => {
-      container.logger.error({ timeout_ms: timeoutMs }, 'shutdown timed out; exiting');
-      process.exit(1);
-    }, timeoutMs).unref();
-    app
-      .close()
-      .then(() => container.close())
-      .then(() => {
-        container.logger.info({}, 'stopped');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        container.logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 await main();

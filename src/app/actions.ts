@@ -69,6 +69,11 @@ export interface SaveRules {
   toolNameFor?: (name: string, taken: ReadonlySet<string>) => string;
   /** Runs in the transaction that inserts the action, after the insert (adding it to an agent). */
   afterInsert?: (tx: Store, action: Action) => Promise<void>;
+  /**
+   * A document another API keeps with the action (its fields the native model has no place for), saved
+   * in the transaction that saves the action, replacing the namespace's previous one.
+   */
+  annotation?: { namespace: string; document: unknown };
 }
 
 /**
@@ -260,8 +265,21 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     }
   }
 
+  const annotate = (tx: Store, action: Action, { namespace, document }: SaveRules['annotation'] & {}) =>
+    tx.actionAnnotations.put(action.organizationId, action.id, namespace, document, action.updatedAt);
+
   return {
     get,
+
+    /** The document another API keeps with the action in `namespace` (SaveRules.annotation), if any. */
+    annotation(organizationId: string, id: string, namespace: string): Promise<unknown> {
+      return store.actionAnnotations.get(organizationId, id, namespace);
+    },
+
+    /** The documents of these actions in `namespace`, by action id. */
+    annotations(organizationId: string, ids: readonly string[], namespace: string) {
+      return store.actionAnnotations.getMany(organizationId, ids, namespace);
+    },
 
     async create(principal: Principal, input: ActionInput, rules: SaveRules = {}): Promise<Action> {
       const organizationId = principal.organizationId;
@@ -283,6 +301,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
           await store.transaction(async (tx) => {
             if (rules.uniqueNameInIntegration) await claimPlace(tx, action);
             await tx.actions.insert(action, principal.keyId);
+            if (rules.annotation) await annotate(tx, action, rules.annotation);
             await rules.afterInsert?.(tx, action);
           });
           return action;
@@ -300,7 +319,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
       principal: Principal,
       id: string,
       patch: ActionPatch,
-      rules: Pick<SaveRules, 'uniqueNameInIntegration'> = {},
+      rules: Pick<SaveRules, 'uniqueNameInIntegration' | 'annotation'> = {},
     ): Promise<Action> {
       const organizationId = principal.organizationId;
       const current = await get(organizationId, id);
@@ -336,6 +355,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
       const saved = await store.transaction(async (tx) => {
         if (rules.uniqueNameInIntegration) await claimPlace(tx, action);
         const updated = await tx.actions.update(action, current.version, principal.keyId);
+        if (updated && rules.annotation) await annotate(tx, action, rules.annotation);
         if (updated) await onActionsChanged?.(tx, organizationId, [id], 'updated');
         return updated;
       });

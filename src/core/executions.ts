@@ -77,6 +77,11 @@ export interface ExecutionRecord {
   idempotencyKey: string | null;
   /** Kind-specific extras: console lines of a code action, a hold cut to the cap. */
   extra: Record<string, unknown>;
+  /**
+   * While it awaits confirmation (and once it expired or was declined): when the request stops waiting.
+   * `request` then holds what it would send.
+   */
+  expiresAt?: string | undefined;
   /** Present when the action has spoken messages and it ran (absent from older records). */
   speech?: ExecutionSpeech | undefined;
 }

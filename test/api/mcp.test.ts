@@ -178,6 +178,33 @@ describe.each(STORE_KINDS)('MCP endpoint on %s', (kind) => {
     },
   );
 
+  it('answers an action that requires confirmation with a non-error result naming the execution', async () => {
+    const cancel = await action(
+      httpAction('Cancel order', '/json', { requires_confirmation: true, description: 'Cancels an order' }),
+    );
+    const client = await connect(mcpKey);
+    const listed = (await client.listTools()).tools.find((tool) => tool.name === cancel.tool_name);
+    expect(listed?.description).toMatch(/confirmation/);
+    const sentBefore = upstream.requests.length;
+    const result = await client.callTool({ name: cancel.tool_name, arguments: { order_id: 'C-9' } });
+    expect(result.isError).toBeFalsy();
+    const executionId = result._meta?.['switchboard/execution_id'] as string;
+    expect(result._meta).toMatchObject({ 'switchboard/status': 'awaiting_confirmation' });
+    const text = (result.content as { text: string }[])[0]?.text ?? '';
+    expect(text).toMatch(/confirm/);
+    expect(text).toContain(executionId);
+    expect(result.structuredContent).toMatchObject({
+      status: 'awaiting_confirmation',
+      execution_id: executionId,
+      request: { method: 'POST', url: `${upstream.url}/json?order_id=C-9` },
+    });
+    expect(upstream.requests.length).toBe(sentBefore);
+
+    const confirmed = await t.request('POST', `/v1/executions/${executionId}/confirm`, { key: mcpKey });
+    expect(confirmed.body).toMatchObject({ id: executionId, status: 'succeeded' });
+    expect(upstream.requests.length).toBe(sentBefore + 1);
+  });
+
   it('answers an unknown or inactive tool with the protocol error for unknown tools', async () => {
     const client = await connect(mcpKey);
     await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toMatchObject({

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, STORE_KINDS } from '../helpers/databases.ts';
-import { call, startServer, type ServerProcess } from '../helpers/process.ts';
+import { call, startServer, startWorker, type ServerProcess } from '../helpers/process.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
@@ -105,5 +105,48 @@ describe.each(STORE_KINDS)('post-call delivery across a crash on %s', (kind) => 
     );
     expect(done).toMatchObject({ status: 'succeeded', output: { stored: true } });
     expect([...effects.entries()]).toEqual([[`post-call:${queued.body.id}`, 1]]);
+  }, 60_000);
+
+  it('leaves the queue to a separate worker process when the server does not work it', async () => {
+    const db = await createTestDatabase(kind);
+    cleanups.push(() => db.drop());
+    const upstream = await startUpstream();
+    cleanups.push(() => upstream.close());
+    const key = `e2e-admin-${randomBytes(12).toString('hex')}`;
+    const env = { ...db.env, SWITCHBOARD_ADMIN_KEY: key, SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2' };
+    const server = await startServer({ ...env, SWITCHBOARD_WORK_QUEUE: 'false' }, db.dataDir);
+    cleanups.push(() => server.stop('SIGKILL'));
+
+    const action = await call(`${server.url}/v1/actions`, key, {
+      body: {
+        name: 'Save call notes',
+        description: 'Stores the call summary in the CRM after the call',
+        kind: 'http',
+        execution_mode: 'post_call',
+        variables: [{ name: 'summary', type: 'string', required: true }],
+        http: { method: 'POST', url: `${upstream.url}/effects`, body: { summary: '{{summary}}' } },
+      },
+    });
+    const queued = await call(`${server.url}/v1/actions/${action.body.id}/execute`, key, {
+      body: { inputs: { summary: 'Refund approved' }, conversation_id: 'call-7' },
+    });
+    await call(`${server.url}/v1/conversations/call-7/end`, key, { method: 'POST', body: {} });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(upstream.effects.size).toBe(0); // nobody works the queue yet
+
+    const worker = await startWorker(env, db.dataDir);
+    cleanups.push(() => worker.stop('SIGKILL'));
+    await until(
+      async () => upstream.effects.get(`post-call:${queued.body.id}`) ?? 0,
+      (n) => n === 1,
+      20_000,
+    );
+    const done = await until(
+      async () => (await call(`${server.url}/v1/executions/${queued.body.id}`, key)).body,
+      (e) => e.status === 'succeeded',
+      10_000,
+    );
+    expect(done.attempts).toBe(1);
+    expect(await worker.stop('SIGTERM')).toBe(0);
   }, 60_000);
 });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config.ts';
 import { createContainer, createLogger, httpDeps, type Container } from '../../src/container.ts';
+import type { Clock } from '../../src/core/ports/clock.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createTestDatabase, type StoreKind, type TestDatabase } from './databases.ts';
 
@@ -31,7 +32,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(kind: StoreKind, env: Record<string, string> = {}): Promise<TestApp> {
+/** `clock`: a fake clock for the whole container (expiries, leases). */
+export async function startTestApp(
+  kind: StoreKind,
+  env: Record<string, string> = {},
+  options: { clock?: Clock } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase(kind);
   const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
   const config = loadConfig({
@@ -41,6 +47,7 @@ export async function startTestApp(kind: StoreKind, env: Record<string, string> 
   const logs: string[] = [];
   const container = await createContainer(config, {
     logger: createLogger(config, { write: (line: string) => logs.push(line) }),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const app = await buildHttpApp(httpDeps(container));
 

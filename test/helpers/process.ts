@@ -16,9 +16,23 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Runs `node src/worker.ts` and waits until it works the queue; `url` is empty (it serves no HTTP). */
+export function startWorker(env: Record<string, string>, cwd: string): Promise<ServerProcess> {
+  return startEntryPoint('worker.ts', /(worker started)/, env, cwd);
+}
+
 /** Runs `node src/server.ts` with `cwd` (where a .env would be read) and waits until it listens. */
 export function startServer(env: Record<string, string>, cwd: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [`${ROOT}src/server.ts`], {
+  return startEntryPoint('server.ts', /listening on (http:\/\/\S+)/, env, cwd);
+}
+
+function startEntryPoint(
+  script: string,
+  ready: RegExp,
+  env: Record<string, string>,
+  cwd: string,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [`${ROOT}src/${script}`], {
     cwd,
     env: childEnv({ SWITCHBOARD_PORT: '0', ...env }),
   });
@@ -28,11 +42,11 @@ export function startServer(env: Record<string, string>, cwd: string): Promise<S
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
+      const match = ready.exec(output);
+      if (match) {
         clearTimeout(timer);
         resolve({
-          url: match[1],
+          url: match[1]?.startsWith('http') ? match[1] : '',
           child,
           output: () => output,
           async stop(signal = 'SIGTERM') {

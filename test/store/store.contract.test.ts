@@ -5,6 +5,7 @@ import { openStore, type KyselyStore } from '../../src/adapters/db/store.ts';
 import { PostgresRateLimiter } from '../../src/adapters/db/rate-limiter.ts';
 import { createNodeCrypto } from '../../src/adapters/crypto/node-crypto.ts';
 import { AppError } from '../../src/core/errors.ts';
+import type { ConfirmationRequest } from '../../src/core/confirmations.ts';
 import type { ExecutionRecord } from '../../src/core/executions.ts';
 import type { PostCallRequest } from '../../src/core/post-call.ts';
 import type { Organization } from '../../src/core/tenancy.ts';
@@ -388,6 +389,52 @@ describe.each(STORE_KINDS)('Store contract on %s', (kind) => {
       jobId: 'job-1',
     });
     expect(await store.postCall.get(orgB.id, executionId)).toBeUndefined();
+  });
+
+  it('keeps confirmation requests per organization and takes one decision, before the deadline or after it', async () => {
+    const at = (ms: number) => new Date(Date.parse('2030-01-01T00:00:00.000Z') + ms).toISOString();
+    const request = (executionId: string): ConfirmationRequest => ({
+      executionId,
+      organizationId: orgA.id,
+      actionId: crypto.newId(),
+      actionVersion: 2,
+      inputs: { order_id: 42 },
+      context: { medium: 'web' },
+      conversationId: null,
+      callerKeyId: null,
+      idempotencyKey: 'key-1',
+      state: 'pending',
+      createdAt: at(0),
+      expiresAt: at(600_000),
+      decidedAt: null,
+    });
+    const [first, second] = [request(crypto.newId()), request(crypto.newId())];
+    await store.confirmations.insert(first);
+    await store.confirmations.insert(second);
+    expect(await store.confirmations.get(orgA.id, first.executionId)).toEqual(first);
+    expect(await store.confirmations.get(orgB.id, first.executionId)).toBeUndefined();
+    expect(await store.confirmations.decide(orgB.id, first.executionId, 'confirmed', at(1))).toBe(false);
+
+    // the clock cannot expire it early, the user cannot decide late, and the first decision stands
+    expect(await store.confirmations.decide(orgA.id, first.executionId, 'expired', at(599_999))).toBe(false);
+    const racing = await Promise.all([
+      store.confirmations.decide(orgA.id, first.executionId, 'confirmed', at(2)),
+      store.confirmations.decide(orgA.id, first.executionId, 'declined', at(2)),
+    ]);
+    expect(racing.filter(Boolean)).toHaveLength(1);
+    expect(await store.confirmations.decide(orgA.id, first.executionId, 'expired', at(600_000))).toBe(false);
+
+    expect(await store.confirmations.decide(orgA.id, second.executionId, 'confirmed', at(600_000))).toBe(
+      false,
+    );
+    expect(await store.confirmations.decide(orgA.id, second.executionId, 'expired', at(600_000))).toBe(true);
+    expect(await store.confirmations.get(orgA.id, second.executionId)).toMatchObject({
+      state: 'expired',
+      decidedAt: at(600_000),
+    });
+    expect(await store.confirmations.deleteCreatedBefore(at(0), 10)).toBe(0);
+    expect(await store.confirmations.deleteCreatedBefore(at(1), 10)).toBe(2);
+    expect(await store.confirmations.get(orgA.id, first.executionId)).toBeUndefined();
   });
 
   it('rolls a failed transaction back entirely', async () => {

@@ -86,6 +86,21 @@ export interface Database {
     created_at: string;
     enqueued_at: string | null;
   };
+  confirmation_requests: {
+    execution_id: string;
+    organization_id: string;
+    action_id: string;
+    action_version: number;
+    inputs: string;
+    context: string;
+    conversation_id: string | null;
+    caller_key_id: string | null;
+    idempotency_key: string | null;
+    state: string;
+    created_at: string;
+    expires_at: string;
+    decided_at: string | null;
+  };
   agents: {
     id: string;
     organization_id: string;
@@ -95,6 +110,13 @@ export interface Database {
     status: string;
     published_version: number | null;
     created_at: string;
+    updated_at: string;
+  };
+  action_annotations: {
+    action_id: string;
+    namespace: string;
+    organization_id: string;
+    document: string;
     updated_at: string;
   };
   agent_actions: { agent_id: string; action_id: string; organization_id: string; position: number };

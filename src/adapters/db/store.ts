@@ -14,6 +14,8 @@ import { KyselyApiKeyRepository } from './repositories/api-keys.ts';
 import { KyselyExecutionRepository } from './repositories/executions.ts';
 import { KyselyIdempotencyRepository } from './repositories/idempotency.ts';
 import { KyselyPostCallRepository } from './repositories/post-call.ts';
+import { KyselyConfirmationRepository } from './repositories/confirmations.ts';
+import { KyselyActionAnnotationRepository } from './repositories/action-annotations.ts';
 import { KyselyIntegrationRepository } from './repositories/integrations.ts';
 import { KyselyMasterKeyRepository } from './repositories/master-keys.ts';
 import { KyselyOrganizationRepository } from './repositories/organizations.ts';
@@ -52,6 +54,8 @@ export class KyselyStore implements Store {
   readonly idempotency: KyselyIdempotencyRepository;
   readonly agents: KyselyAgentRepository;
   readonly postCall: KyselyPostCallRepository;
+  readonly confirmations: KyselyConfirmationRepository;
+  readonly actionAnnotations: KyselyActionAnnotationRepository;
 
   readonly #sqlite: SqliteExtras | undefined;
 
@@ -72,6 +76,8 @@ export class KyselyStore implements Store {
     this.idempotency = new KyselyIdempotencyRepository(db);
     this.agents = new KyselyAgentRepository(db, dialect);
     this.postCall = new KyselyPostCallRepository(db);
+    this.confirmations = new KyselyConfirmationRepository(db);
+    this.actionAnnotations = new KyselyActionAnnotationRepository(db);
   }
 
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {

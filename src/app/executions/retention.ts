@@ -1,4 +1,7 @@
-/** Deletes execution records past the retention period, and expired idempotency keys, in small batches. */
+/**
+ * Deletes execution records (and the confirmation requests behind them) past the retention period, and
+ * expired idempotency keys, in small batches.
+ */
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Logger } from '../../core/ports/logger.ts';
 import type { Store } from '../../core/ports/store.ts';
@@ -18,6 +21,7 @@ export function startRetention(store: Store, clock: Clock, logger: Logger, reten
       const cutoff = new Date(clock.now() - retentionDays * 24 * 60 * 60 * 1000).toISOString();
       for (let n = BATCH; n === BATCH; deleted += n)
         n = await store.executions.deleteStartedBefore(cutoff, BATCH);
+      for (let n = BATCH; n === BATCH;) n = await store.confirmations.deleteCreatedBefore(cutoff, BATCH);
     }
     await store.idempotency.deleteExpired(new Date(clock.now()).toISOString());
     if (deleted > 0) logger.info({ deleted, retention_days: retentionDays }, 'deleted old execution records');

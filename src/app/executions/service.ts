@@ -3,6 +3,7 @@
  * redact every secret it touched from what is kept, record the execution, answer.
  */
 import type { Action } from '../../core/actions/model.ts';
+import { CONFIRMATION_TTL_MS, type ConfirmationRequest } from '../../core/confirmations.ts';
 import { postCallKey, type PostCallRequest } from '../../core/post-call.ts';
 import { messageFor } from '../../core/actions/outcomes.ts';
 import { prepareInputs } from '../../core/actions/variables.ts';
@@ -20,6 +21,7 @@ import { isValidTimeZone } from '../../core/time.ts';
 import type { KindRegistry } from '../kinds/registry.ts';
 import type { RunOutcome } from '../kinds/kind.ts';
 import { ActionLoader } from './action-loader.ts';
+import { createConfirmations } from './confirmation.ts';
 import { renderSpeech } from './speech.ts';
 import type { Idempotency } from './idempotency.ts';
 import type { ExecutionRecorder } from './recorder.ts';
@@ -63,6 +65,8 @@ export interface ExecutionDeps {
   deadlineMs: number;
   /** Counts executions of one action per conversation (SECURITY.md B15). */
   budget: { limiter: RateLimiter; perMinute: number };
+  /** How long a call of an action that requires confirmation waits for it (CONFIRMATION_TTL_MS). */
+  confirmationTtlMs?: number | undefined;
 }
 
 export type ExecutionService = ReturnType<typeof createExecutionService>;
@@ -72,6 +76,8 @@ interface RunMode {
   callerKeyId: string | null;
   /** Set for a post-call attempt: the execution id it was given when queued, and its attempt number. */
   postCall?: { executionId: string; attempt: number } | undefined;
+  /** Set when the user confirmed a call that awaited confirmation: the execution id it was given. */
+  confirmed?: { executionId: string } | undefined;
 }
 
 /** The conversation a call belongs to, when the caller named one. */
@@ -93,7 +99,10 @@ export function createExecutionService(deps: ExecutionDeps) {
     request: ExecuteRequest,
   ): Promise<ExecutionRecord | DryRun> {
     const startedAt = clock.now();
-    const id = mode.postCall?.executionId ?? crypto.newId();
+    const id = mode.postCall?.executionId ?? mode.confirmed?.executionId ?? crypto.newId();
+    // an action that requires confirmation is shown, not run, until the user confirms it (core/confirmations.ts)
+    const awaitConfirmation =
+      action.requiresConfirmation && !mode.confirmed && !mode.postCall && !request.dryRun;
     // a post_call action called in a conversation waits for its end (app/post-call.ts)
     const deferTo =
       action.executionMode === 'post_call' && !mode.postCall && !request.dryRun
@@ -110,9 +119,12 @@ export function createExecutionService(deps: ExecutionDeps) {
 
     let outcome: RunOutcome;
     let queued = false;
+    let expiresAt: string | undefined;
     let speech: ExecutionSpeech | undefined;
     let inputs: Record<string, unknown> = request.inputs;
-    const overBudget = mode.postCall ? undefined : await overConversationBudget(action, request);
+    // a post-call attempt or a confirmed call was counted when it was called
+    const overBudget =
+      mode.postCall || mode.confirmed ? undefined : await overConversationBudget(action, request);
     if (overBudget) {
       outcome = overBudget;
     } else if (!isValidTimeZone(timeZone)) {
@@ -133,6 +145,37 @@ export function createExecutionService(deps: ExecutionDeps) {
       }
       if (!prepared.ok) {
         outcome = failedInput(prepared.message, prepared.issues);
+      } else if (awaitConfirmation) {
+        outcome = await kinds.get(action.kind).run(action.config, {
+          action,
+          integration,
+          inputs,
+          context: request.context,
+          secrets,
+          idempotencyKey: request.idempotencyKey,
+          dryRun: true,
+          executionId: id,
+          signal: new AbortController().signal,
+        });
+        // a request that cannot even be rendered fails now, not after the user said yes
+        if (outcome.status === 'dry_run') {
+          expiresAt = new Date(startedAt + (deps.confirmationTtlMs ?? CONFIRMATION_TTL_MS)).toISOString();
+          await store.confirmations.insert({
+            executionId: id,
+            organizationId: action.organizationId,
+            actionId: action.id,
+            actionVersion: action.version,
+            inputs,
+            context: request.context,
+            conversationId: conversationOf(request) ?? null,
+            callerKeyId: mode.callerKeyId,
+            idempotencyKey: request.idempotencyKey,
+            state: 'pending',
+            createdAt: new Date(startedAt).toISOString(),
+            expiresAt,
+            decidedAt: null,
+          });
+        }
       } else if (deferTo !== undefined) {
         // committed before the caller is answered: the request survives a crash
         await store.postCall.insert({
@@ -187,7 +230,13 @@ export function createExecutionService(deps: ExecutionDeps) {
       actionVersion: action.version,
       actionName: action.name,
       kind: action.kind,
-      status: queued ? 'queued' : outcome.status === 'dry_run' ? 'failed' : outcome.status,
+      status: queued
+        ? 'queued'
+        : expiresAt !== undefined
+          ? 'awaiting_confirmation'
+          : outcome.status === 'dry_run'
+            ? 'failed'
+            : outcome.status,
       inputs,
       context: request.context,
       request: outcome.request ?? null,
@@ -199,13 +248,22 @@ export function createExecutionService(deps: ExecutionDeps) {
       attempts: mode.postCall ? mode.postCall.attempt : outcome.attempts,
       durationMs: finishedAt - startedAt,
       startedAt: new Date(startedAt).toISOString(),
-      finishedAt: queued ? null : new Date(finishedAt).toISOString(),
+      finishedAt: queued || expiresAt !== undefined ? null : new Date(finishedAt).toISOString(),
       callerKeyId: mode.callerKeyId,
       idempotencyKey: request.idempotencyKey,
       extra: outcome.extra ?? {},
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
       ...(speech ? { speech } : {}),
     });
-    await deps.recorder.record(record, json);
+    if (expiresAt !== undefined) {
+      // committed before the caller is answered: a confirmation in another process finds it
+      await store.executions.insertMany([record], [json]);
+    } else if (queued && mode.confirmed) {
+      // a confirmed post_call action now waits for its conversation; a queued record replaces no other
+      await store.executions.update(record);
+    } else {
+      await deps.recorder.record(record, json);
+    }
     logger.debug(
       {
         execution_id: id,
@@ -254,7 +312,48 @@ export function createExecutionService(deps: ExecutionDeps) {
     };
   }
 
+  const read = async (organizationId: string, id: string) =>
+    deps.recorder.pending(organizationId, id) ?? (await store.executions.get(organizationId, id));
+
+  const confirmations = createConfirmations({
+    store,
+    clock,
+    recorder: deps.recorder,
+    read,
+    async load(request: ConfirmationRequest) {
+      const { organizationId, actionId, actionVersion } = request;
+      const action = await loadVersion(organizationId, actionId, actionVersion);
+      if (!action) throw new AppError('CONFLICT', 'The action has been deleted; it cannot run');
+      if (action.status !== 'active') {
+        throw new AppError(
+          'CONFLICT',
+          `The action "${action.name}" is inactive; set its status to active to run it`,
+        );
+      }
+      return action;
+    },
+    async run(action: Action, request: ConfirmationRequest) {
+      const record = await runAction(
+        { callerKeyId: request.callerKeyId, confirmed: { executionId: request.executionId } },
+        action,
+        {
+          inputs: request.inputs,
+          context: request.context,
+          conversationId: request.conversationId ?? undefined,
+          dryRun: false,
+          idempotencyKey: request.idempotencyKey,
+        },
+      );
+      return record as ExecutionRecord;
+    },
+  });
+
   return {
+    /** Runs an execution that awaits confirmation (under its id) and answers it finished. */
+    confirm: confirmations.confirm,
+    /** Records an execution that awaits confirmation declined; nothing runs. */
+    decline: confirmations.decline,
+
     async execute(
       principal: Principal,
       actionId: string,
@@ -305,10 +404,9 @@ export function createExecutionService(deps: ExecutionDeps) {
     },
 
     async get(organizationId: string, id: string): Promise<ExecutionRecord> {
-      const record =
-        deps.recorder.pending(organizationId, id) ?? (await store.executions.get(organizationId, id));
+      const record = await read(organizationId, id);
       if (!record) throw notFound('Execution');
-      return record;
+      return confirmations.present(record);
     },
 
     async list(
@@ -317,7 +415,8 @@ export function createExecutionService(deps: ExecutionDeps) {
       page: PageRequest,
     ): Promise<Page<ExecutionRecord>> {
       await deps.recorder.settle();
-      return store.executions.list(organizationId, filter, page);
+      const listed = await store.executions.list(organizationId, filter, page);
+      return { ...listed, items: await Promise.all(listed.items.map(confirmations.present)) };
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Action, ActionStatus, ActionVersion, Integration } from '../actions/model.ts';
 import type { Agent, AgentStatus, AgentVersion, FrozenAction } from '../agents.ts';
+import type { ConfirmationDecision, ConfirmationRequest } from '../confirmations.ts';
 import type { ExecutionRecord, ExecutionStatus } from '../executions.ts';
 import type { Page, PageRequest } from '../pagination.ts';
 import type { PostCallRequest } from '../post-call.ts';
@@ -23,6 +24,8 @@ export interface Store {
   readonly idempotency: IdempotencyRepository;
   readonly agents: AgentRepository;
   readonly postCall: PostCallRepository;
+  readonly confirmations: ConfirmationRepository;
+  readonly actionAnnotations: ActionAnnotationRepository;
   /** Runs `fn` in one transaction; everything it writes commits together or not at all. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
@@ -250,6 +253,36 @@ export interface PostCallRepository {
   /** Every request of the conversation, oldest first, whatever its state. */
   ofConversation(organizationId: string, conversationId: string): Promise<PostCallRequest[]>;
   markEnqueued(organizationId: string, executionId: string, jobId: string, at: string): Promise<void>;
+}
+
+/** Calls of actions that require confirmation, waiting for the user's answer (core/confirmations.ts). */
+export interface ConfirmationRepository {
+  insert(request: ConfirmationRequest): Promise<void>;
+  get(organizationId: string, executionId: string): Promise<ConfirmationRequest | undefined>;
+  /**
+   * Takes the decision if the request is still pending and `at` is before its expiry (for `expired`: at or
+   * after it). False when it was decided already or the deadline says otherwise: exactly one decision wins.
+   */
+  decide(
+    organizationId: string,
+    executionId: string,
+    decision: ConfirmationDecision,
+    at: string,
+  ): Promise<boolean>;
+  /** Deletes requests made before `cutoff` (long decided or expired); returns how many. */
+  deleteCreatedBefore(cutoff: string, limit: number): Promise<number>;
+}
+
+/**
+ * Documents another API keeps with an action that the native model has no field for, one per action and
+ * namespace (the API's name). Opaque JSON to the store.
+ */
+export interface ActionAnnotationRepository {
+  /** Inserts or replaces the action's document in the namespace. */
+  put(organizationId: string, actionId: string, namespace: string, document: unknown, at: string): Promise<void>;
+  get(organizationId: string, actionId: string, namespace: string): Promise<unknown>;
+  /** The documents of these actions in the namespace, by action id (absent: none). */
+  getMany(organizationId: string, actionIds: readonly string[], namespace: string): Promise<Map<string, unknown>>;
 }
 
 export interface IdempotencyRepository {

@@ -28,6 +28,23 @@ export function toolResult(record: ExecutionRecord): CallToolResult {
       ...(record.error ? { [META_ERROR_CATEGORY]: record.error.category } : {}),
     });
   }
+  if (record.status === 'awaiting_confirmation') {
+    const text =
+      `Not run yet: this action needs the user's confirmation. Tell the user what it will do and ask them to confirm; ` +
+      `it runs once confirmed (POST /v1/executions/${record.id}/confirm; /decline drops it)` +
+      (record.expiresAt ? `, until ${record.expiresAt}.` : '.') +
+      ` Execution id: ${record.id}.`;
+    return {
+      content: [{ type: 'text', text }],
+      structuredContent: {
+        status: record.status,
+        execution_id: record.id,
+        ...(record.expiresAt ? { expires_at: record.expiresAt } : {}),
+        request: record.request,
+      },
+      _meta: meta,
+    };
+  }
   if (record.status !== 'succeeded') {
     return { content: [{ type: 'text', text: PENDING_TEXT[record.status] }], _meta: meta };
   }

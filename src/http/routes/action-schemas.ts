@@ -234,6 +234,10 @@ export const ExecutionSummaryView = Type.Object(
           'Why a configured message is null: a placeholder that named nothing or had nothing to say in this run',
       }),
     ),
+    // for an action that requires confirmation: until when it waits for POST /v1/executions/{id}/confirm
+    // (or /decline), and while it waits, the request it would send (secrets masked)
+    expires_at: Type.Optional(Timestamp),
+    request: Type.Optional(RequestView),
   },
   {
     description:

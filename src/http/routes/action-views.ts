@@ -125,6 +125,8 @@ export const executionSummaryView = (r: ExecutionRecord): Static<typeof Executio
   speak_on_send: r.speech?.speakOnSend ?? null,
   speak_on_receive: r.speech?.speakOnReceive ?? null,
   ...(r.speech && Object.keys(r.speech.omitted).length > 0 ? { speech_omitted: r.speech.omitted } : {}),
+  ...(r.expiresAt === undefined ? {} : { expires_at: r.expiresAt }),
+  ...(r.status === 'awaiting_confirmation' ? { request: r.request } : {}),
 });
 
 export const executionView = (r: ExecutionRecord): Static<typeof ExecutionView> => ({

@@ -57,7 +57,9 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ executions: ExecutionS
         description:
           'Answers 200 with the execution whatever the action’s outcome: `status` is `succeeded` (with `output`) or `failed` (with `error.category` and a ' +
           '`error.message` an agent can say). The recorded request and response are at GET /v1/executions/{id}. Send `Idempotency-Key` ' +
-          'to make a retry safe: the same key and body return the stored execution.',
+          'to make a retry safe: the same key and body return the stored execution. An action that requires confirmation does not run: ' +
+          'the answer has `status` `awaiting_confirmation`, the `request` it would send (secrets masked) and `expires_at`; ' +
+          'POST /v1/executions/{id}/confirm runs it, /decline drops it.',
         params: IdParams,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255 })) }),
         body: ExecuteBody,
@@ -107,6 +109,42 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ executions: ExecutionS
       );
       return toPageResponse(page, executionView);
     },
+  );
+
+  app.post(
+    '/executions/:id/confirm',
+    {
+      config: { scope: 'actions:execute' },
+      schema: {
+        tags,
+        summary: 'Confirm an execution that awaits confirmation: run it now',
+        description:
+          'Runs the action version that was called, with the inputs given then, under the same execution id, and answers the finished ' +
+          'execution. Confirming again answers the same execution without running it again (`running` while the first confirmation ' +
+          'runs it). 409 when it was declined or never awaited confirmation; 410 once its `expires_at` has passed (it is then `expired`).',
+        params: IdParams,
+        response: { 200: ExecutionSummaryView },
+      },
+    },
+    async (request) =>
+      executionSummaryView(await executions.confirm(principalOf(request), request.params.id)),
+  );
+
+  app.post(
+    '/executions/:id/decline',
+    {
+      config: { scope: 'actions:execute' },
+      schema: {
+        tags,
+        summary: 'Decline an execution that awaits confirmation: nothing runs',
+        description:
+          'Records the execution `declined`. Declining again answers the same; 409 once it was confirmed, 410 once it expired.',
+        params: IdParams,
+        response: { 200: ExecutionSummaryView },
+      },
+    },
+    async (request) =>
+      executionSummaryView(await executions.decline(principalOf(request), request.params.id)),
   );
 
   app.get(

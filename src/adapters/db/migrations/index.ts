@@ -6,6 +6,8 @@ import { actions } from './0003-actions.ts';
 import { jobs } from './0004-jobs.ts';
 import { agents } from './0005-agents.ts';
 import { postCall } from './0006-post-call.ts';
+import { confirmations } from './0007-confirmations.ts';
+import { actionAnnotations } from './0008-action-annotations.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -16,6 +18,8 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0004-jobs', jobs],
   ['0005-agents', agents],
   ['0006-post-call', postCall],
+  ['0007-confirmations', confirmations],
+  ['0008-action-annotations', actionAnnotations],
 ];
 
 class StaticProvider implements MigrationProvider {
