@@ -143,35 +143,41 @@ export function createExecutionService(deps: ExecutionDeps) {
             secrets.derive(`input ${variable.name}`, value);
         }
       }
-      if (!prepared.ok) {
-        outcome = failedInput(prepared.message, prepared.issues);
-      } else if (awaitConfirmation) {
-        outcome = await kinds.get(action.kind).run(action.config, {
+      const runKind = (dryRun: boolean) =>
+        kinds.get(action.kind).run(action.config, {
           action,
           integration,
           inputs,
           context: request.context,
           secrets,
           idempotencyKey: request.idempotencyKey,
-          dryRun: true,
+          dryRun,
           executionId: id,
           signal: new AbortController().signal,
         });
+      // what a held request needs to run later, under this execution's id
+      const held = {
+        executionId: id,
+        organizationId: action.organizationId,
+        actionId: action.id,
+        actionVersion: action.version,
+        inputs,
+        context: request.context,
+        callerKeyId: mode.callerKeyId,
+        createdAt: new Date(startedAt).toISOString(),
+      };
+      if (!prepared.ok) {
+        outcome = failedInput(prepared.message, prepared.issues);
+      } else if (awaitConfirmation) {
+        outcome = await runKind(true);
         // a request that cannot even be rendered fails now, not after the user said yes
         if (outcome.status === 'dry_run') {
           expiresAt = new Date(startedAt + (deps.confirmationTtlMs ?? CONFIRMATION_TTL_MS)).toISOString();
           await store.confirmations.insert({
-            executionId: id,
-            organizationId: action.organizationId,
-            actionId: action.id,
-            actionVersion: action.version,
-            inputs,
-            context: request.context,
+            ...held,
             conversationId: conversationOf(request) ?? null,
-            callerKeyId: mode.callerKeyId,
             idempotencyKey: request.idempotencyKey,
             state: 'pending',
-            createdAt: new Date(startedAt).toISOString(),
             expiresAt,
             decidedAt: null,
           });
@@ -179,34 +185,16 @@ export function createExecutionService(deps: ExecutionDeps) {
       } else if (deferTo !== undefined) {
         // committed before the caller is answered: the request survives a crash
         await store.postCall.insert({
-          executionId: id,
-          organizationId: action.organizationId,
+          ...held,
           conversationId: deferTo,
-          actionId: action.id,
-          actionVersion: action.version,
-          inputs,
-          context: request.context,
-          callerKeyId: mode.callerKeyId,
           state: 'waiting',
           jobId: null,
-          createdAt: new Date(startedAt).toISOString(),
           enqueuedAt: null,
         });
         queued = true;
         outcome = { status: 'succeeded', attempts: 0 };
       } else {
-        const controller = new AbortController();
-        outcome = await kinds.get(action.kind).run(action.config, {
-          action,
-          integration,
-          inputs,
-          context: request.context,
-          secrets,
-          idempotencyKey: request.idempotencyKey,
-          dryRun: request.dryRun,
-          executionId: id,
-          signal: controller.signal,
-        });
+        outcome = await runKind(request.dryRun);
         speech = renderSpeech(action, inputs, request.context, new Date(startedAt), outcome);
       }
     }
