@@ -20,6 +20,7 @@ import type { OpenApiImportService } from '../app/openapi-import.ts';
 import type { VariableOptionsService } from '../app/variable-options.ts';
 import type { RateLimiter } from '../core/ports/rate-limiter.ts';
 import { langdockRoutes } from './dialects/langdock/routes.ts';
+import { opencxRoutes } from './dialects/opencx/routes.ts';
 import { talkoverRoutes } from './dialects/talkover/routes.ts';
 import { installAuth } from './plugins/auth.ts';
 import { installErrorHandling } from './plugins/errors.ts';
@@ -184,6 +185,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     prefix: '/integrations/v1',
     actions: services.actions,
     integrations: services.integrations,
+    isUnavailable: deps.isUnavailable,
+  });
+  await app.register(opencxRoutes, {
+    prefix: '/actions',
+    actions: services.actions,
     isUnavailable: deps.isUnavailable,
   });
   await app.register(talkoverRoutes, {

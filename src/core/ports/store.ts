@@ -279,10 +279,20 @@ export interface ConfirmationRepository {
  */
 export interface ActionAnnotationRepository {
   /** Inserts or replaces the action's document in the namespace. */
-  put(organizationId: string, actionId: string, namespace: string, document: unknown, at: string): Promise<void>;
+  put(
+    organizationId: string,
+    actionId: string,
+    namespace: string,
+    document: unknown,
+    at: string,
+  ): Promise<void>;
   get(organizationId: string, actionId: string, namespace: string): Promise<unknown>;
   /** The documents of these actions in the namespace, by action id (absent: none). */
-  getMany(organizationId: string, actionIds: readonly string[], namespace: string): Promise<Map<string, unknown>>;
+  getMany(
+    organizationId: string,
+    actionIds: readonly string[],
+    namespace: string,
+  ): Promise<Map<string, unknown>>;
 }
 
 export interface IdempotencyRepository {

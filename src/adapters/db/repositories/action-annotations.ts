@@ -29,7 +29,9 @@ export class KyselyActionAnnotationRepository implements ActionAnnotationReposit
         document: text,
         updated_at: at,
       })
-      .onConflict((oc) => oc.columns(['action_id', 'namespace']).doUpdateSet({ document: text, updated_at: at }))
+      .onConflict((oc) =>
+        oc.columns(['action_id', 'namespace']).doUpdateSet({ document: text, updated_at: at }),
+      )
       .execute();
   }
 
