@@ -25,6 +25,8 @@ import { createOrganizationService, type OrganizationService } from './app/organ
 import { createPostCallService, type PostCallService } from './app/post-call.ts';
 import { createSecretService, type SecretService } from './app/secrets.ts';
 import { createVariableOptionsService, type VariableOptionsService } from './app/variable-options.ts';
+import { createWorkflowService, type WorkflowService } from './app/workflows/definitions.ts';
+import { createRunService, type RunService } from './app/workflows/runs.ts';
 import type { Config } from './config.ts';
 import { fingerprintMasterKey, Keyring } from './adapters/crypto/keyring.ts';
 import { resolveMasterKey } from './adapters/crypto/master-key-file.ts';
@@ -82,6 +84,8 @@ export interface Container {
     readonly agentActions: AgentActionService;
     readonly tools: ToolService;
     readonly imports: OpenApiImportService;
+    readonly workflows: WorkflowService;
+    readonly workflowRuns: RunService;
   };
   close(): Promise<void>;
 }
@@ -258,6 +262,17 @@ export async function createContainer(
       run: (request, attempt) => executions.runPostCall(request, attempt),
     });
     postCall.work();
+    const workflowRuns = createRunService({
+      store,
+      queue,
+      crypto,
+      clock,
+      logger,
+      kinds,
+      reveal: (organizationId, id) => secrets.reveal(organizationId, id),
+      execute: (principal, actionId, request) => executions.execute(principal, actionId, request),
+    });
+    workflowRuns.work();
     const services = {
       organizations: createOrganizationService({ store, crypto, clock }),
       apiKeys: createApiKeyService({
@@ -277,6 +292,8 @@ export async function createContainer(
       tools: createToolService({ store, actions, agents }),
       postCall,
       imports: createOpenApiImportService({ store, http, actions }),
+      workflows: createWorkflowService({ store, crypto, clock }),
+      workflowRuns,
     };
     const defaultOrganization = await services.organizations.ensureDefault();
     if (config.adminKey) await services.apiKeys.ensureBootstrapKey(config.adminKey, defaultOrganization.id);

@@ -12,6 +12,8 @@ import type { IntegrationService } from '../app/integrations.ts';
 import type { KindRegistry } from '../app/kinds/registry.ts';
 import type { AgentActionService } from '../app/agent-actions.ts';
 import type { AgentService } from '../app/agents.ts';
+import type { WorkflowService } from '../app/workflows/definitions.ts';
+import type { RunService } from '../app/workflows/runs.ts';
 import type { ToolService } from '../app/tools.ts';
 import type { OrganizationService } from '../app/organizations.ts';
 import type { SecretService } from '../app/secrets.ts';
@@ -35,6 +37,8 @@ import { conversationRoutes } from './routes/conversations.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { importRoutes } from './routes/imports.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { workflowRoutes } from './routes/workflows.ts';
+import { workflowRunRoutes } from './routes/workflow-runs.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meRoutes } from './routes/me.ts';
 import { organizationRoutes } from './routes/organizations.ts';
@@ -62,6 +66,8 @@ export interface HttpDeps {
     tools: ToolService;
     postCall: PostCallService;
     imports: OpenApiImportService;
+    workflows: WorkflowService;
+    workflowRuns: RunService;
   };
   kinds: KindRegistry;
   rateLimiter: RateLimiter;
@@ -171,6 +177,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       await v1.register(agentRoutes, { agents: services.agents });
       await v1.register(conversationRoutes, { postCall: services.postCall });
       await v1.register(importRoutes, { imports: services.imports });
+      await v1.register(workflowRoutes, { workflows: services.workflows });
+      await v1.register(workflowRunRoutes, { runs: services.workflowRuns });
     },
     { prefix: '/v1' },
   );

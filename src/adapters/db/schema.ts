@@ -119,6 +119,54 @@ export interface Database {
     document: string;
     updated_at: string;
   };
+  workflow_versions: {
+    id: string;
+    organization_id: string;
+    workflow_id: string;
+    version_number: number;
+    name: string;
+    description: string | null;
+    trigger_type: string;
+    trigger_configuration: string | null;
+    trigger_constraints: string | null;
+    blocks: string;
+    editor_state: string | null;
+    active: number;
+    created_by: string | null;
+    created_at: string;
+    updated_at: string;
+    deleted_at: string | null;
+  };
+  workflow_runs: {
+    id: string;
+    organization_id: string;
+    workflow_id: string;
+    version_id: string;
+    version_number: number;
+    status: string;
+    input: string;
+    error: string | null;
+    caller_key_id: string | null;
+    created_at: string;
+    started_at: string | null;
+    finished_at: string | null;
+  };
+  workflow_run_steps: {
+    run_id: string;
+    step_id: string;
+    organization_id: string;
+    position: number;
+    type: string;
+    name: string | null;
+    status: string;
+    input: string | null;
+    output: string | null;
+    error: string | null;
+    attempts: number;
+    execution_id: string | null;
+    started_at: string | null;
+    finished_at: string | null;
+  };
   agent_actions: { agent_id: string; action_id: string; organization_id: string; position: number };
   agent_versions: {
     agent_id: string;

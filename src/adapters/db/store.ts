@@ -14,6 +14,8 @@ import { KyselyApiKeyRepository } from './repositories/api-keys.ts';
 import { KyselyExecutionRepository } from './repositories/executions.ts';
 import { KyselyIdempotencyRepository } from './repositories/idempotency.ts';
 import { KyselyPostCallRepository } from './repositories/post-call.ts';
+import { KyselyWorkflowRunRepository } from './repositories/workflow-runs.ts';
+import { KyselyWorkflowRepository } from './repositories/workflows.ts';
 import { KyselyConfirmationRepository } from './repositories/confirmations.ts';
 import { KyselyActionAnnotationRepository } from './repositories/action-annotations.ts';
 import { KyselyIntegrationRepository } from './repositories/integrations.ts';
@@ -56,6 +58,8 @@ export class KyselyStore implements Store {
   readonly postCall: KyselyPostCallRepository;
   readonly confirmations: KyselyConfirmationRepository;
   readonly actionAnnotations: KyselyActionAnnotationRepository;
+  readonly workflows: KyselyWorkflowRepository;
+  readonly workflowRuns: KyselyWorkflowRunRepository;
 
   readonly #sqlite: SqliteExtras | undefined;
 
@@ -78,6 +82,8 @@ export class KyselyStore implements Store {
     this.postCall = new KyselyPostCallRepository(db);
     this.confirmations = new KyselyConfirmationRepository(db);
     this.actionAnnotations = new KyselyActionAnnotationRepository(db);
+    this.workflows = new KyselyWorkflowRepository(db);
+    this.workflowRuns = new KyselyWorkflowRunRepository(db);
   }
 
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {

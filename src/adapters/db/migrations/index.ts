@@ -8,6 +8,7 @@ import { agents } from './0005-agents.ts';
 import { postCall } from './0006-post-call.ts';
 import { confirmations } from './0007-confirmations.ts';
 import { actionAnnotations } from './0008-action-annotations.ts';
+import { workflows } from './0009-workflows.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -20,6 +21,7 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0006-post-call', postCall],
   ['0007-confirmations', confirmations],
   ['0008-action-annotations', actionAnnotations],
+  ['0009-workflows', workflows],
 ];
 
 class StaticProvider implements MigrationProvider {

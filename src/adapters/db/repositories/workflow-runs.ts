@@ -1,0 +1,182 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Page, PageRequest } from '../../../core/pagination.ts';
+import type { RunPatch, StepPatch, WorkflowRunRepository } from '../../../core/ports/workflow-store.ts';
+import type { RunError, RunStatus, RunStep, StepStatus, WorkflowRun } from '../../../core/workflows/model.ts';
+import type { Database } from '../schema.ts';
+import { fetchPage, isUniqueViolation, parseJson } from './shared.ts';
+
+const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+const parsed = (text: string | null): unknown => (text === null ? null : parseJson<unknown>(text));
+
+const toRun = (row: Selectable<Database['workflow_runs']>): WorkflowRun => ({
+  id: row.id,
+  organizationId: row.organization_id,
+  workflowId: row.workflow_id,
+  versionId: row.version_id,
+  versionNumber: row.version_number,
+  status: row.status as RunStatus,
+  input: parseJson<Record<string, unknown>>(row.input),
+  error: parsed(row.error) as RunError | null,
+  callerKeyId: row.caller_key_id,
+  createdAt: row.created_at,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+});
+
+const toStep = (row: Selectable<Database['workflow_run_steps']>): RunStep => ({
+  runId: row.run_id,
+  organizationId: row.organization_id,
+  stepId: row.step_id,
+  position: row.position,
+  type: row.type as RunStep['type'],
+  name: row.name,
+  status: row.status as StepStatus,
+  input: parsed(row.input),
+  output: parsed(row.output),
+  error: parsed(row.error) as RunError | null,
+  attempts: row.attempts,
+  executionId: row.execution_id,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+});
+
+/** Only the fields a patch names; `undefined` leaves a column as it is. */
+function columns<T extends object>(patch: T, jsonFields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    const column = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    out[column] = jsonFields.includes(key) ? (value === null ? null : JSON.stringify(value)) : value;
+  }
+  return out;
+}
+
+export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
+  private readonly db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+  }
+
+  async insert(run: WorkflowRun): Promise<void> {
+    await this.db
+      .insertInto('workflow_runs')
+      .values({
+        id: run.id,
+        organization_id: run.organizationId,
+        workflow_id: run.workflowId,
+        version_id: run.versionId,
+        version_number: run.versionNumber,
+        status: run.status,
+        input: JSON.stringify(run.input),
+        error: run.error === null ? null : JSON.stringify(run.error),
+        caller_key_id: run.callerKeyId,
+        created_at: run.createdAt,
+        started_at: run.startedAt,
+        finished_at: run.finishedAt,
+      })
+      .execute();
+  }
+
+  async get(organizationId: string, id: string): Promise<WorkflowRun | undefined> {
+    const row = await this.db
+      .selectFrom('workflow_runs')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toRun(row);
+  }
+
+  list(organizationId: string, workflowId: string, page: PageRequest): Promise<Page<WorkflowRun>> {
+    const query = this.db
+      .selectFrom('workflow_runs')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('workflow_id', '=', workflowId);
+    return fetchPage(query, 'id', page, toRun);
+  }
+
+  async update(
+    organizationId: string,
+    id: string,
+    patch: RunPatch,
+    from: readonly RunStatus[],
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('workflow_runs')
+      .set(columns(patch, ['error']))
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async insertStep(step: RunStep): Promise<boolean> {
+    try {
+      await this.db
+        .insertInto('workflow_run_steps')
+        .values({
+          run_id: step.runId,
+          step_id: step.stepId,
+          organization_id: step.organizationId,
+          position: step.position,
+          type: step.type,
+          name: step.name,
+          status: step.status,
+          input: json(step.input),
+          output: json(step.output),
+          error: step.error === null ? null : JSON.stringify(step.error),
+          attempts: step.attempts,
+          execution_id: step.executionId,
+          started_at: step.startedAt,
+          finished_at: step.finishedAt,
+        })
+        .execute();
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  async getStep(organizationId: string, runId: string, stepId: string): Promise<RunStep | undefined> {
+    const row = await this.db
+      .selectFrom('workflow_run_steps')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('run_id', '=', runId)
+      .where('step_id', '=', stepId)
+      .executeTakeFirst();
+    return row && toStep(row);
+  }
+
+  async updateStep(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    patch: StepPatch,
+    from: readonly StepStatus[],
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('workflow_run_steps')
+      .set(columns(patch, ['input', 'output', 'error']))
+      .where('organization_id', '=', organizationId)
+      .where('run_id', '=', runId)
+      .where('step_id', '=', stepId)
+      .where('status', 'in', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async steps(organizationId: string, runId: string): Promise<RunStep[]> {
+    const rows = await this.db
+      .selectFrom('workflow_run_steps')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('run_id', '=', runId)
+      .orderBy('position')
+      .execute();
+    return rows.map(toStep);
+  }
+}

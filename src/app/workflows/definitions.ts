@@ -1,0 +1,148 @@
+/**
+ * Workflow definitions: create, read, list, change (every change is a new version, which becomes the
+ * active one) and delete (soft: versions stay for the runs pinned to them).
+ */
+import { AppError, notFound } from '../../core/errors.ts';
+import type { Page, PageRequest } from '../../core/pagination.ts';
+import type { Clock } from '../../core/ports/clock.ts';
+import type { Crypto } from '../../core/ports/crypto.ts';
+import type { Store } from '../../core/ports/store.ts';
+import type { Principal } from '../../core/tenancy.ts';
+import type {
+  Block,
+  StepBlock,
+  TriggerType,
+  WorkflowDefinition,
+  WorkflowVersion,
+} from '../../core/workflows/model.ts';
+import { parseBlocks } from '../../core/workflows/validate.ts';
+import { checkHttpStep } from './http-step.ts';
+
+export interface WorkflowInput {
+  name: string;
+  description?: string | null | undefined;
+  triggerType: TriggerType;
+  triggerConfiguration?: unknown;
+  triggerConstraints?: unknown;
+  blocks: unknown;
+  editorState?: unknown;
+}
+
+export interface WorkflowDeps {
+  store: Store;
+  crypto: Crypto;
+  clock: Clock;
+}
+
+export type WorkflowService = ReturnType<typeof createWorkflowService>;
+
+function steps(blocks: readonly Block[], path = '/workflow_blocks'): { step: StepBlock; path: string }[] {
+  return blocks.flatMap((block, i) =>
+    block.$kind === 'Action'
+      ? [{ step: block, path: `${path}/${i}` }]
+      : [
+          ...steps(block.branches.then, `${path}/${i}/branches/then`),
+          ...steps(block.branches.else, `${path}/${i}/branches/else`),
+        ],
+  );
+}
+
+export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
+  /** Checks a definition beyond the block tree: what the steps name must exist. */
+  async function definitionOf(organizationId: string, input: WorkflowInput): Promise<WorkflowDefinition> {
+    const blocks = parseBlocks(input.blocks);
+    for (const { step, path } of steps(blocks)) {
+      const issue =
+        step.type === 'http'
+          ? checkHttpStep(step.input)[0]
+          : step.type === 'action' && !(await store.actions.get(organizationId, String(step.input.action_id)))
+            ? { path: '/input/action_id', message: `no action with id ${String(step.input.action_id)}` }
+            : undefined;
+      if (issue) {
+        throw new AppError('VALIDATION_FAILED', `step "${step.id}": ${issue.message}`, {
+          path: `${path}${issue.path}`,
+        });
+      }
+    }
+    return {
+      name: input.name,
+      description: input.description ?? null,
+      triggerType: input.triggerType,
+      triggerConfiguration: input.triggerConfiguration ?? null,
+      triggerConstraints: input.triggerConstraints ?? null,
+      blocks,
+      editorState: input.editorState ?? null,
+    };
+  }
+
+  async function save(
+    principal: Principal,
+    workflowId: string,
+    number: number,
+    definition: WorkflowDefinition,
+    createdAt: string,
+  ) {
+    const now = new Date(clock.now()).toISOString();
+    const version: WorkflowVersion = {
+      ...definition,
+      id: crypto.newId(),
+      organizationId: principal.organizationId,
+      workflowId,
+      versionNumber: number,
+      isActive: true,
+      createdBy: principal.keyId,
+      createdAt,
+      updatedAt: now,
+    };
+    // a concurrent edit that took this version number first makes this one a 409
+    await store.transaction((tx) => tx.workflows.insertVersion(version));
+    return version;
+  }
+
+  async function active(organizationId: string, workflowId: string): Promise<WorkflowVersion> {
+    const version = await store.workflows.active(organizationId, workflowId);
+    if (!version) throw notFound('Workflow');
+    return version;
+  }
+
+  return {
+    active,
+
+    async create(principal: Principal, input: WorkflowInput): Promise<WorkflowVersion> {
+      const definition = await definitionOf(principal.organizationId, input);
+      return save(principal, crypto.newId(), 1, definition, new Date(clock.now()).toISOString());
+    },
+
+    /** A new version from the current one and the fields given; it becomes the active version. */
+    async update(
+      principal: Principal,
+      workflowId: string,
+      patch: Partial<WorkflowInput>,
+    ): Promise<WorkflowVersion> {
+      const current = await active(principal.organizationId, workflowId);
+      const definition = await definitionOf(principal.organizationId, {
+        name: patch.name ?? current.name,
+        description: patch.description === undefined ? current.description : patch.description,
+        triggerType: patch.triggerType ?? current.triggerType,
+        triggerConfiguration:
+          patch.triggerConfiguration === undefined
+            ? current.triggerConfiguration
+            : patch.triggerConfiguration,
+        triggerConstraints:
+          patch.triggerConstraints === undefined ? current.triggerConstraints : patch.triggerConstraints,
+        blocks: patch.blocks === undefined ? current.blocks : patch.blocks,
+        editorState: patch.editorState === undefined ? current.editorState : patch.editorState,
+      });
+      return save(principal, workflowId, current.versionNumber + 1, definition, current.createdAt);
+    },
+
+    list(organizationId: string, page: PageRequest): Promise<Page<WorkflowVersion>> {
+      return store.workflows.list(organizationId, page);
+    },
+
+    async remove(organizationId: string, workflowId: string): Promise<void> {
+      if (!(await store.workflows.delete(organizationId, workflowId, new Date(clock.now()).toISOString())))
+        throw notFound('Workflow');
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Persistence of workflows and their runs (part of the Store port; kept apart so store.ts stays short).
+ * Every method takes the organization id; another organization's record answers like a missing one.
+ */
+import type { Page, PageRequest } from '../pagination.ts';
+import type {
+  RunError,
+  RunStatus,
+  RunStep,
+  StepStatus,
+  WorkflowRun,
+  WorkflowVersion,
+} from '../workflows/model.ts';
+
+export interface WorkflowRepository {
+  /**
+   * Inserts a version and makes it the only active one of its workflow. A version number taken by a
+   * concurrent save violates the (workflow_id, version_number) unique key: the caller answers 409.
+   */
+  insertVersion(version: WorkflowVersion): Promise<void>;
+  /** The active version of a live workflow. */
+  active(organizationId: string, workflowId: string): Promise<WorkflowVersion | undefined>;
+  /** Any version by its id, archived or deleted included: a run finishes on the version it started on. */
+  getVersion(organizationId: string, versionId: string): Promise<WorkflowVersion | undefined>;
+  /** Active versions of live workflows, newest version first. */
+  list(organizationId: string, page: PageRequest): Promise<Page<WorkflowVersion>>;
+  /** Soft delete: no version is active any more, and the versions stay for the runs that use them. */
+  delete(organizationId: string, workflowId: string, at: string): Promise<boolean>;
+}
+
+export interface RunPatch {
+  status?: RunStatus;
+  error?: RunError | null;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface StepPatch {
+  status?: StepStatus;
+  input?: unknown;
+  output?: unknown;
+  error?: RunError | null;
+  attempts?: number;
+  executionId?: string | null;
+  startedAt?: string;
+  finishedAt?: string | null;
+}
+
+export interface WorkflowRunRepository {
+  insert(run: WorkflowRun): Promise<void>;
+  get(organizationId: string, id: string): Promise<WorkflowRun | undefined>;
+  list(organizationId: string, workflowId: string, page: PageRequest): Promise<Page<WorkflowRun>>;
+  /** Applies the patch if the run's status is one of `from`; false otherwise (a fence against races). */
+  update(organizationId: string, id: string, patch: RunPatch, from: readonly RunStatus[]): Promise<boolean>;
+  /** Inserts the step record unless it exists (a step is recorded once per run); true when inserted. */
+  insertStep(step: RunStep): Promise<boolean>;
+  getStep(organizationId: string, runId: string, stepId: string): Promise<RunStep | undefined>;
+  /** Applies the patch if the step's status is one of `from`; false otherwise. */
+  updateStep(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    patch: StepPatch,
+    from: readonly StepStatus[],
+  ): Promise<boolean>;
+  /** In the order the run reached them. */
+  steps(organizationId: string, runId: string): Promise<RunStep[]>;
+}

@@ -1,0 +1,155 @@
+/**
+ * Workflows (DESIGN.md "Concepts", issue 7): a versioned tree of steps and if-else blocks behind a
+ * trigger, in OpenCX's block shapes (seed 003). A run is pinned to one version and advances step by step.
+ */
+
+/** Seed 003's trigger types. Only manual-trigger starts runs so far; the others are stored as given. */
+export const TRIGGER_TYPES = [
+  'manual-trigger',
+  'ai-trigger',
+  'cron-trigger',
+  'form-trigger',
+  'webhook',
+  'contact-created',
+  'phone-call-started',
+  'phone-call-finished',
+  'ticket-created',
+  'ticket-reassigned',
+  'ticket-resolved',
+  'ticket-handoff',
+  'pre-ticket-handoff',
+  'ticket-tag-added',
+  'ticket-inactive',
+  'sequence-completed',
+  'csat-score-submit',
+  'prohibited-topic-detected',
+  'sla-first-reply-breached',
+  'sla-next-reply-breached',
+  'sla-resolution-breached',
+  'voice-call-transferred',
+  'pre-voice-call-transfer',
+  'pre-phone-call-finished',
+  'manual-ticket-trigger',
+] as const;
+export type TriggerType = (typeof TRIGGER_TYPES)[number];
+
+export const STEP_TYPES = ['action', 'http', 'set', 'delay'] as const;
+export type StepType = (typeof STEP_TYPES)[number];
+
+export interface Condition {
+  operatorName: string;
+  left: unknown;
+  right?: unknown;
+}
+
+export interface StepBlock {
+  $kind: 'Action';
+  id: string;
+  type: StepType;
+  name?: string | undefined;
+  input: Record<string, unknown>;
+}
+
+export interface IfElseBlock {
+  $kind: 'Block';
+  type: 'if-else';
+  id: string;
+  name?: string | undefined;
+  inputs: { condition: Condition };
+  branches: { then: Block[]; else: Block[] };
+}
+
+export type Block = StepBlock | IfElseBlock;
+
+/** SECURITY.md 2.1: workflows have at most 200 steps and branches nest at most 32 deep. */
+export const WORKFLOW_LIMITS = {
+  blocks: 200,
+  depth: 32,
+  name: 200,
+  description: 4000,
+  delaySeconds: 30 * 86_400,
+};
+
+export interface WorkflowDefinition {
+  name: string;
+  description: string | null;
+  triggerType: TriggerType;
+  triggerConfiguration: unknown;
+  triggerConstraints: unknown;
+  blocks: Block[];
+  /** OpenCX's React Flow editor state, kept as given. */
+  editorState: unknown;
+}
+
+/** One version of a workflow; `workflowId` groups the versions, one of which is active. */
+export interface WorkflowVersion extends WorkflowDefinition {
+  id: string;
+  organizationId: string;
+  workflowId: string;
+  versionNumber: number;
+  isActive: boolean;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINISHED_RUN: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export const STEP_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export interface RunError {
+  /** The step that failed, when one did. */
+  stepId: string | null;
+  category: string;
+  message: string;
+}
+
+export interface WorkflowRun {
+  id: string;
+  organizationId: string;
+  workflowId: string;
+  /** The version the run is pinned to, and finishes on. */
+  versionId: string;
+  versionNumber: number;
+  status: RunStatus;
+  /** The trigger's data: `{{trigger.*}}`. */
+  input: Record<string, unknown>;
+  error: RunError | null;
+  callerKeyId: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** One step (or if-else decision) of a run, committed before the next one is enqueued. */
+export interface RunStep {
+  runId: string;
+  organizationId: string;
+  stepId: string;
+  /** Order in which the run reached it. */
+  position: number;
+  type: StepType | 'if-else';
+  name: string | null;
+  status: StepStatus;
+  input: unknown;
+  output: unknown;
+  error: RunError | null;
+  /** Times the step began; more than 1 means an attempt was interrupted or retried. */
+  attempts: number;
+  /** For action steps, the execution it made. */
+  executionId: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** The queue job that runs one step; the key makes enqueueing a step twice a no-op. */
+export const WORKFLOW_STEP_JOB = 'workflow-step';
+export interface WorkflowStepJob {
+  organizationId: string;
+  runId: string;
+  stepId: string;
+}
+export const stepKey = (runId: string, stepId: string): string => `run:${runId}:step:${stepId}`;

@@ -1,0 +1,168 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type, { type Static } from 'typebox';
+import type { WorkflowService } from '../../app/workflows/definitions.ts';
+import { TRIGGER_TYPES, WORKFLOW_LIMITS, type WorkflowVersion } from '../../core/workflows/model.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { IdParams, PageQuery, Timestamp, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
+
+const Blocks = Type.Array(Type.Unknown(), {
+  maxItems: WORKFLOW_LIMITS.blocks,
+  description:
+    'Steps `{"$kind": "Action", "id", "type": "action"|"http"|"set"|"delay", "name", "input"}` and if-else blocks `{"$kind": "Block", "type": "if-else", "id", "inputs": {"condition": {"operatorName", "left", "right"}}, "branches": {"then": [...], "else": [...]}}`. `{{step_id.output.field}}` and `{{trigger.field}}` reach earlier results.',
+});
+
+const fields = {
+  name: Type.String({ minLength: 1, maxLength: WORKFLOW_LIMITS.name }),
+  description: Type.Optional(
+    Type.Union([Type.String({ maxLength: WORKFLOW_LIMITS.description }), Type.Null()]),
+  ),
+  trigger_type: Type.Enum(TRIGGER_TYPES, {
+    description:
+      'What starts it. manual-trigger: POST /v1/workflows/{id}/runs; the others are stored, not yet fired',
+  }),
+  trigger_configuration: Type.Optional(Type.Unknown()),
+  trigger_constraints: Type.Optional(
+    Type.Unknown({ description: 'JSON Logic over the trigger data (stored; not yet evaluated)' }),
+  ),
+  workflow_blocks: Blocks,
+  workflow_editor_state: Type.Optional(Type.Unknown({ description: 'Kept as given' })),
+};
+
+export const WorkflowView = Type.Object({
+  id: Type.String({ description: 'This version' }),
+  workflow_id: Type.String({ description: 'Groups the versions of one workflow; the id routes take' }),
+  name: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  is_active: Type.Boolean(),
+  trigger_type: Type.String(),
+  version_number: Type.Integer(),
+  workflow_blocks: Type.Array(Type.Unknown()),
+  trigger_configuration: Type.Unknown(),
+  trigger_constraints: Type.Unknown(),
+  workflow_editor_state: Type.Unknown(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+export const workflowView = (v: WorkflowVersion): Static<typeof WorkflowView> => ({
+  id: v.id,
+  workflow_id: v.workflowId,
+  name: v.name,
+  description: v.description,
+  is_active: v.isActive,
+  trigger_type: v.triggerType,
+  version_number: v.versionNumber,
+  workflow_blocks: v.blocks,
+  trigger_configuration: v.triggerConfiguration,
+  trigger_constraints: v.triggerConstraints,
+  workflow_editor_state: v.editorState,
+  created_at: v.createdAt,
+  updated_at: v.updatedAt,
+});
+
+const tags = ['workflows'];
+
+const toInput = (body: Partial<Static<ReturnType<typeof Type.Object<typeof fields>>>>) => ({
+  name: body.name,
+  description: body.description,
+  triggerType: body.trigger_type,
+  triggerConfiguration: body.trigger_configuration,
+  triggerConstraints: body.trigger_constraints,
+  blocks: body.workflow_blocks,
+  editorState: body.workflow_editor_state,
+});
+
+export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowService }> = async (
+  app,
+  { workflows },
+) => {
+  app.post(
+    '/workflows',
+    {
+      config: { scope: 'workflows:write' },
+      schema: {
+        tags,
+        summary: 'Create a workflow (its version 1, active)',
+        body: Type.Object(fields, { additionalProperties: false }),
+        response: { 201: WorkflowView },
+      },
+    },
+    async (request, reply) => {
+      const input = toInput(request.body);
+      const version = await workflows.create(principalOf(request), {
+        ...input,
+        name: request.body.name,
+        triggerType: request.body.trigger_type,
+        blocks: request.body.workflow_blocks,
+      });
+      return reply.code(201).send(workflowView(version));
+    },
+  );
+
+  app.get(
+    '/workflows',
+    {
+      config: { scope: 'workflows:read' },
+      schema: {
+        tags,
+        summary: 'List workflows (their active versions), newest first',
+        querystring: PageQuery,
+        response: { 200: pageOf(WorkflowView) },
+      },
+    },
+    async (request) =>
+      toPageResponse(
+        await workflows.list(principalOf(request).organizationId, toPageRequest(request.query)),
+        workflowView,
+      ),
+  );
+
+  app.get(
+    '/workflows/:id',
+    {
+      config: { scope: 'workflows:read' },
+      schema: {
+        tags,
+        summary: 'Get a workflow’s active version by workflow_id',
+        params: IdParams,
+        response: { 200: WorkflowView },
+      },
+    },
+    async (request) =>
+      workflowView(await workflows.active(principalOf(request).organizationId, request.params.id)),
+  );
+
+  app.patch(
+    '/workflows/:id',
+    {
+      config: { scope: 'workflows:write' },
+      schema: {
+        tags,
+        summary: 'Change a workflow: a new version, which becomes the active one',
+        description: 'Runs already started finish on the version they started on.',
+        params: IdParams,
+        body: Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 }),
+        response: { 200: WorkflowView },
+      },
+    },
+    async (request) =>
+      workflowView(await workflows.update(principalOf(request), request.params.id, toInput(request.body))),
+  );
+
+  app.delete(
+    '/workflows/:id',
+    {
+      config: { scope: 'workflows:write' },
+      schema: {
+        tags,
+        summary: 'Delete a workflow (its versions stay readable through the runs that used them)',
+        params: IdParams,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      await workflows.remove(principalOf(request).organizationId, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,139 @@
+/** Workflow definitions: save-time checks of references and conditions, and the condition operator table. */
+import { describe, expect, it } from 'vitest';
+import { evaluateCondition } from '../../src/core/workflows/conditions.ts';
+import { nextStep } from '../../src/core/workflows/plan.ts';
+import { checkBlocks } from '../../src/core/workflows/validate.ts';
+import type { Block } from '../../src/core/workflows/model.ts';
+
+const set = (id: string, values: Record<string, unknown> = { a: 1 }) => ({
+  $kind: 'Action',
+  id,
+  type: 'set',
+  name: id,
+  input: { values },
+});
+const ifElse = (
+  id: string,
+  left: unknown,
+  then: unknown[],
+  otherwise: unknown[] = [],
+  operatorName = 'equals',
+) => ({
+  $kind: 'Block',
+  type: 'if-else',
+  id,
+  inputs: { condition: { operatorName, left, right: 'x' } },
+  branches: { then, else: otherwise },
+});
+
+describe('workflow references', () => {
+  it.each([
+    ['an earlier step', [set('a'), set('b', { v: '{{a.output.a}}' })]],
+    ['the trigger', [set('a', { v: '{{trigger.order.id}}' })]],
+    [
+      'a step in an earlier branch, after the if-else',
+      [ifElse('c', '{{trigger.x}}', [set('a')]), set('b', { v: '{{a.output.a}}' })],
+    ],
+    [
+      'an outer step from inside a branch',
+      [set('a'), ifElse('c', '{{a.output.a}}', [set('b', { v: '{{a.output}}' })])],
+    ],
+  ])('accepts a reference to %s', (_, blocks) => {
+    expect(checkBlocks(blocks)).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a later step',
+      [set('a', { v: '{{b.output.x}}' }), set('b')],
+      'step "a" refers to step "b", which cannot have run before it',
+    ],
+    [
+      'itself',
+      [set('a', { v: '{{a.output.x}}' })],
+      'step "a" refers to step "a", which cannot have run before it',
+    ],
+    [
+      'a step of the other branch',
+      [ifElse('c', '{{trigger.x}}', [set('a')], [set('b', { v: '{{a.output.x}}' })])],
+      'step "b" refers to step "a", which cannot have run before it',
+    ],
+    [
+      'a step in a condition that comes after it',
+      [ifElse('c', '{{a.output.x}}', []), set('a')],
+      '"c" refers to step "a"',
+    ],
+    ['a step that does not exist', [set('a', { v: '{{nope.output.x}}' })], 'names no step of this workflow'],
+    ['a step without .output', [set('a'), set('b', { v: '{{a.x}}' })], 'use {{a.output...}}'],
+  ])('refuses a reference to %s, naming it', (_, blocks, message) => {
+    const issues = checkBlocks(blocks);
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues[0]?.message).toContain(message);
+  });
+
+  it.each([
+    ['duplicate ids', [set('a'), set('a')], 'used twice'],
+    [
+      'an unknown step type',
+      [{ $kind: 'Action', id: 'a', type: 'teleport', input: {} }],
+      'type must be one of',
+    ],
+    ['an unknown operator', [ifElse('c', '1', [], [], 'roughly')], 'operatorName must be one of'],
+    ['a delay without seconds', [{ $kind: 'Action', id: 'd', type: 'delay', input: {} }], 'input.seconds'],
+    [
+      'an action step without action_id',
+      [{ $kind: 'Action', id: 'x', type: 'action', input: {} }],
+      'action_id',
+    ],
+    ['an id that cannot be referenced', [set('1st')], 'id must be'],
+  ])('refuses %s', (_, blocks, message) => {
+    expect(checkBlocks(blocks)[0]?.message).toContain(message);
+  });
+
+  it('refuses branches nested deeper than 32', () => {
+    let blocks: unknown[] = [set('leaf')];
+    for (let i = 0; i < 34; i++) blocks = [ifElse(`c${i}`, '1', blocks)];
+    expect(checkBlocks(blocks).some((i) => i.message.includes('nest at most'))).toBe(true);
+  });
+});
+
+describe('condition operators', () => {
+  it.each([
+    ['equals', 'shipped', 'shipped', true],
+    ['equals', 42, '42', true],
+    ['equals', 'a', 'b', false],
+    ['not_equals', 'a', 'b', true],
+    ['contains', 'hello world', 'world', true],
+    ['contains', ['a', 'b'], 'b', true],
+    ['not_contains', ['a', 'b'], 'c', true],
+    ['greater_than', '10', 9, true],
+    ['greater_than', 'ten', 9, false],
+    ['less_than', 1, 2, true],
+    ['is_empty', '', undefined, true],
+    ['is_empty', null, undefined, true],
+    ['is_empty', [], undefined, true],
+    ['is_empty', 0, undefined, false],
+    ['is_not_empty', { a: 1 }, undefined, true],
+  ] as const)('%s(%j, %j) is %s', (operator, left, right, expected) => {
+    expect(evaluateCondition(operator, left, right)).toBe(expected);
+  });
+});
+
+describe('next step', () => {
+  const blocks = [
+    set('a'),
+    ifElse('c', '{{a.output.v}}', [set('t')], [set('e')]),
+    set('z'),
+  ] as unknown as Block[];
+  const scope = (v: unknown) => ({ trigger: {}, outputs: new Map<string, unknown>([['a', { v }]]) });
+
+  it('takes the branch the condition chooses and resumes at the first unfinished step', () => {
+    expect(nextStep(blocks, { trigger: {}, outputs: new Map() }, new Set()).step?.id).toBe('a');
+    const then = nextStep(blocks, scope('x'), new Set(['a']));
+    expect(then.step?.id).toBe('t');
+    expect(then.decisions.map((d) => [d.block.id, d.result])).toEqual([['c', true]]);
+    expect(nextStep(blocks, scope('y'), new Set(['a'])).step?.id).toBe('e');
+    expect(nextStep(blocks, scope('y'), new Set(['a', 'c', 'e'])).step?.id).toBe('z');
+    expect(nextStep(blocks, scope('y'), new Set(['a', 'c', 'e', 'z'])).step).toBeUndefined();
+  });
+});
