@@ -1,5 +1,5 @@
-import { sql, type ColumnDefinitionBuilder } from 'kysely';
-import { ACTIVITY_SCHEMA } from '../sqlite-pragmas.ts';
+import { sql } from 'kysely';
+import { activityTables } from './activity.ts';
 import type { MigrationFactory } from './types.ts';
 
 /** Integrations, actions with every version kept, executions and idempotency keys. */
@@ -67,18 +67,8 @@ export const actions: MigrationFactory = (t, dialect) => ({
       .addPrimaryKeyConstraint('action_versions_pk', ['action_id', 'version'])
       .execute();
 
-    // Execution records and idempotency keys are activity: on SQLite they live in the attached activity
-    // file (see sqlite-pragmas.ts), where no foreign key can reach the organizations table.
-    const activity = dialect === 'sqlite' ? ACTIVITY_SCHEMA : undefined;
-    const schema = activity ? db.schema.withSchema(activity) : db.schema;
-    const organization = (c: ColumnDefinitionBuilder) =>
-      activity ? c.notNull() : c.notNull().references('organizations.id').onDelete('cascade');
-    const index = (name: string, table: string, columns: string[]) =>
-      activity
-        ? sql`create index ${sql.id(activity, name)} on ${sql.id(table)} (${sql.join(columns.map((c) => sql.id(c)))})`.execute(
-            db,
-          )
-        : db.schema.createIndex(name).on(table).columns(columns).execute();
+    // Execution records and idempotency keys are activity (see activity.ts).
+    const { schema, organization, index } = activityTables(db, dialect);
 
     await schema
       .createTable('executions')

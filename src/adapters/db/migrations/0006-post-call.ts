@@ -1,5 +1,5 @@
-import { sql, type ColumnDefinitionBuilder } from 'kysely';
-import { ACTIVITY_SCHEMA } from '../sqlite-pragmas.ts';
+import { sql } from 'kysely';
+import { activityTables } from './activity.ts';
 import type { MigrationFactory } from './types.ts';
 
 /**
@@ -13,10 +13,7 @@ import type { MigrationFactory } from './types.ts';
  */
 export const postCall: MigrationFactory = (t, dialect) => ({
   async up(db) {
-    const activity = dialect === 'sqlite' ? ACTIVITY_SCHEMA : undefined;
-    const schema = activity ? db.schema.withSchema(activity) : db.schema;
-    const organization = (c: ColumnDefinitionBuilder) =>
-      activity ? c.notNull() : c.notNull().references('organizations.id').onDelete('cascade');
+    const { schema, organization, index } = activityTables(db, dialect);
     await schema
       .createTable('post_call_requests')
       .addColumn('execution_id', 'text', (c) => c.primaryKey())
@@ -32,11 +29,10 @@ export const postCall: MigrationFactory = (t, dialect) => ({
       .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
       .addColumn('enqueued_at', sql.raw(t.timestamp))
       .execute();
-    const columns = ['organization_id', 'conversation_id', 'state'];
-    await (activity
-      ? sql`create index ${sql.id(activity, 'post_call_conversation')} on ${sql.id('post_call_requests')} (${sql.join(columns.map((c) => sql.id(c)))})`.execute(
-          db,
-        )
-      : db.schema.createIndex('post_call_conversation').on('post_call_requests').columns(columns).execute());
+    await index('post_call_conversation', 'post_call_requests', [
+      'organization_id',
+      'conversation_id',
+      'state',
+    ]);
   },
 });

@@ -1,5 +1,5 @@
-import { sql, type ColumnDefinitionBuilder } from 'kysely';
-import { ACTIVITY_SCHEMA } from '../sqlite-pragmas.ts';
+import { sql } from 'kysely';
+import { activityTables } from './activity.ts';
 import type { MigrationFactory } from './types.ts';
 
 /**
@@ -13,10 +13,7 @@ import type { MigrationFactory } from './types.ts';
  */
 export const confirmations: MigrationFactory = (t, dialect) => ({
   async up(db) {
-    const activity = dialect === 'sqlite' ? ACTIVITY_SCHEMA : undefined;
-    const schema = activity ? db.schema.withSchema(activity) : db.schema;
-    const organization = (c: ColumnDefinitionBuilder) =>
-      activity ? c.notNull() : c.notNull().references('organizations.id').onDelete('cascade');
+    const { schema, organization } = activityTables(db, dialect);
     await schema
       .createTable('confirmation_requests')
       .addColumn('execution_id', 'text', (c) => c.primaryKey())
