@@ -27,6 +27,7 @@ import { createSecretService, type SecretService } from './app/secrets.ts';
 import { createVariableOptionsService, type VariableOptionsService } from './app/variable-options.ts';
 import { createWorkflowService, type WorkflowService } from './app/workflows/definitions.ts';
 import { createRunService, type RunService } from './app/workflows/runs.ts';
+import { createTriggerService, type TriggerService } from './app/workflows/triggers.ts';
 import type { Config } from './config.ts';
 import { fingerprintMasterKey, Keyring } from './adapters/crypto/keyring.ts';
 import { resolveMasterKey } from './adapters/crypto/master-key-file.ts';
@@ -86,6 +87,7 @@ export interface Container {
     readonly imports: OpenApiImportService;
     readonly workflows: WorkflowService;
     readonly workflowRuns: RunService;
+    readonly workflowTriggers: TriggerService;
   };
   close(): Promise<void>;
 }
@@ -294,6 +296,14 @@ export async function createContainer(
       imports: createOpenApiImportService({ store, http, actions }),
       workflows: createWorkflowService({ store, crypto, clock }),
       workflowRuns,
+      workflowTriggers: createTriggerService({
+        store,
+        crypto,
+        clock,
+        logger,
+        runs: workflowRuns,
+        reveal: (organizationId, id) => secrets.reveal(organizationId, id),
+      }),
     };
     const defaultOrganization = await services.organizations.ensureDefault();
     if (config.adminKey) await services.apiKeys.ensureBootstrapKey(config.adminKey, defaultOrganization.id);

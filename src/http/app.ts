@@ -14,6 +14,7 @@ import type { AgentActionService } from '../app/agent-actions.ts';
 import type { AgentService } from '../app/agents.ts';
 import type { WorkflowService } from '../app/workflows/definitions.ts';
 import type { RunService } from '../app/workflows/runs.ts';
+import type { TriggerService } from '../app/workflows/triggers.ts';
 import type { ToolService } from '../app/tools.ts';
 import type { OrganizationService } from '../app/organizations.ts';
 import type { SecretService } from '../app/secrets.ts';
@@ -39,6 +40,7 @@ import { importRoutes } from './routes/imports.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { workflowRunRoutes } from './routes/workflow-runs.ts';
+import { eventRoutes, hookRoutes } from './routes/workflow-triggers.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meRoutes } from './routes/me.ts';
 import { organizationRoutes } from './routes/organizations.ts';
@@ -68,6 +70,7 @@ export interface HttpDeps {
     imports: OpenApiImportService;
     workflows: WorkflowService;
     workflowRuns: RunService;
+    workflowTriggers: TriggerService;
   };
   kinds: KindRegistry;
   rateLimiter: RateLimiter;
@@ -179,6 +182,12 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       await v1.register(importRoutes, { imports: services.imports });
       await v1.register(workflowRoutes, { workflows: services.workflows });
       await v1.register(workflowRunRoutes, { runs: services.workflowRuns });
+      await v1.register(eventRoutes, { triggers: services.workflowTriggers });
+      await v1.register(hookRoutes, {
+        triggers: services.workflowTriggers,
+        rateLimiter: deps.rateLimiter,
+        perTokenPerMinute: settings.rateLimitPerKey,
+      });
     },
     { prefix: '/v1' },
   );

@@ -131,6 +131,7 @@ export interface Database {
     trigger_constraints: string | null;
     blocks: string;
     editor_state: string | null;
+    webhook_token: string | null;
     active: number;
     created_by: string | null;
     created_at: string;

@@ -15,7 +15,9 @@ import type {
   WorkflowDefinition,
   WorkflowVersion,
 } from '../../core/workflows/model.ts';
+import { JsonLogicError, checkJsonLogic } from '../../core/workflows/json-logic.ts';
 import { parseBlocks } from '../../core/workflows/validate.ts';
+import { signingSecretIdOf } from './webhook-signature.ts';
 import { checkHttpStep } from './http-step.ts';
 
 export interface WorkflowInput {
@@ -48,8 +50,35 @@ function steps(blocks: readonly Block[], path = '/workflow_blocks'): { step: Ste
 }
 
 export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
+  /** Constraints must be JSON Logic this server evaluates; a webhook's signing secret must exist. */
+  async function checkTrigger(organizationId: string, input: WorkflowInput): Promise<void> {
+    try {
+      checkJsonLogic(input.triggerConstraints ?? null);
+    } catch (error) {
+      if (!(error instanceof JsonLogicError)) throw error;
+      throw new AppError('VALIDATION_FAILED', `trigger_constraints: ${error.message}`, {
+        path: '/trigger_constraints',
+      });
+    }
+    if (input.triggerType !== 'webhook') return;
+    const secretId = signingSecretIdOf(input.triggerConfiguration);
+    if (secretId instanceof Error)
+      throw new AppError('VALIDATION_FAILED', `trigger_configuration: ${secretId.message}`, {
+        path: '/trigger_configuration',
+      });
+    if (secretId !== undefined && !(await store.secrets.get(organizationId, secretId)))
+      throw new AppError('VALIDATION_FAILED', `trigger_configuration: no secret with id ${secretId}`, {
+        path: '/trigger_configuration/signing_secret_id',
+      });
+  }
+
   /** Checks a definition beyond the block tree: what the steps name must exist. */
-  async function definitionOf(organizationId: string, input: WorkflowInput): Promise<WorkflowDefinition> {
+  async function definitionOf(
+    organizationId: string,
+    input: WorkflowInput,
+    webhookToken: string | null = null,
+  ): Promise<WorkflowDefinition> {
+    await checkTrigger(organizationId, input);
     const blocks = parseBlocks(input.blocks);
     for (const { step, path } of steps(blocks)) {
       const issue =
@@ -72,6 +101,8 @@ export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
       triggerConstraints: input.triggerConstraints ?? null,
       blocks,
       editorState: input.editorState ?? null,
+      // kept across versions so the URL callers were given keeps working; 190 bits of randomness
+      webhookToken: input.triggerType === 'webhook' ? (webhookToken ?? crypto.randomToken(32)) : null,
     };
   }
 
@@ -120,19 +151,23 @@ export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
       patch: Partial<WorkflowInput>,
     ): Promise<WorkflowVersion> {
       const current = await active(principal.organizationId, workflowId);
-      const definition = await definitionOf(principal.organizationId, {
-        name: patch.name ?? current.name,
-        description: patch.description === undefined ? current.description : patch.description,
-        triggerType: patch.triggerType ?? current.triggerType,
-        triggerConfiguration:
-          patch.triggerConfiguration === undefined
-            ? current.triggerConfiguration
-            : patch.triggerConfiguration,
-        triggerConstraints:
-          patch.triggerConstraints === undefined ? current.triggerConstraints : patch.triggerConstraints,
-        blocks: patch.blocks === undefined ? current.blocks : patch.blocks,
-        editorState: patch.editorState === undefined ? current.editorState : patch.editorState,
-      });
+      const definition = await definitionOf(
+        principal.organizationId,
+        {
+          name: patch.name ?? current.name,
+          description: patch.description === undefined ? current.description : patch.description,
+          triggerType: patch.triggerType ?? current.triggerType,
+          triggerConfiguration:
+            patch.triggerConfiguration === undefined
+              ? current.triggerConfiguration
+              : patch.triggerConfiguration,
+          triggerConstraints:
+            patch.triggerConstraints === undefined ? current.triggerConstraints : patch.triggerConstraints,
+          blocks: patch.blocks === undefined ? current.blocks : patch.blocks,
+          editorState: patch.editorState === undefined ? current.editorState : patch.editorState,
+        },
+        current.webhookToken,
+      );
       return save(principal, workflowId, current.versionNumber + 1, definition, current.createdAt);
     },
 

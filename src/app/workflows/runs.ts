@@ -24,6 +24,7 @@ import {
   type WorkflowStepJob,
   type WorkflowVersion,
 } from '../../core/workflows/model.ts';
+import { constraintsPass } from '../../core/workflows/json-logic.ts';
 import { nextStep } from '../../core/workflows/plan.ts';
 import type { RunScope } from '../../core/workflows/references.ts';
 import { createStepExecutors, runStep, type StepDeps } from './steps.ts';
@@ -205,6 +206,39 @@ export function createRunService(deps: RunDeps) {
     await advance(current, version);
   }
 
+  /** Starts a run pinned to this version with the trigger's data (a webhook or event has no key). */
+  async function startVersion(
+    version: WorkflowVersion,
+    input: Record<string, unknown>,
+    callerKeyId: string | null,
+  ): Promise<WorkflowRun> {
+    const run: WorkflowRun = {
+      id: deps.crypto.newId(),
+      organizationId: version.organizationId,
+      workflowId: version.workflowId,
+      versionId: version.id,
+      versionNumber: version.versionNumber,
+      status: 'queued',
+      input,
+      error: null,
+      callerKeyId,
+      createdAt: now(),
+      startedAt: null,
+      finishedAt: null,
+    };
+    await store.workflowRuns.insert(run);
+    try {
+      await advance(run, version);
+    } catch (error) {
+      // not left queued with no job behind it: the caller sees the error and may start it again
+      await failRun(run, null, { category: 'internal', message: 'The run could not be queued' }).catch(
+        () => undefined,
+      );
+      throw error;
+    }
+    return (await store.workflowRuns.get(run.organizationId, run.id)) ?? run;
+  }
+
   return {
     /** Starts a run of the workflow's active version with the trigger's data; answers it queued. */
     async start(
@@ -214,32 +248,15 @@ export function createRunService(deps: RunDeps) {
     ): Promise<WorkflowRun> {
       const version = await store.workflows.active(principal.organizationId, workflowId);
       if (!version) throw notFound('Workflow');
-      const run: WorkflowRun = {
-        id: deps.crypto.newId(),
-        organizationId: principal.organizationId,
-        workflowId,
-        versionId: version.id,
-        versionNumber: version.versionNumber,
-        status: 'queued',
-        input,
-        error: null,
-        callerKeyId: principal.keyId,
-        createdAt: now(),
-        startedAt: null,
-        finishedAt: null,
-      };
-      await store.workflowRuns.insert(run);
-      try {
-        await advance(run, version);
-      } catch (error) {
-        // not left queued with no job behind it: the caller sees the error and may start it again
-        await failRun(run, null, { category: 'internal', message: 'The run could not be queued' }).catch(
-          () => undefined,
+      if (!constraintsPass(version.triggerConstraints, input))
+        throw new AppError(
+          'UNPROCESSABLE',
+          'No run started: the trigger constraints are not met by the input',
         );
-        throw error;
-      }
-      return (await store.workflowRuns.get(run.organizationId, run.id)) ?? run;
+      return startVersion(version, input, principal.keyId);
     },
+
+    startVersion,
 
     async get(organizationId: string, id: string): Promise<RunWithSteps> {
       const run = await store.workflowRuns.get(organizationId, id);

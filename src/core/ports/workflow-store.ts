@@ -24,6 +24,10 @@ export interface WorkflowRepository {
   getVersion(organizationId: string, versionId: string): Promise<WorkflowVersion | undefined>;
   /** Active versions of live workflows, newest version first. */
   list(organizationId: string, page: PageRequest): Promise<Page<WorkflowVersion>>;
+  /** The active webhook-triggered version holding this token, in any organization (the token says which). */
+  byWebhookToken(token: string): Promise<WorkflowVersion | undefined>;
+  /** Active versions of live workflows of this trigger type (at most 100), for events. */
+  activeByTrigger(organizationId: string, triggerType: string): Promise<WorkflowVersion[]>;
   /** Soft delete: no version is active any more, and the versions stay for the runs that use them. */
   delete(organizationId: string, workflowId: string, at: string): Promise<boolean>;
 }

@@ -3,7 +3,10 @@
  * trigger, in OpenCX's block shapes (seed 003). A run is pinned to one version and advances step by step.
  */
 
-/** Seed 003's trigger types. Only manual-trigger starts runs so far; the others are stored as given. */
+/**
+ * Seed 003's trigger types. manual-trigger, webhook and the event types (EVENT_TRIGGER_TYPES) start runs;
+ * ai-trigger, cron-trigger and form-trigger are stored as given.
+ */
 export const TRIGGER_TYPES = [
   'manual-trigger',
   'ai-trigger',
@@ -32,6 +35,19 @@ export const TRIGGER_TYPES = [
   'manual-ticket-trigger',
 ] as const;
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
+
+/** The trigger types `POST /v1/events` fires: every type that names something that happened. */
+const NOT_EVENTS: ReadonlySet<TriggerType> = new Set([
+  'manual-trigger',
+  'ai-trigger',
+  'cron-trigger',
+  'form-trigger',
+  'webhook',
+  'manual-ticket-trigger',
+]);
+export const EVENT_TRIGGER_TYPES: readonly TriggerType[] = TRIGGER_TYPES.filter((t) => !NOT_EVENTS.has(t));
+export const isEventTrigger = (type: string): type is TriggerType =>
+  (EVENT_TRIGGER_TYPES as readonly string[]).includes(type);
 
 export const STEP_TYPES = ['action', 'http', 'set', 'delay'] as const;
 export type StepType = (typeof STEP_TYPES)[number];
@@ -79,6 +95,8 @@ export interface WorkflowDefinition {
   blocks: Block[];
   /** OpenCX's React Flow editor state, kept as given. */
   editorState: unknown;
+  /** For webhook triggers: the opaque token of `/v1/hooks/<token>`, the same in every version. */
+  webhookToken: string | null;
 }
 
 /** One version of a workflow; `workflowId` groups the versions, one of which is active. */

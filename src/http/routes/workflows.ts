@@ -18,11 +18,13 @@ const fields = {
   ),
   trigger_type: Type.Enum(TRIGGER_TYPES, {
     description:
-      'What starts it. manual-trigger: POST /v1/workflows/{id}/runs; the others are stored, not yet fired',
+      'What starts it. manual-trigger: POST /v1/workflows/{id}/runs; webhook: POST to its webhook_url; event types (ticket-created, ...): POST /v1/events; ai-trigger, cron-trigger and form-trigger are stored, not yet fired',
   }),
   trigger_configuration: Type.Optional(Type.Unknown()),
   trigger_constraints: Type.Optional(
-    Type.Unknown({ description: 'JSON Logic over the trigger data (stored; not yet evaluated)' }),
+    Type.Unknown({
+      description: 'JSON Logic over the trigger data; a run starts only when it is truthy (absent: always)',
+    }),
   ),
   workflow_blocks: Blocks,
   workflow_editor_state: Type.Optional(Type.Unknown({ description: 'Kept as given' })),
@@ -40,6 +42,9 @@ export const WorkflowView = Type.Object({
   trigger_configuration: Type.Unknown(),
   trigger_constraints: Type.Unknown(),
   workflow_editor_state: Type.Unknown(),
+  webhook_url: Type.Union([Type.String(), Type.Null()], {
+    description: 'For webhook triggers: POST JSON here to start a run (no API key; keep it secret)',
+  }),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -56,6 +61,7 @@ export const workflowView = (v: WorkflowVersion): Static<typeof WorkflowView> =>
   trigger_configuration: v.triggerConfiguration,
   trigger_constraints: v.triggerConstraints,
   workflow_editor_state: v.editorState,
+  webhook_url: v.webhookToken ? `/v1/hooks/${v.webhookToken}` : null,
   created_at: v.createdAt,
   updated_at: v.updatedAt,
 });

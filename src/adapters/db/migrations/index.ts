@@ -9,6 +9,7 @@ import { postCall } from './0006-post-call.ts';
 import { confirmations } from './0007-confirmations.ts';
 import { actionAnnotations } from './0008-action-annotations.ts';
 import { workflows } from './0009-workflows.ts';
+import { workflowTriggers } from './0010-workflow-triggers.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -22,6 +23,7 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0007-confirmations', confirmations],
   ['0008-action-annotations', actionAnnotations],
   ['0009-workflows', workflows],
+  ['0010-workflow-triggers', workflowTriggers],
 ];
 
 class StaticProvider implements MigrationProvider {

@@ -21,11 +21,15 @@ const toVersion = (row: Selectable<Database['workflow_versions']>): WorkflowVers
   triggerConstraints: parsed(row.trigger_constraints),
   blocks: parseJson<Block[]>(row.blocks),
   editorState: parsed(row.editor_state),
+  webhookToken: row.webhook_token,
   isActive: row.active === 1 && row.deleted_at === null,
   createdBy: row.created_by,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
+
+/** How many workflows one event may start (SECURITY.md 2.1 style bound on fan-out). */
+const limit = 100;
 
 export class KyselyWorkflowRepository implements WorkflowRepository {
   private readonly db: Kysely<Database>;
@@ -53,6 +57,7 @@ export class KyselyWorkflowRepository implements WorkflowRepository {
       trigger_constraints: json(v.triggerConstraints),
       blocks: JSON.stringify(v.blocks),
       editor_state: json(v.editorState),
+      webhook_token: v.webhookToken,
       active: v.isActive ? 1 : 0,
       created_by: v.createdBy,
       created_at: v.createdAt,
@@ -95,6 +100,32 @@ export class KyselyWorkflowRepository implements WorkflowRepository {
       .where('active', '=', 1)
       .where('deleted_at', 'is', null);
     return fetchPage(query, 'id', page, toVersion);
+  }
+
+  async byWebhookToken(token: string): Promise<WorkflowVersion | undefined> {
+    const row = await this.db
+      .selectFrom('workflow_versions')
+      .selectAll()
+      .where('webhook_token', '=', token)
+      .where('trigger_type', '=', 'webhook')
+      .where('active', '=', 1)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return row && toVersion(row);
+  }
+
+  async activeByTrigger(organizationId: string, triggerType: string): Promise<WorkflowVersion[]> {
+    const rows = await this.db
+      .selectFrom('workflow_versions')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('trigger_type', '=', triggerType)
+      .where('active', '=', 1)
+      .where('deleted_at', 'is', null)
+      .orderBy('workflow_id')
+      .limit(limit)
+      .execute();
+    return rows.map(toVersion);
   }
 
   async delete(organizationId: string, workflowId: string, at: string): Promise<boolean> {

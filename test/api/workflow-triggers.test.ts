@@ -1,0 +1,270 @@
+/**
+ * Workflow triggers on both stores: webhook deliveries (token, Standard Webhooks signature, delivery-id
+ * deduplication, SECURITY.md G01-G03), events fired by POST /v1/events, and JSON Logic constraints.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signWebhook } from '../../src/app/workflows/webhook-signature.ts';
+import { STORE_KINDS } from '../helpers/databases.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+const echo = [{ $kind: 'Action', id: 'echo', type: 'set', input: { values: { got: '{{trigger.order}}' } } }];
+
+describe.each(STORE_KINDS)('workflow triggers on %s', (kind) => {
+  let t: TestApp;
+
+  const runsOf = async (workflowId: string) =>
+    (await t.request('GET', `/v1/workflows/${workflowId}/runs`)).body.data as { id: string }[];
+  const finished = (id: string) =>
+    until(
+      () => t.request('GET', `/v1/runs/${id}`).then((r) => r.body),
+      (r) => FINISHED.has(r.status as string),
+    );
+  const create = async (body: Record<string, unknown>) => {
+    const response = await t.request('POST', '/v1/workflows', {
+      body: { name: `wf ${Math.random()}`, workflow_blocks: echo, ...body },
+    });
+    if (response.status !== 201) throw new Error(response.text);
+    return response.body;
+  };
+  const deliver = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+    t.request('POST', url, {
+      key: null,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, {
+      SWITCHBOARD_JOB_RETRY_BASE_MS: '20',
+      SWITCHBOARD_JOB_LEASE_MS: kind === 'postgres' ? '10000' : '2000',
+    });
+    await t.container.queue.start();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  describe('webhook', () => {
+    it('gets an unguessable webhook_url, kept across versions; a delivery starts a run with the body', async () => {
+      const wf = await create({ trigger_type: 'webhook' });
+      expect(wf.webhook_url).toMatch(/^\/v1\/hooks\/[0-9A-Za-z]{32}$/);
+      const manual = await create({ trigger_type: 'manual-trigger' });
+      expect(manual.webhook_url).toBeNull();
+      const v2 = await t.request('PATCH', `/v1/workflows/${wf.workflow_id}`, { body: { name: 'renamed' } });
+      expect(v2.body.webhook_url).toBe(wf.webhook_url);
+
+      const response = await deliver(wf.webhook_url, { order: 'A-1' });
+      expect(response.status).toBe(202);
+      expect(response.body.run_ids).toHaveLength(1);
+      const run = await finished(response.body.run_ids[0]);
+      expect(run.status).toBe('succeeded');
+      expect(run.input).toEqual({ order: 'A-1' });
+      expect(run.version_number).toBe(2);
+      expect(run.steps[0].output).toEqual({ got: 'A-1' });
+    });
+
+    it('answers 404 for a wrong token and for a deleted workflow', async () => {
+      expect((await deliver('/v1/hooks/notarealtoken', {})).status).toBe(404);
+      const wf = await create({ trigger_type: 'webhook' });
+      await t.request('DELETE', `/v1/workflows/${wf.workflow_id}`);
+      expect((await deliver(wf.webhook_url, {})).status).toBe(404);
+    });
+
+    it('deduplicates on webhook-id or Idempotency-Key: one run, the same answer', async () => {
+      const wf = await create({ trigger_type: 'webhook' });
+      for (const header of ['webhook-id', 'idempotency-key']) {
+        const id = `msg_${randomBytes(6).toString('hex')}`;
+        const first = await deliver(wf.webhook_url, { order: 'B' }, { [header]: id });
+        const again = await deliver(wf.webhook_url, { order: 'B' }, { [header]: id });
+        expect(first.status).toBe(202);
+        expect(again.status).toBe(202);
+        expect(first.body.duplicate).toBe(false);
+        expect(again.body.duplicate).toBe(true);
+        expect(again.body.run_ids).toEqual(first.body.run_ids);
+      }
+      expect(await runsOf(wf.workflow_id)).toHaveLength(2);
+    });
+
+    it('requires and checks a Standard Webhooks signature when a signing secret is configured', async () => {
+      const secretValue = `whsec_${randomBytes(24).toString('base64')}`;
+      const secret = await t.request('POST', '/v1/secrets', {
+        body: { name: `HOOK_${randomBytes(4).toString('hex')}`, value: secretValue },
+      });
+      expect(secret.status).toBe(201);
+      const missing = await t.request('POST', '/v1/workflows', {
+        body: {
+          name: 'bad secret',
+          trigger_type: 'webhook',
+          trigger_configuration: { signing_secret_id: 'no-such-secret' },
+          workflow_blocks: echo,
+        },
+      });
+      expect(missing.status).toBe(400);
+      const wf = await create({
+        trigger_type: 'webhook',
+        trigger_configuration: { signing_secret_id: secret.body.id },
+      });
+      const body = JSON.stringify({ order: 'S-1' });
+      const now = Math.floor(Date.now() / 1000);
+      const signed = (id: string, ts: number, payload = body, key = secretValue) => ({
+        'webhook-id': id,
+        'webhook-timestamp': String(ts),
+        'webhook-signature': signWebhook(key, id, ts, payload),
+      });
+
+      const cases: [string, Record<string, string>, number][] = [
+        ['unsigned', {}, 401],
+        ['wrong key', signed('m1', now, body, 'whsec_' + randomBytes(24).toString('base64')), 401],
+        ['signed over another body', signed('m2', now, '{"order":"other"}'), 401],
+        ['6 minutes old', signed('m3', now - 360), 401],
+        ['1 hour in the future', signed('m4', now + 3600), 401],
+        ['non-numeric timestamp', { ...signed('m5', now), 'webhook-timestamp': 'soon' }, 401],
+      ];
+      for (const [name, headers, status] of cases) {
+        const response = await deliver(wf.webhook_url, body, headers);
+        expect({ name, status: response.status }).toEqual({ name, status });
+      }
+      expect(await runsOf(wf.workflow_id)).toHaveLength(0);
+
+      const good = await deliver(wf.webhook_url, body, signed('m6', now));
+      expect(good.status).toBe(202);
+      // a replay 30 s later with the same webhook-id: accepted, deduplicated (G02 b)
+      const replay = await deliver(wf.webhook_url, body, signed('m6', now + 30));
+      expect(replay.status).toBe(202);
+      expect(replay.body).toMatchObject({ duplicate: true, run_ids: good.body.run_ids });
+      expect(await runsOf(wf.workflow_id)).toHaveLength(1);
+      // several signatures, one of them right
+      const multi = signed('m7', now);
+      multi['webhook-signature'] = `v1,${randomBytes(32).toString('base64')} ${multi['webhook-signature']}`;
+      expect((await deliver(wf.webhook_url, body, multi)).status).toBe(202);
+    });
+
+    it('starts no run when the constraints fail, and says so', async () => {
+      const wf = await create({
+        trigger_type: 'webhook',
+        trigger_constraints: { '==': [{ var: 'order' }, 'yes'] },
+      });
+      const blocked = await deliver(wf.webhook_url, { order: 'no' });
+      expect(blocked.status).toBe(202);
+      expect(blocked.body.run_ids).toEqual([]);
+      expect(blocked.body.workflows[0].skipped).toMatch(/constraints/);
+      const passed = await deliver(wf.webhook_url, { order: 'yes' });
+      expect(passed.body.run_ids).toHaveLength(1);
+    });
+
+    it('refuses a body over the webhook limit', async () => {
+      const wf = await create({ trigger_type: 'webhook' });
+      const response = await deliver(wf.webhook_url, { big: 'x'.repeat(300 * 1024) });
+      expect(response.status).toBe(413);
+    });
+  });
+
+  describe('events', () => {
+    it('starts the matching workflows only, filtered by their constraints, once per event id', async () => {
+      const tenant = await t.newTenant(['admin']);
+      const as = { key: tenant.key };
+      const make = async (trigger_type: string, trigger_constraints?: unknown) => {
+        const response = await t.request('POST', '/v1/workflows', {
+          ...as,
+          body: { name: `wf ${Math.random()}`, trigger_type, trigger_constraints, workflow_blocks: echo },
+        });
+        expect(response.status).toBe(201);
+        return response.body.workflow_id as string;
+      };
+      const any = await make('ticket-created');
+      const vip = await make('ticket-created', { in: ['vip', { var: 'tags' }] });
+      const other = await make('contact-created');
+      const manual = await make('manual-trigger');
+
+      const send = (id: string, data: Record<string, unknown>) =>
+        t.request('POST', '/v1/events', { ...as, body: { type: 'ticket-created', id, data } });
+      const first = await send('evt-1', { order: 'T-1', tags: ['normal'] });
+      expect(first.status).toBe(202);
+      expect(first.body.run_ids).toHaveLength(1);
+      const byWorkflow = Object.fromEntries(
+        (first.body.workflows as { workflow_id: string; run_id: string | null }[]).map((w) => [
+          w.workflow_id,
+          w,
+        ]),
+      );
+      expect(byWorkflow[any]?.run_id).toBe(first.body.run_ids[0]);
+      expect(byWorkflow[vip]?.run_id).toBeNull();
+      expect(byWorkflow[other]).toBeUndefined();
+      expect(byWorkflow[manual]).toBeUndefined();
+
+      const second = await send('evt-2', { order: 'T-2', tags: ['vip'] });
+      expect(second.body.run_ids).toHaveLength(2);
+
+      const repeat = await send('evt-2', { order: 'T-2', tags: ['vip'] });
+      expect(repeat.status).toBe(202);
+      expect(repeat.body.duplicate).toBe(true);
+      expect(repeat.body.run_ids).toEqual(second.body.run_ids);
+      const count = async (id: string) =>
+        (await t.request('GET', `/v1/workflows/${id}/runs`, as)).body.data.length as number;
+      expect([await count(any), await count(vip), await count(other)]).toEqual([2, 1, 0]);
+
+      // another organization's event reaches none of these workflows
+      const foreign = await t.request('POST', '/v1/events', {
+        body: { type: 'ticket-created', id: 'evt-3', data: {} },
+      });
+      expect(foreign.status).toBe(202);
+      expect(foreign.body.workflows).toEqual([]);
+
+      const run = await until(
+        () => t.request('GET', `/v1/runs/${first.body.run_ids[0]}`, as).then((r) => r.body),
+        (r) => FINISHED.has(r.status as string),
+      );
+      expect(run).toMatchObject({ status: 'succeeded', input: { order: 'T-1', tags: ['normal'] } });
+    });
+
+    it('refuses a type that is not an event trigger, and needs workflows:execute', async () => {
+      const bad = await t.request('POST', '/v1/events', { body: { type: 'webhook', id: 'x', data: {} } });
+      expect(bad.status).toBe(400);
+      const reader = await t.newTenant(['workflows:read']);
+      const denied = await t.request('POST', '/v1/events', {
+        key: reader.key,
+        body: { type: 'ticket-created', id: 'x', data: {} },
+      });
+      expect(denied.status).toBe(403);
+    });
+  });
+
+  describe('constraints', () => {
+    it('are checked at save (400 naming the operator) and on manual runs (422)', async () => {
+      const bad = await t.request('POST', '/v1/workflows', {
+        body: {
+          name: 'bad constraints',
+          trigger_type: 'manual-trigger',
+          trigger_constraints: { '==': [1, { sorta: 1 }] },
+          workflow_blocks: echo,
+        },
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.text).toContain('sorta');
+      const wf = await create({
+        trigger_type: 'manual-trigger',
+        trigger_constraints: { '>': [{ var: 'amount' }, 10] },
+      });
+      const blocked = await t.request('POST', `/v1/workflows/${wf.workflow_id}/runs`, {
+        body: { input: { amount: 5 } },
+      });
+      expect(blocked.status).toBe(422);
+      expect(blocked.text).toMatch(/constraints/);
+      const passed = await t.request('POST', `/v1/workflows/${wf.workflow_id}/runs`, {
+        body: { input: { amount: 50 } },
+      });
+      expect(passed.status).toBe(202);
+    });
+  });
+});
