@@ -3,7 +3,7 @@
  * hard kill behind the engine's own limits. Deadlines are shortened so the suite stays fast; the bound
  * checked is always "deadline + 250 ms".
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxResult } from '../../src/core/ports/sandbox.ts';
 import { createQuickJsSandbox } from '../../src/adapters/sandbox/quickjs-sandbox.ts';
 import { fakeFetch, MB, runner, timed, valueOf } from './support.ts';
@@ -12,6 +12,10 @@ const GRACE_MS = 250;
 const sandbox = createQuickJsSandbox({ workers: 2, hardKillGraceMs: GRACE_MS });
 const run = runner(sandbox, { timeoutMs: 500 });
 afterAll(() => sandbox.close());
+// the workers start with the first runs; the timed cases measure the deadline, not the pool's start-up
+beforeAll(async () => {
+  await Promise.all([run('return 1'), run('return 2')]);
+});
 
 function expectFailure(result: SandboxResult, code: string): void {
   expect(result.ok ? 'ok' : `${result.code}: ${result.message}`).toMatch(new RegExp(`^${code}`));
