@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { FAULT_POINTS, type FaultPoint, type FaultSetting } from './core/ports/faults.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -54,6 +55,7 @@ export interface Config {
   allowedOrigins: string[];
   keyCacheTtlMs: number | undefined;
   shutdownTimeoutMs: number;
+  faultAt: FaultSetting | undefined;
 }
 
 export class ConfigError extends Error {
@@ -466,6 +468,18 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     default: '30000',
     description: 'On SIGTERM, how long in-flight work may take before the process exits anyway.',
     parse: integer(0, 600_000),
+  },
+  {
+    key: 'faultAt',
+    env: 'SWITCHBOARD_FAULT_AT',
+    default: undefined,
+    description: `For crash tests only: \`<point>:<n>\` makes the process kill itself (SIGKILL) the nth time a workflow step reaches the point (${FAULT_POINTS.join(', ')}). Leave unset.`,
+    parse: optional((raw) => {
+      const [point, nth] = raw.split(':');
+      if (!FAULT_POINTS.includes(point as FaultPoint) || !/^[1-9][0-9]*$/.test(nth ?? ''))
+        throw new Error(`must be <point>:<n> with a point among ${FAULT_POINTS.join(', ')}`);
+      return { point: point as FaultPoint, nth: Number(nth) };
+    }),
   },
 ];
 

@@ -28,6 +28,8 @@ import { createVariableOptionsService, type VariableOptionsService } from './app
 import { createWorkflowService, type WorkflowService } from './app/workflows/definitions.ts';
 import { createRunService, type RunService } from './app/workflows/runs.ts';
 import { createTriggerService, type TriggerService } from './app/workflows/triggers.ts';
+import { createFaults } from './adapters/faults.ts';
+import { webhookTrigger } from './app/workflows/trigger-kinds/webhook.ts';
 import type { Config } from './config.ts';
 import { fingerprintMasterKey, Keyring } from './adapters/crypto/keyring.ts';
 import { resolveMasterKey } from './adapters/crypto/master-key-file.ts';
@@ -267,6 +269,7 @@ export async function createContainer(
     const workflowRuns = createRunService({
       store,
       queue,
+      faults: createFaults(config.faultAt),
       crypto,
       clock,
       logger,
@@ -294,7 +297,12 @@ export async function createContainer(
       tools: createToolService({ store, actions, agents }),
       postCall,
       imports: createOpenApiImportService({ store, http, actions }),
-      workflows: createWorkflowService({ store, crypto, clock }),
+      workflows: createWorkflowService({
+        store,
+        crypto,
+        clock,
+        triggerKinds: { webhook: webhookTrigger(store) },
+      }),
       workflowRuns,
       workflowTriggers: createTriggerService({
         store,

@@ -17,8 +17,8 @@ import type {
 } from '../../core/workflows/model.ts';
 import { JsonLogicError, checkJsonLogic } from '../../core/workflows/json-logic.ts';
 import { parseBlocks } from '../../core/workflows/validate.ts';
-import { signingSecretIdOf } from './webhook-signature.ts';
 import { checkHttpStep } from './http-step.ts';
+import type { TriggerKinds } from './trigger-kinds/kind.ts';
 
 export interface WorkflowInput {
   name: string;
@@ -34,6 +34,8 @@ export interface WorkflowDeps {
   store: Store;
   crypto: Crypto;
   clock: Clock;
+  /** What each trigger type checks at save and keeps beside the active version. */
+  triggerKinds: TriggerKinds;
 }
 
 export type WorkflowService = ReturnType<typeof createWorkflowService>;
@@ -49,9 +51,9 @@ function steps(blocks: readonly Block[], path = '/workflow_blocks'): { step: Ste
   );
 }
 
-export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
-  /** Constraints must be JSON Logic this server evaluates; a webhook's signing secret must exist. */
-  async function checkTrigger(organizationId: string, input: WorkflowInput): Promise<void> {
+export function createWorkflowService({ store, crypto, clock, triggerKinds }: WorkflowDeps) {
+  /** Constraints must be JSON Logic this server evaluates; the configuration is the trigger kind's. */
+  async function checkTrigger(organizationId: string, input: WorkflowInput): Promise<unknown> {
     try {
       checkJsonLogic(input.triggerConstraints ?? null);
     } catch (error) {
@@ -60,16 +62,10 @@ export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
         path: '/trigger_constraints',
       });
     }
-    if (input.triggerType !== 'webhook') return;
-    const secretId = signingSecretIdOf(input.triggerConfiguration);
-    if (secretId instanceof Error)
-      throw new AppError('VALIDATION_FAILED', `trigger_configuration: ${secretId.message}`, {
-        path: '/trigger_configuration',
-      });
-    if (secretId !== undefined && !(await store.secrets.get(organizationId, secretId)))
-      throw new AppError('VALIDATION_FAILED', `trigger_configuration: no secret with id ${secretId}`, {
-        path: '/trigger_configuration/signing_secret_id',
-      });
+    const kind = triggerKinds[input.triggerType];
+    return kind?.configure
+      ? kind.configure(organizationId, input.triggerConfiguration ?? null)
+      : (input.triggerConfiguration ?? null);
   }
 
   /** Checks a definition beyond the block tree: what the steps name must exist. */
@@ -78,7 +74,7 @@ export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
     input: WorkflowInput,
     webhookToken: string | null = null,
   ): Promise<WorkflowDefinition> {
-    await checkTrigger(organizationId, input);
+    const triggerConfiguration = await checkTrigger(organizationId, input);
     const blocks = parseBlocks(input.blocks);
     for (const { step, path } of steps(blocks)) {
       const issue =
@@ -97,7 +93,7 @@ export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
       name: input.name,
       description: input.description ?? null,
       triggerType: input.triggerType,
-      triggerConfiguration: input.triggerConfiguration ?? null,
+      triggerConfiguration,
       triggerConstraints: input.triggerConstraints ?? null,
       blocks,
       editorState: input.editorState ?? null,
@@ -112,6 +108,7 @@ export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
     number: number,
     definition: WorkflowDefinition,
     createdAt: string,
+    previous?: WorkflowVersion,
   ) {
     const now = new Date(clock.now()).toISOString();
     const version: WorkflowVersion = {
@@ -126,7 +123,12 @@ export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
       updatedAt: now,
     };
     // a concurrent edit that took this version number first makes this one a 409
-    await store.transaction((tx) => tx.workflows.insertVersion(version));
+    await store.transaction(async (tx) => {
+      await tx.workflows.insertVersion(version);
+      if (previous && previous.triggerType !== version.triggerType)
+        await triggerKinds[previous.triggerType]?.retired?.(tx, previous);
+      await triggerKinds[version.triggerType]?.activated?.(tx, version);
+    });
     return version;
   }
 
@@ -168,7 +170,7 @@ export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
         },
         current.webhookToken,
       );
-      return save(principal, workflowId, current.versionNumber + 1, definition, current.createdAt);
+      return save(principal, workflowId, current.versionNumber + 1, definition, current.createdAt, current);
     },
 
     list(organizationId: string, page: PageRequest): Promise<Page<WorkflowVersion>> {
@@ -176,8 +178,14 @@ export function createWorkflowService({ store, crypto, clock }: WorkflowDeps) {
     },
 
     async remove(organizationId: string, workflowId: string): Promise<void> {
-      if (!(await store.workflows.delete(organizationId, workflowId, new Date(clock.now()).toISOString())))
-        throw notFound('Workflow');
+      const at = new Date(clock.now()).toISOString();
+      const removed = await store.transaction(async (tx) => {
+        const current = await tx.workflows.active(organizationId, workflowId);
+        if (!current || !(await tx.workflows.delete(organizationId, workflowId, at))) return false;
+        await triggerKinds[current.triggerType]?.retired?.(tx, current);
+        return true;
+      });
+      if (!removed) throw notFound('Workflow');
     },
   };
 }

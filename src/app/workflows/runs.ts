@@ -8,6 +8,7 @@
 import { AppError, notFound } from '../../core/errors.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Crypto } from '../../core/ports/crypto.ts';
+import type { Faults } from '../../core/ports/faults.ts';
 import type { Logger } from '../../core/ports/logger.ts';
 import type { Queue } from '../../core/ports/queue.ts';
 import type { Store } from '../../core/ports/store.ts';
@@ -35,6 +36,8 @@ export interface RunDeps extends StepDeps {
   crypto: Crypto;
   clock: Clock;
   logger: Logger;
+  /** Crash-test hooks (SWITCHBOARD_FAULT_AT); nothing in production. */
+  faults: Faults;
 }
 
 export interface RunWithSteps {
@@ -174,6 +177,7 @@ export function createRunService(deps: RunDeps) {
         ['queued', 'running'],
       );
       if (!began) return; // cancelled meanwhile
+      deps.faults('step-started');
       const steps = await store.workflowRuns.steps(organizationId, runId);
       const result = await runStep(executors, {
         run,
@@ -182,6 +186,7 @@ export function createRunService(deps: RunDeps) {
         idempotencyKey: stepKey(runId, stepId),
         signal,
       });
+      deps.faults('step-finished');
       await store.workflowRuns.updateStep(
         organizationId,
         runId,
@@ -196,6 +201,7 @@ export function createRunService(deps: RunDeps) {
         },
         ['running'],
       );
+      deps.faults('step-committed');
       if (result.status === 'failed') {
         await failRun(run, stepId, result.error ?? { category: 'internal', message: 'The step failed' });
         return;
@@ -227,6 +233,7 @@ export function createRunService(deps: RunDeps) {
       finishedAt: null,
     };
     await store.workflowRuns.insert(run);
+    deps.faults('run-saved');
     try {
       await advance(run, version);
     } catch (error) {

@@ -1,0 +1,24 @@
+/**
+ * What a trigger type adds to a workflow beyond starting runs: a check of its `trigger_configuration` at
+ * save time, and state kept beside the active version (a cron schedule, an agent tool). A table from
+ * trigger type to kind (STYLE.md: a registry, not a growing switch); types with nothing to add have no row.
+ */
+import type { Store } from '../../../core/ports/store.ts';
+import type { TriggerType, WorkflowVersion } from '../../../core/workflows/model.ts';
+
+export interface TriggerKind {
+  /**
+   * Checks `trigger_configuration` and answers it as it is to be stored; throws an AppError naming the
+   * path of the first problem.
+   */
+  configure?(organizationId: string, configuration: unknown): Promise<unknown>;
+  /** In the transaction that saves the version, once it is the active one (every new version). */
+  activated?(tx: Store, version: WorkflowVersion): Promise<void>;
+  /**
+   * In the transaction that deletes the workflow, or saves a version with another trigger type: the
+   * version that was active until now.
+   */
+  retired?(tx: Store, version: WorkflowVersion): Promise<void>;
+}
+
+export type TriggerKinds = Readonly<Partial<Record<TriggerType, TriggerKind>>>;
