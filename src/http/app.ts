@@ -24,6 +24,7 @@ import type { VariableOptionsService } from '../app/variable-options.ts';
 import type { RateLimiter } from '../core/ports/rate-limiter.ts';
 import { langdockRoutes } from './dialects/langdock/routes.ts';
 import { opencxRoutes } from './dialects/opencx/routes.ts';
+import { opencxWorkflowRoutes } from './dialects/opencx/workflows.ts';
 import { talkoverRoutes } from './dialects/talkover/routes.ts';
 import { installAuth } from './plugins/auth.ts';
 import { installErrorHandling } from './plugins/errors.ts';
@@ -207,6 +208,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   await app.register(opencxRoutes, {
     prefix: '/actions',
     actions: services.actions,
+    isUnavailable: deps.isUnavailable,
+  });
+  await app.register(opencxWorkflowRoutes, {
+    prefix: '/workflows',
+    workflows: services.workflows,
     isUnavailable: deps.isUnavailable,
   });
   await app.register(talkoverRoutes, {

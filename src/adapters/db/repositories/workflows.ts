@@ -22,6 +22,7 @@ const toVersion = (row: Selectable<Database['workflow_versions']>): WorkflowVers
   blocks: parseJson<Block[]>(row.blocks),
   editorState: parsed(row.editor_state),
   webhookToken: row.webhook_token,
+  serial: Number(row.serial),
   isActive: row.active === 1 && row.deleted_at === null,
   createdBy: row.created_by,
   createdAt: row.created_at,

@@ -1,0 +1,162 @@
+/**
+ * OpenCX's workflows API under /workflows (seed 003): create (the fixed contract), and list, read, change
+ * (a new version, as PATCH /v1/workflows/{id}) and delete. The workflows are native ones: they run through
+ * POST /v1/workflows/{workflow_id}/runs, their webhook URL or POST /v1/events like any other.
+ *
+ * Scopes: reading needs `workflows:read`, writing `workflows:write`. Errors answer ErrorDto.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import type { WorkflowService } from '../../../app/workflows/definitions.ts';
+import { MAX_PAGE_SIZE } from '../../../core/pagination.ts';
+import type { WorkflowVersion } from '../../../core/workflows/model.ts';
+import { principalOf } from '../../plugins/auth.ts';
+import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
+import { installOpenCxErrors } from './errors.ts';
+import { OpenCxError } from './schemas.ts';
+import { isNumbered, workflowInput, workflowVersionView, type NumberedVersion } from './workflow-mapping.ts';
+import {
+  CreateWorkflowBody,
+  UpdateWorkflowBody,
+  WorkflowParams,
+  WorkflowVersionView,
+} from './workflow-schemas.ts';
+
+export interface OpenCxWorkflowRouteOptions extends ErrorHandlingOptions {
+  workflows: WorkflowService;
+}
+
+const tags = ['opencx'];
+const errors = { '4xx': OpenCxError, '5xx': OpenCxError };
+const NOTE = 'Errors answer ErrorDto `{statusCode, message, error}`.';
+/** The most workflows one list answers (it is not paged, as OpenCX's is not). */
+const LIST_LIMIT = 10_000;
+
+const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
+
+export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRouteOptions> = async (
+  app,
+  options,
+) => {
+  const { workflows } = options;
+  installOpenCxErrors(app, options);
+
+  /**
+   * The version with its serial. The service answers a version it saved as it built it, before the store
+   * numbered it, so that one is read back; should a later edit have been saved in between, the answer is
+   * the workflow as it now is.
+   */
+  async function numbered(organizationId: string, version: WorkflowVersion): Promise<NumberedVersion> {
+    const found = isNumbered(version) ? version : await workflows.active(organizationId, version.workflowId);
+    if (!isNumbered(found)) throw new Error(`workflow version ${found.id} has no serial`);
+    return found;
+  }
+
+  const view = async (request: FastifyRequest, version: WorkflowVersion) =>
+    workflowVersionView(await numbered(principalOf(request).organizationId, version), originOf(request));
+
+  app.post(
+    '',
+    {
+      config: { scope: 'workflows:write' },
+      schema: {
+        tags,
+        summary: '[Beta] Create a workflow (OpenCX)',
+        description: `Version 1 of a new workflow, active. Blocks are checked when saved: a reference to a step that cannot have run before, or a step that names no action, is a 400 naming the step. ${NOTE}`,
+        body: CreateWorkflowBody,
+        response: { 201: WorkflowVersionView, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { name, trigger_type, workflow_blocks } = request.body;
+      const version = await workflows.create(principalOf(request), {
+        ...workflowInput(request.body),
+        name,
+        triggerType: trigger_type,
+        blocks: workflow_blocks,
+      });
+      return reply.code(201).send(await view(request, version));
+    },
+  );
+
+  app.get(
+    '',
+    {
+      config: { scope: 'workflows:read' },
+      schema: {
+        tags,
+        summary: 'List workflows (OpenCX)',
+        description: `The active version of every workflow of the organization, newest first, whichever API made it. ${NOTE}`,
+        response: { 200: Type.Array(WorkflowVersionView), ...errors },
+      },
+    },
+    async (request) => {
+      const { organizationId } = principalOf(request);
+      const found: WorkflowVersion[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await workflows.list(organizationId, { limit: MAX_PAGE_SIZE, cursor });
+        found.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined && found.length < LIST_LIMIT);
+      return Promise.all(found.map((version) => view(request, version)));
+    },
+  );
+
+  app.get(
+    '/:workflow_id',
+    {
+      config: { scope: 'workflows:read' },
+      schema: {
+        tags,
+        summary: 'Get a workflow (OpenCX)',
+        description: `Its active version. ${NOTE}`,
+        params: WorkflowParams,
+        response: { 200: WorkflowVersionView, ...errors },
+      },
+    },
+    async (request) =>
+      view(request, await workflows.active(principalOf(request).organizationId, request.params.workflow_id)),
+  );
+
+  app.patch(
+    '/:workflow_id',
+    {
+      config: { scope: 'workflows:write' },
+      schema: {
+        tags,
+        summary: 'Change a workflow (OpenCX)',
+        description: `A new version from the active one and the fields given; it becomes the active one (the previous one answers is_active false). Runs already started finish on the version they started on; a webhook_url stays the same. ${NOTE}`,
+        params: WorkflowParams,
+        body: UpdateWorkflowBody,
+        response: { 200: WorkflowVersionView, ...errors },
+      },
+    },
+    async (request) => {
+      const patch = workflowInput(request.body);
+      return view(request, await workflows.update(principalOf(request), request.params.workflow_id, patch));
+    },
+  );
+
+  app.delete(
+    '/:workflow_id',
+    {
+      config: { scope: 'workflows:write' },
+      schema: {
+        tags,
+        summary: 'Delete a workflow (OpenCX)',
+        description: `Answers its active version as it was. Its versions stay readable through the runs that used them. ${NOTE}`,
+        params: WorkflowParams,
+        response: { 200: WorkflowVersionView, ...errors },
+      },
+    },
+    async (request) => {
+      const { organizationId } = principalOf(request);
+      const version = await workflows.active(organizationId, request.params.workflow_id);
+      const answer = await view(request, version);
+      await workflows.remove(organizationId, version.workflowId);
+      return answer;
+    },
+  );
+};
