@@ -118,7 +118,11 @@ export type ActionService = ReturnType<typeof createActionService>;
 
 export function createActionService({ store, crypto, clock, kinds, http, onActionsChanged }: ActionDeps) {
   /** Checks everything a definition refers to; returns the normalized definition. */
-  async function validate(organizationId: string, definition: ActionDefinition): Promise<ActionDefinition> {
+  async function validate(
+    organizationId: string,
+    definition: ActionDefinition,
+    db: Store = store,
+  ): Promise<ActionDefinition> {
     const kind = kinds.get(definition.kind);
     const issues: DefinitionIssue[] = [];
     const config = kind.normalize(definition.config);
@@ -137,7 +141,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     });
 
     const integration = definition.integrationId
-      ? await store.integrations.get(organizationId, definition.integrationId)
+      ? await db.integrations.get(organizationId, definition.integrationId)
       : null;
     if (definition.integrationId && !integration)
       issues.push({ path: '/integration_id', message: 'No integration with this id' });
@@ -145,7 +149,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     for (const [index, variable] of definition.variables.entries()) {
       if (
         typeof variable.options_from === 'string' &&
-        !(await store.actions.get(organizationId, variable.options_from))
+        !(await db.actions.get(organizationId, variable.options_from))
       )
         issues.push({
           path: `/variables/${index}/options_from`,
@@ -155,11 +159,11 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     for (const [name, id] of Object.entries(definition.secrets)) {
       if (!IDENTIFIER.test(name))
         issues.push({ path: `/secrets/${name}`, message: `"${name}" is not a valid secret name` });
-      else if (!(await store.secrets.get(organizationId, id)))
+      else if (!(await db.secrets.get(organizationId, id)))
         issues.push({ path: `/secrets/${name}`, message: `No secret with id ${id}` });
     }
     for (const id of kind.secretIds(config)) {
-      if (!(await store.secrets.get(organizationId, id)))
+      if (!(await db.secrets.get(organizationId, id)))
         issues.push({ path: `/${kind.kind}/auth/secret_id`, message: `No secret with id ${id}` });
     }
 
@@ -265,6 +269,12 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     }
   }
 
+  /** 409 for an action another part of the server keeps (ActionKind.managedBy): change its owner instead. */
+  function refuseManaged(action: Action): void {
+    const owner = kinds.get(action.kind).managedBy?.(action.config);
+    if (owner !== undefined) throw new AppError('CONFLICT', owner);
+  }
+
   const annotate = (tx: Store, action: Action, { namespace, document }: SaveRules['annotation'] & {}) =>
     tx.actionAnnotations.put(action.organizationId, action.id, namespace, document, action.updatedAt);
 
@@ -283,6 +293,12 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
 
     async create(principal: Principal, input: ActionInput, rules: SaveRules = {}): Promise<Action> {
       const organizationId = principal.organizationId;
+      if (kinds.get(input.kind).managedBy)
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `A ${input.kind} action is not made through this API; a workflow with trigger_type ai-trigger makes its own`,
+          { path: '/kind' },
+        );
       const deriveToolName = rules.toolNameFor ?? toolNameFor;
       const derive = async () => deriveToolName(input.name, await store.actions.toolNames(organizationId));
       const toolName = input.toolName ?? (await derive());
@@ -323,6 +339,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     ): Promise<Action> {
       const organizationId = principal.organizationId;
       const current = await get(organizationId, id);
+      refuseManaged(current);
       if (patch.expectedVersion !== undefined && patch.expectedVersion !== current.version) {
         throw new AppError(
           'CONFLICT',
@@ -368,12 +385,58 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     },
 
     async remove(organizationId: string, id: string): Promise<void> {
+      const current = await store.actions.get(organizationId, id);
+      if (current) refuseManaged(current);
       const deleted = await store.transaction(async (tx) => {
         if (!(await tx.actions.delete(organizationId, id, isoNow(clock)))) return false;
         await onActionsChanged?.(tx, organizationId, [id], 'deleted');
         return true;
       });
       if (!deleted) throw notFound('Action');
+    },
+
+    /**
+     * Saves an action another part of the server keeps (ActionKind.managedBy), in that part's
+     * transaction: a new action when `current` is undefined, else a new version of it, or nothing when
+     * the definition is unchanged. Checked as any action is; the tool name is derived when not given.
+     */
+    async putManaged(
+      tx: Store,
+      principal: { organizationId: string; keyId: string | null },
+      current: Action | undefined,
+      input: ActionInput,
+    ): Promise<Action> {
+      const { organizationId } = principal;
+      const taken = await tx.actions.toolNames(organizationId);
+      if (current) taken.delete(current.toolName);
+      const toolName = input.toolName ?? toolNameFor(input.name, taken);
+      const definition = await validate(organizationId, definitionFrom(input, toolName), tx);
+      const now = isoNow(clock);
+      if (!current) {
+        const action: Action = {
+          ...definition,
+          id: crypto.newId(),
+          organizationId,
+          version: 1,
+          createdAt: now,
+          updatedAt: now,
+        };
+        await tx.actions.insert(action, principal.keyId);
+        return action;
+      }
+      const { id: _id, organizationId: _o, version: _v, createdAt: _c, updatedAt: _u, ...kept } = current;
+      if (JSON.stringify(kept) === JSON.stringify({ ...kept, ...definition })) return current;
+      const action: Action = { ...current, ...definition, version: current.version + 1, updatedAt: now };
+      if (!(await tx.actions.update(action, current.version, principal.keyId)))
+        throw new AppError('CONFLICT', 'The tool changed while this change was being saved; save again');
+      await onActionsChanged?.(tx, organizationId, [action.id], 'updated');
+      return action;
+    },
+
+    /** Deletes an action another part of the server keeps, in that part's transaction. */
+    async removeManaged(tx: Store, organizationId: string, id: string): Promise<void> {
+      if (await tx.actions.delete(organizationId, id, isoNow(clock)))
+        await onActionsChanged?.(tx, organizationId, [id], 'deleted');
     },
 
     list(organizationId: string, filter: ActionFilter, page: PageRequest): Promise<Page<Action>> {

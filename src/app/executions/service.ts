@@ -154,6 +154,7 @@ export function createExecutionService(deps: ExecutionDeps) {
           dryRun,
           executionId: id,
           signal: new AbortController().signal,
+          callerKeyId: mode.callerKeyId,
         });
       // what a held request needs to run later, under this execution's id
       const held = {

@@ -32,6 +32,8 @@ export interface RunContext {
   dryRun: boolean;
   executionId: string;
   signal: AbortSignal;
+  /** The API key that called, when one did (null for a webhook, an event or a run without a key). */
+  callerKeyId?: string | null | undefined;
 }
 
 /** What a run produced, before redaction and recording. */
@@ -67,6 +69,11 @@ export interface ActionKind<Config = unknown> {
   outputPaths?(config: Config): readonly string[] | null;
   /** The execution modes it supports; absent: all. Call control makes no sense after the call. */
   readonly executionModes?: readonly ExecutionMode[];
+  /**
+   * Set for kinds whose actions another part of the server keeps (a workflow's tool is kept by its
+   * workflow): the actions API may not create, change or delete them. Says what to change instead.
+   */
+  managedBy?(config: Config): string;
   run(config: Config, context: RunContext): Promise<RunOutcome>;
 }
 

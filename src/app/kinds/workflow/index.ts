@@ -1,0 +1,163 @@
+/**
+ * The workflow kind: an agent's call of an ai-trigger workflow's tool starts a run of the workflow's
+ * active version with the inputs as `{{trigger.*}}` (its trigger constraints apply), then waits up to the
+ * trigger's wait_seconds for the run to finish. A finished run answers its output; one still going
+ * answers its run id, which GET /v1/runs/{id} follows. The run itself is the durable part: it goes on
+ * whatever happens to the call.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  WAIT_SECONDS,
+  WorkflowConfigSchema,
+  readAiTrigger,
+  type WorkflowConfig,
+} from '../../../core/actions/kinds/workflow.ts';
+import { ERROR_CATEGORIES, type ErrorCategory } from '../../../core/actions/outcomes.ts';
+import type { ExecutionError } from '../../../core/executions.ts';
+import type { Store } from '../../../core/ports/store.ts';
+import { constraintsPass } from '../../../core/workflows/json-logic.ts';
+import { FINISHED_RUN, type WorkflowRun, type WorkflowVersion } from '../../../core/workflows/model.ts';
+import type { ActionKind, RunContext, RunOutcome } from '../kind.ts';
+
+export interface WorkflowKindDeps {
+  store: Store;
+  /**
+   * Starts a run of this version (RunService.startVersion). A function, not the service: the kinds are
+   * built before the run service, which runs them in its action steps.
+   */
+  startRun(
+    version: WorkflowVersion,
+    input: Record<string, unknown>,
+    callerKeyId: string | null,
+  ): Promise<WorkflowRun>;
+  /** The longest pause between two reads of the run while waiting for it (default 250 ms). */
+  maxPollMs?: number;
+}
+
+const CATEGORIES: ReadonlySet<string> = new Set(ERROR_CATEGORIES);
+
+const failed = (error: ExecutionError, extra?: Record<string, unknown>): RunOutcome => ({
+  status: 'failed',
+  error,
+  attempts: 0,
+  ...(extra ? { extra } : {}),
+});
+
+export function createWorkflowKind(deps: WorkflowKindDeps): ActionKind<WorkflowConfig> {
+  const { store } = deps;
+  const maxPollMs = deps.maxPollMs ?? 250;
+
+  /** Reads the run until it finishes or `stop` aborts; polls fast first, so a quick run answers quickly. */
+  async function settle(run: WorkflowRun, stop: AbortSignal): Promise<WorkflowRun> {
+    let current = run;
+    for (
+      let pause = 10;
+      !FINISHED_RUN.has(current.status) && !stop.aborted;
+      pause = Math.min(pause * 2, maxPollMs)
+    ) {
+      await sleep(pause, undefined, { signal: stop }).catch(() => undefined);
+      current = (await store.workflowRuns.get(run.organizationId, run.id)) ?? current;
+    }
+    return current;
+  }
+
+  /** What the call answers for the run as it stands. */
+  async function outcomeOf(run: WorkflowRun): Promise<RunOutcome> {
+    const extra = { run_id: run.id, workflow_id: run.workflowId, workflow_version: run.versionNumber };
+    if (run.status === 'succeeded') {
+      const ran = (await store.workflowRuns.steps(run.organizationId, run.id)).filter(
+        (step) => step.type !== 'if-else' && step.status === 'succeeded',
+      );
+      return {
+        status: 'succeeded',
+        output: {
+          run_id: run.id,
+          status: 'succeeded',
+          output: ran.at(-1)?.output ?? null,
+          steps: Object.fromEntries(ran.map((step) => [step.stepId, step.output])),
+        },
+        attempts: 1,
+        extra,
+      };
+    }
+    if (run.status === 'failed' || run.status === 'cancelled') {
+      const category = run.error?.category ?? '';
+      const where = run.error?.stepId ? ` at step "${run.error.stepId}"` : '';
+      return {
+        status: 'failed',
+        output: { run_id: run.id, status: run.status },
+        error: {
+          category: CATEGORIES.has(category) ? (category as ErrorCategory) : 'upstream_error',
+          message:
+            run.status === 'cancelled'
+              ? 'The workflow run was cancelled.'
+              : (run.error?.message ?? 'The workflow run failed.'),
+          detail: `Run ${run.id} of workflow ${run.workflowId} ${run.status}${where}; GET /v1/runs/${run.id} shows its steps`,
+        },
+        attempts: 1,
+        extra,
+      };
+    }
+    // still going: the agent is told where to look, and the run carries on
+    return { status: 'succeeded', output: { run_id: run.id, status: 'running' }, attempts: 1, extra };
+  }
+
+  /** Refuses a call from a step of a run of the same workflow: it would start itself again and again. */
+  async function recursion(config: WorkflowConfig, context: RunContext): Promise<RunOutcome | undefined> {
+    const parentId = context.context.workflow_run_id;
+    if (typeof parentId !== 'string') return undefined;
+    const parent = await store.workflowRuns.get(context.action.organizationId, parentId);
+    if (parent?.workflowId !== config.workflow_id) return undefined;
+    return failed({
+      category: 'blocked',
+      message: 'A workflow cannot call itself as a tool.',
+      detail: `Step "${String(context.context.workflow_step_id)}" of run ${parentId} calls the tool of its own workflow ${config.workflow_id}`,
+    });
+  }
+
+  async function run(config: WorkflowConfig, context: RunContext): Promise<RunOutcome> {
+    const version = await store.workflows.active(context.action.organizationId, config.workflow_id);
+    if (version?.triggerType !== 'ai-trigger')
+      return failed({
+        category: 'not_found',
+        message: 'This workflow is no longer available as a tool.',
+        detail: `Workflow ${config.workflow_id} has no active version with trigger_type ai-trigger`,
+      });
+    const refused = await recursion(config, context);
+    if (refused) return refused;
+    if (!constraintsPass(version.triggerConstraints, context.inputs))
+      return failed({
+        category: 'invalid_input',
+        message: "These details don't meet the workflow's conditions, so it was not started.",
+        detail: 'No run started: the trigger constraints are not met by the inputs',
+      });
+    if (context.dryRun)
+      return {
+        status: 'dry_run',
+        request: {
+          method: 'POST',
+          url: `/v1/workflows/${version.workflowId}/runs`,
+          headers: {},
+          body: JSON.stringify({ input: context.inputs, version_number: version.versionNumber }),
+        },
+        attempts: 0,
+      };
+    const started = await deps.startRun(version, context.inputs, context.callerKeyId || null);
+    const read = readAiTrigger(version.triggerConfiguration);
+    const waitMs = (read.ok ? read.tool.waitSeconds : WAIT_SECONDS.default) * 1000;
+    const stop = AbortSignal.any([context.signal, AbortSignal.timeout(Math.max(waitMs, 1))]);
+    return outcomeOf(waitMs > 0 ? await settle(started, stop) : started);
+  }
+
+  return {
+    kind: 'workflow',
+    configSchema: WorkflowConfigSchema,
+    normalize: (input) => ({ workflow_id: (input as WorkflowConfig).workflow_id }),
+    check: () => [],
+    secretIds: () => [],
+    urls: () => [],
+    managedBy: (config) =>
+      `This action is the tool of workflow ${config.workflow_id}: change the workflow instead (PATCH /v1/workflows/${config.workflow_id}: its name, description and trigger_configuration make the tool); deleting the workflow or changing its trigger_type removes the tool`,
+    run,
+  };
+}
