@@ -20,20 +20,29 @@ export interface Targets {
 /** The order body both the http action and the fetching code action send. */
 export const ORDER_TOKEN = 'bench-orders-token-0123456789abcdef';
 
-export async function setUpHttpTargets(storeEnv: Record<string, string>): Promise<Targets> {
-  const upstreamProcess = await startScript('bench/upstream.ts', [UPSTREAM_HOST]);
-  const proxy = await startScript('bench/bare-proxy.ts', [UPSTREAM_HOST, String(upstreamProcess.port)]);
-  const upstream = `http://${UPSTREAM_HOST}:${upstreamProcess.port}`;
-  const switchboard = await startSwitchboard({
-    SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: UPSTREAM_HOST,
-    ...storeEnv,
-  });
+/** What the http action sends, made by hand: the floor's request, and each step of the workflow floor. */
+export const ORDER_REQUEST = {
+  method: 'POST' as const,
+  path: '/orders/ORD-12345?include=tracking',
+  headers: {
+    'content-type': 'application/json',
+    authorization: `Bearer ${ORDER_TOKEN}`,
+    'x-source': 'agent',
+  },
+  body: JSON.stringify({ id: 'ORD-12345', note: 'order ORD-12345' }),
+  expectStatus: 200,
+};
 
-  const secret = await switchboard.api<{ id: string }>('POST', '/v1/secrets', {
+/** The ORDERS_TOKEN secret and the "Lookup order" http action that sends ORDER_REQUEST to the upstream. */
+export async function createOrderLookup(
+  server: SwitchboardProcess,
+  upstream: string,
+): Promise<{ secretId: string; actionId: string }> {
+  const secret = await server.api<{ id: string }>('POST', '/v1/secrets', {
     name: 'ORDERS_TOKEN',
     value: ORDER_TOKEN,
   });
-  const action = await switchboard.api<{ id: string }>('POST', '/v1/actions', {
+  const action = await server.api<{ id: string }>('POST', '/v1/actions', {
     name: 'Lookup order',
     description: "Look up an order's status by its number",
     kind: 'http',
@@ -47,31 +56,38 @@ export async function setUpHttpTargets(storeEnv: Record<string, string>): Promis
       auth: { type: 'bearer', secret_id: secret.id },
     },
   });
+  return { secretId: secret.id, actionId: action.id };
+}
 
-  const direct = {
-    method: 'POST' as const,
-    path: '/orders/ORD-12345?include=tracking',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${ORDER_TOKEN}`,
-      'x-source': 'agent',
-    },
-    body: JSON.stringify({ id: 'ORD-12345', note: 'order ORD-12345' }),
-    expectStatus: 200,
-  };
+export async function setUpHttpTargets(storeEnv: Record<string, string>): Promise<Targets> {
+  const upstreamProcess = await startScript('bench/upstream.ts', [UPSTREAM_HOST]);
+  const proxy = await startScript('bench/bare-proxy.ts', [UPSTREAM_HOST, String(upstreamProcess.port)]);
+  const upstream = `http://${UPSTREAM_HOST}:${upstreamProcess.port}`;
+  const switchboard = await startSwitchboard({
+    SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: UPSTREAM_HOST,
+    ...storeEnv,
+  });
+
+  const { secretId, actionId } = await createOrderLookup(switchboard, upstream);
+
   return {
-    floor: { name: 'upstream directly (floor)', origin: upstream, pid: upstreamProcess.pid, ...direct },
+    floor: {
+      name: 'upstream directly (floor)',
+      origin: upstream,
+      pid: upstreamProcess.pid,
+      ...ORDER_REQUEST,
+    },
     proxy: {
       name: 'bare node:http proxy',
       origin: `http://127.0.0.1:${proxy.port}`,
       pid: proxy.pid,
-      ...direct,
+      ...ORDER_REQUEST,
     },
     switchboard: {
       name: 'switchboard http action',
       origin: switchboard.url,
       method: 'POST',
-      path: `/v1/actions/${action.id}/execute`,
+      path: `/v1/actions/${actionId}/execute`,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${switchboard.key}` },
       body: JSON.stringify({ inputs: { order_id: 'ORD-12345' } }),
       expectStatus: 200,
@@ -80,6 +96,6 @@ export async function setUpHttpTargets(storeEnv: Record<string, string>): Promis
     },
     server: switchboard,
     upstream,
-    secretId: secret.id,
+    secretId,
   };
 }

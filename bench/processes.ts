@@ -9,11 +9,26 @@ import { request } from 'undici';
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const children: ChildProcess[] = [];
 
+const STOP_SIGNAL = process.env.BENCH_PROFILE_DIR ? 'SIGTERM' : 'SIGKILL';
+
 export function stopAll(): void {
-  for (const child of children)
-    if (child.exitCode === null) child.kill(process.env.BENCH_PROFILE_DIR ? 'SIGTERM' : 'SIGKILL');
+  for (const child of children) if (child.exitCode === null) child.kill(STOP_SIGNAL);
 }
 process.on('exit', stopAll);
+
+/** Ends every child started so far and waits for them to exit. */
+export async function stopChildren(): Promise<void> {
+  await Promise.all(children.map(stop));
+}
+
+/** Ends one child and resolves once it has exited (so the next part of the run has the cores to itself). */
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(STOP_SIGNAL);
+  });
+}
 
 /** Seconds of CPU a process has used, all threads (Linux /proc); undefined elsewhere. */
 export function cpuSeconds(pid: number | undefined): number | undefined {
@@ -32,14 +47,18 @@ const CLOCK_TICKS = 100;
 export function startScript(
   script: string,
   args: string[],
-): Promise<{ port: number; pid: number | undefined }> {
+): Promise<{ port: number; pid: number | undefined; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [join(ROOT, script), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
   return new Promise((resolve, reject) => {
     child.stdout.once('data', (chunk: Buffer) =>
-      resolve({ port: (JSON.parse(chunk.toString()) as { port: number }).port, pid: child.pid }),
+      resolve({
+        port: (JSON.parse(chunk.toString()) as { port: number }).port,
+        pid: child.pid,
+        stop: () => stop(child),
+      }),
     );
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
@@ -50,6 +69,7 @@ export interface SwitchboardProcess {
   key: string;
   pid: number | undefined;
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
+  stop(): Promise<void>;
 }
 
 /** Starts the real server (`src/server.ts`) on a fresh data directory, with quiet logs. */
@@ -91,6 +111,7 @@ export function startSwitchboard(env: Record<string, string>): Promise<Switchboa
         url,
         key,
         pid: child.pid,
+        stop: () => stop(child),
         async api<T>(method: string, path: string, body?: unknown): Promise<T> {
           const response = await request(`${url}${path}`, {
             method: method as 'POST',

@@ -1,7 +1,11 @@
 /**
  * `npm run bench`: measures Switchboard against floors taken in the same run, with the same load
  * generator, and prints the ratios the issues set as targets. Environment:
- *   BENCH_DURATION_MS (8000), BENCH_WARMUP_MS (1500), BENCH_ROUNDS (2), BENCH_DATABASE_URL (unset: SQLite).
+ *   BENCH_ONLY (actions,workflows): the parts to run, e.g. `workflows`;
+ *   actions: BENCH_DURATION_MS (8000), BENCH_WARMUP_MS (1500), BENCH_ROUNDS (2), BENCH_DATABASE_URL (unset: SQLite);
+ *   workflows (see workflows.ts): BENCH_WORKFLOW_MS (4000), BENCH_WORKFLOW_WARMUP_MS (1000),
+ *   BENCH_WORKFLOW_POLL_MS (1), BENCH_WORKFLOW_CONCURRENCY (8), BENCH_WORKFLOW_STORES (sqlite,postgres),
+ *   BENCH_POSTGRES_URL (the server the fresh PostgreSQL database is made on).
  * Results go to bench/results/<timestamp>.json and bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,13 +13,15 @@ import { join } from 'node:path';
 import { setUpCodeTargets } from './code-actions.ts';
 import { setUpHttpTargets } from './http-actions.ts';
 import { runLoad, type LoadResult, type Target } from './load.ts';
-import { ROOT, stopAll } from './processes.ts';
+import { ROOT, stopAll, stopChildren } from './processes.ts';
+import { WORKFLOW_STEPS, benchWorkflows, type WorkflowFigures } from './workflows.ts';
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 8_000);
 const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1_500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const databaseUrl = process.env.BENCH_DATABASE_URL;
 const CONCURRENCIES = [1, 32] as const;
+const parts = new Set((process.env.BENCH_ONLY ?? 'actions,workflows').split(','));
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -27,7 +33,13 @@ interface Check {
   name: string;
   value: number;
   target: string;
-  pass: boolean;
+  /** Undefined: shown for comparison, no target set. */
+  pass: boolean | undefined;
+}
+
+interface Part {
+  lines: string[];
+  checks: Check[];
 }
 
 async function measure(targets: Target[]): Promise<Map<string, LoadResult[]>> {
@@ -66,10 +78,10 @@ function summarize(results: Map<string, LoadResult[]>) {
   });
 }
 
-async function main(): Promise<void> {
+async function actionsPart(): Promise<Part & { results: ReturnType<typeof summarize> }> {
   const store: Record<string, string> = databaseUrl ? { SWITCHBOARD_DATABASE_URL: databaseUrl } : {};
   process.stderr.write(
-    `switchboard benchmark: ${rounds} round(s) of ${durationMs} ms per target, store ${databaseUrl ? 'PostgreSQL' : 'SQLite'}\n`,
+    `actions: ${rounds} round(s) of ${durationMs} ms per target, store ${databaseUrl ? 'PostgreSQL' : 'SQLite'}\n`,
   );
   const http = await setUpHttpTargets(store);
   const code = await setUpCodeTargets(http);
@@ -117,7 +129,6 @@ async function main(): Promise<void> {
   ];
 
   const lines = [
-    '',
     `${'target'.padEnd(30)} ${'c'.padStart(3)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'vs proxy'.padStart(9)} ${'CPU µs/req'.padStart(11)}`,
     ...table.map(
       (r) =>
@@ -125,9 +136,49 @@ async function main(): Promise<void> {
     ),
     '',
     'CPU µs/req: CPU time the serving process used per request, all its threads (steadier than req/s on shared cores).',
+  ];
+  return { lines, checks, results: table };
+}
+
+async function workflowsPart(): Promise<Part & { results: WorkflowFigures[] }> {
+  process.stderr.write(
+    `workflows: ${WORKFLOW_STEPS}-step runs started by webhook, SQLite then PostgreSQL, against 5 direct calls\n`,
+  );
+  const figures = await benchWorkflows();
+  const cell = (value: number | undefined, digits: number, width: number) =>
+    (value === undefined ? '-' : value.toFixed(digits)).padStart(width);
+  const lines = [
+    `${'workflow store'.padEnd(16)} ${'runs/s'.padStart(7)} ${'floor/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p90 ms'.padStart(7)} ${'recorded'.padStart(9)} ${'floor p50'.padStart(9)} ${'ms/step'.padStart(8)} ${'CPU ms/run'.padStart(11)}`,
+    ...figures.map(
+      (f) =>
+        `${f.store.padEnd(16)} ${cell(f.runsPerSecond, 0, 7)} ${cell(f.floorPerSecond, 0, 8)} ${cell(f.p50, 2, 7)} ${cell(f.p90, 2, 7)} ${cell(f.recordedP50, 0, 9)} ${cell(f.floorP50, 2, 9)} ${cell(f.overheadPerStepMs, 2, 8)} ${cell(f.serverCpuMsPerRun, 1, 11)}${f.errors ? `  (${f.errors} errors)` : ''}`,
+    ),
     '',
+    `runs/s and floor/s (five-call sequences/s) at c=${figures[0]?.concurrency ?? '-'}; p50, p90, floor p50 at c=1, from the webhook POST until GET /v1/runs/{id}`,
+    "says succeeded (polled); recorded: the run record's finished_at − created_at; ms/step = (p50 − floor p50) / 5.",
+  ];
+  const checks = figures.map((f): Check => ({
+    name: `workflow engine overhead per step on ${f.store === 'sqlite' ? 'SQLite' : 'PostgreSQL'} (ms)`,
+    value: f.overheadPerStepMs,
+    target: f.store === 'sqlite' ? '< 2 ms per step on SQLite' : 'none on PostgreSQL',
+    pass: f.store === 'sqlite' ? f.overheadPerStepMs < 2 : undefined,
+  }));
+  return { lines, checks, results: figures };
+}
+
+async function main(): Promise<void> {
+  const actions = parts.has('actions') ? await actionsPart() : undefined;
+  // the workflow part has the cores to itself
+  await stopChildren();
+  const workflows = parts.has('workflows') ? await workflowsPart() : undefined;
+  const checks = [...(actions?.checks ?? []), ...(workflows?.checks ?? [])];
+  const lines = [
+    '',
+    ...(actions ? [...actions.lines, ''] : []),
+    ...(workflows ? [...workflows.lines, ''] : []),
     ...checks.map(
-      (c) => `${c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${c.value.toFixed(3)} (target ${c.target})`,
+      (c) =>
+        `${c.pass === undefined ? 'INFO' : c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${c.value.toFixed(3)} (target ${c.target})`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -138,7 +189,8 @@ async function main(): Promise<void> {
     store: databaseUrl ? 'postgres' : 'sqlite',
     rounds,
     durationMs,
-    results: table,
+    results: actions?.results ?? [],
+    workflows: workflows?.results ?? [],
     checks,
   };
   const dir = join(ROOT, 'bench/results');
