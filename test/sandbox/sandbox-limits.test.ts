@@ -190,6 +190,9 @@ describe('C10: fetch flood', () => {
 });
 
 describe('C11: pathological outputs', () => {
+  // these check what comes out, not time: a loaded CI machine must not turn them into timeouts
+  const run = runner(sandbox, { timeoutMs: 5_000 });
+
   it.each([
     ['a 500 MB string', "return 'x'.repeat(500 * 1024 * 1024);", 'SANDBOX_MEMORY'],
     ['a 2 MB string', "return 'x'.repeat(2 * 1024 * 1024);", 'OUTPUT_TOO_LARGE'],
