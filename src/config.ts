@@ -512,7 +512,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
 }
 
 /** A default an action gets must not exceed the cap it may ask up to. */
-const CAPPED: ReadonlyArray<[keyof Config, keyof Config]> = [
+type NumberSetting = { [K in keyof Config]: Config[K] extends number ? K : never }[keyof Config];
+const CAPPED: ReadonlyArray<[NumberSetting, NumberSetting]> = [
   ['egressTimeoutMs', 'egressTimeoutCapMs'],
   ['egressResponseLimitBytes', 'egressResponseCapBytes'],
   ['sandboxTimeoutMs', 'sandboxTimeoutCapMs'],
@@ -522,9 +523,8 @@ const CAPPED: ReadonlyArray<[keyof Config, keyof Config]> = [
 
 function capProblems(config: Config): string[] {
   const envOf = (key: keyof Config) => VARIABLES.find((variable) => variable.key === key)?.env ?? key;
-  return CAPPED.filter(([value, cap]) => (config[value] as number) > (config[cap] as number)).map(
-    ([value, cap]) =>
-      `${envOf(value)} must not exceed ${envOf(cap)} (${String(config[value])} > ${String(config[cap])})`,
+  return CAPPED.filter(([value, cap]) => config[value] > config[cap]).map(
+    ([value, cap]) => `${envOf(value)} must not exceed ${envOf(cap)} (${config[value]} > ${config[cap]})`,
   );
 }
 

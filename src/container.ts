@@ -18,6 +18,7 @@ import { createHoldKind } from './app/kinds/hold/index.ts';
 import { createHttpKind } from './app/kinds/http/index.ts';
 import { KindRegistry } from './app/kinds/registry.ts';
 import { createTransferKind } from './app/kinds/transfer/index.ts';
+import { createWorkflowKind } from './app/kinds/workflow/index.ts';
 import { createToolService, type ToolService } from './app/tools.ts';
 import { createOpenApiImportService, type OpenApiImportService } from './app/openapi-import.ts';
 import { resolveKeyVersions, verifyDecryption } from './app/master-keys.ts';
@@ -28,7 +29,10 @@ import { createVariableOptionsService, type VariableOptionsService } from './app
 import { createWorkflowService, type WorkflowService } from './app/workflows/definitions.ts';
 import { createRunService, type RunService } from './app/workflows/runs.ts';
 import { createTriggerService, type TriggerService } from './app/workflows/triggers.ts';
+import { createScheduler, type Scheduler } from './app/workflows/scheduler.ts';
+import { cronTrigger } from './app/workflows/trigger-kinds/cron.ts';
 import { createFaults } from './adapters/faults.ts';
+import { aiTrigger } from './app/workflows/trigger-kinds/ai.ts';
 import { webhookTrigger } from './app/workflows/trigger-kinds/webhook.ts';
 import type { Config } from './config.ts';
 import { fingerprintMasterKey, Keyring } from './adapters/crypto/keyring.ts';
@@ -74,6 +78,8 @@ export interface Container {
   readonly authFailureLimiter: RateLimiter;
   readonly defaultOrganizationId: string;
   readonly masterKeyGenerated: string | undefined;
+  /** Fires cron-trigger workflows; ticks every few seconds in processes that work the queue. */
+  readonly scheduler: Scheduler;
   readonly services: {
     readonly organizations: OrganizationService;
     readonly apiKeys: ApiKeyService;
@@ -93,6 +99,9 @@ export interface Container {
   };
   close(): Promise<void>;
 }
+
+/** How often a process that works the queue looks for due cron schedules. */
+const SCHEDULER_TICK_MS = 5_000;
 
 export interface ContainerOptions {
   logger?: PinoLogger;
@@ -219,6 +228,11 @@ export async function createContainer(
       }),
       createTransferKind({ clock }),
       createHoldKind({ clock }),
+      // bound lazily: the run service is built after the kinds, and runs them in its action steps
+      createWorkflowKind({
+        store,
+        startRun: (version, input, callerKeyId) => workflowRuns.startVersion(version, input, callerKeyId),
+      }),
     ]);
     const secrets = createSecretService({ store, crypto, clock, cipher });
     const actions = createActionService({
@@ -278,6 +292,17 @@ export async function createContainer(
       execute: (principal, actionId, request) => executions.execute(principal, actionId, request),
     });
     workflowRuns.work();
+    // a run whose process died between saving it and enqueueing its first job is sent on a lease later
+    const sweep = setInterval(
+      () =>
+        void workflowRuns
+          .sweep(config.jobLeaseMs)
+          .catch((error: unknown) => logger.error({ err: error }, 'workflow run sweep failed')),
+      Math.max(Math.floor(config.jobLeaseMs / 2), 500),
+    );
+    sweep.unref();
+    const scheduler = createScheduler({ store, clock, crypto, logger, runs: workflowRuns });
+    const ticking = config.workQueue ? scheduler.start(SCHEDULER_TICK_MS) : undefined;
     const services = {
       organizations: createOrganizationService({ store, crypto, clock }),
       apiKeys: createApiKeyService({
@@ -301,7 +326,11 @@ export async function createContainer(
         store,
         crypto,
         clock,
-        triggerKinds: { webhook: webhookTrigger(store) },
+        triggerKinds: {
+          webhook: webhookTrigger(store),
+          'ai-trigger': aiTrigger(actions),
+          'cron-trigger': cronTrigger(clock),
+        },
       }),
       workflowRuns,
       workflowTriggers: createTriggerService({
@@ -331,9 +360,12 @@ export async function createContainer(
       authFailureLimiter,
       defaultOrganizationId: defaultOrganization.id,
       masterKeyGenerated: master.generated ? master.origin : undefined,
+      scheduler,
       services,
       async close() {
         retention.stop();
+        await ticking?.stop();
+        clearInterval(sweep);
         await queue.stop(config.shutdownTimeoutMs);
         await recorder.drain();
         await sandbox.close();

@@ -267,4 +267,52 @@ describe.each(STORE_KINDS)('workflow triggers on %s', (kind) => {
       expect(passed.status).toBe(202);
     });
   });
+
+  describe('manual runs with an Idempotency-Key (G07)', () => {
+    it('answers the first run again for the same key and input, 422 for another input, and keeps tenants apart', async () => {
+      const wf = await create({ trigger_type: 'manual-trigger' });
+      const url = `/v1/workflows/${wf.workflow_id}/runs`;
+      const key = `run-key-${Math.random()}`;
+      const first = await t.request('POST', url, {
+        body: { input: { order: 'A1' } },
+        headers: { 'idempotency-key': key },
+      });
+      expect(first.status).toBe(202);
+      const again = await t.request('POST', url, {
+        body: { input: { order: 'A1' } },
+        headers: { 'idempotency-key': key },
+      });
+      expect(again.status).toBe(202);
+      expect(again.text).toBe(first.text);
+      const [a, b] = await Promise.all(
+        [1, 2].map(() =>
+          t.request('POST', url, { body: { input: { order: 'A1' } }, headers: { 'idempotency-key': key } }),
+        ),
+      );
+      expect(a?.body.id).toBe(first.body.id);
+      expect(b?.body.id).toBe(first.body.id);
+      expect((await runsOf(wf.workflow_id)).map((r) => r.id)).toEqual([first.body.id]);
+
+      const other = await t.request('POST', url, {
+        body: { input: { order: 'B2' } },
+        headers: { 'idempotency-key': key },
+      });
+      expect(other.status).toBe(422);
+
+      // the same key in another organization is another key
+      const tenant = await t.newTenant(['workflows:write', 'workflows:execute', 'workflows:read']);
+      const theirs = await t.request('POST', '/v1/workflows', {
+        key: tenant.key,
+        body: { name: 'theirs', trigger_type: 'manual-trigger', workflow_blocks: echo },
+      });
+      const started = await t.request('POST', `/v1/workflows/${theirs.body.workflow_id}/runs`, {
+        key: tenant.key,
+        body: { input: { order: 'A1' } },
+        headers: { 'idempotency-key': key },
+      });
+      expect(started.status).toBe(202);
+      expect(started.body.id).not.toBe(first.body.id);
+      expect((await finished(first.body.id)).status).toBe('succeeded');
+    });
+  });
 });

@@ -386,6 +386,176 @@ describe.each(STORE_KINDS)('workflows on %s', (kind) => {
     expect(unknownAction.status).toBe(400);
   });
 
+  it('retries a step per its policy with the same key, counting each attempt', async () => {
+    const workflow = await create([
+      {
+        $kind: 'Action',
+        id: 'call',
+        type: 'http',
+        input: { method: 'POST', url: `${upstream.url}/flaky?key={{trigger.key}}&fail=2&status=500` },
+        retry: { max_attempts: 3, backoff_seconds: 0.05 },
+      },
+    ]);
+    const key = `retry-${Math.random()}`;
+    const done = await finished(await start(workflow.workflow_id, { key }));
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    expect(stepOf(done, 'call')).toMatchObject({ status: 'succeeded', attempts: 3, error: null });
+    expect(stepOf(done, 'call').output).toMatchObject({ key, attempt: 3 });
+    const keys = upstream.requests
+      .filter((r) => r.path.includes(key))
+      .map((r) => r.headers['idempotency-key']);
+    expect(new Set(keys)).toEqual(new Set([`run:${done.id as string}:step:call`]));
+
+    // a failure that another attempt cannot mend (a 404) is not retried
+    const notFound = await create([
+      {
+        $kind: 'Action',
+        id: 'call',
+        type: 'http',
+        input: { url: `${upstream.url}/status/404` },
+        retry: { max_attempts: 3 },
+      },
+    ]);
+    const failed = await finished(await start(notFound.workflow_id, {}));
+    expect(failed.status).toBe('failed');
+    expect(stepOf(failed, 'call')).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+
+  it('fails an attempt past timeout_seconds with category timeout', async () => {
+    const workflow = await create([
+      {
+        $kind: 'Action',
+        id: 'slow',
+        type: 'http',
+        input: { url: `${upstream.url}/slow-headers?ms=5000` },
+        timeout_seconds: 1,
+      },
+    ]);
+    const started = Date.now();
+    const done = await finished(await start(workflow.workflow_id, {}));
+    expect(Date.now() - started).toBeLessThan(4_500);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatchObject({ step_id: 'slow', category: 'timeout' });
+  });
+
+  it('takes the error branch of a failing step, then goes on after it', async () => {
+    const workflow = await create([
+      {
+        $kind: 'Action',
+        id: 'lookup',
+        type: 'http',
+        input: { url: `${upstream.url}/status/404` },
+        on_error: [
+          {
+            $kind: 'Action',
+            id: 'fallback',
+            type: 'set',
+            input: { values: { reason: '{{lookup.error.category}}', found: false } },
+          },
+        ],
+      },
+      {
+        $kind: 'Block',
+        type: 'if-else',
+        id: 'missing',
+        inputs: {
+          condition: { operatorName: 'equals', left: '{{lookup.error.category}}', right: 'not_found' },
+        },
+        branches: {
+          then: [{ $kind: 'Action', id: 'after', type: 'set', input: { values: { v: 1 } } }],
+          else: [],
+        },
+      },
+    ]);
+    const done = await finished(await start(workflow.workflow_id, {}));
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    expect(done.steps.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([
+      ['lookup', 'failed'],
+      ['fallback', 'succeeded'],
+      ['missing', 'succeeded'],
+      ['after', 'succeeded'],
+    ]);
+    expect(stepOf(done, 'fallback').output).toEqual({ reason: 'not_found', found: false });
+    expect(stepOf(done, 'lookup').error).toMatchObject({ category: 'not_found' });
+
+    // the failed step has no output to read inside its own error branch
+    const bad = await t.request('POST', '/v1/workflows', {
+      body: {
+        name: `bad ${Math.random()}`,
+        trigger_type: 'manual-trigger',
+        workflow_blocks: [
+          {
+            $kind: 'Action',
+            id: 'a',
+            type: 'set',
+            input: { values: {} },
+            on_error: [{ $kind: 'Action', id: 'b', type: 'set', input: { values: { v: '{{a.output.x}}' } } }],
+          },
+        ],
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('use {{a.error.message}}');
+  });
+
+  it('runs a code step in the sandbox over the trigger and earlier outputs', async () => {
+    const workflow = await create([
+      { $kind: 'Action', id: 'a', type: 'set', input: { values: { n: 20 } } },
+      {
+        $kind: 'Action',
+        id: 'sum',
+        type: 'code',
+        input: { source: 'return { total: inputs.steps.a.n + inputs.trigger.n, env: typeof process };' },
+      },
+      { $kind: 'Action', id: 'z', type: 'set', input: { values: { total: '{{sum.output.total}}' } } },
+    ]);
+    const done = await finished(await start(workflow.workflow_id, { n: 22 }));
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    expect(stepOf(done, 'sum').output).toEqual({ total: 42, env: 'undefined' });
+    expect(stepOf(done, 'z').output).toEqual({ total: 42 });
+
+    const thrown = await create([
+      { $kind: 'Action', id: 'boom', type: 'code', input: { source: 'throw new Error("no such order");' } },
+    ]);
+    const failed = await finished(await start(thrown.workflow_id, {}));
+    expect(failed.status).toBe('failed');
+    expect(failed.error.message).toContain('no such order');
+
+    const syntax = await t.request('POST', '/v1/workflows', {
+      body: {
+        name: `syntax ${Math.random()}`,
+        trigger_type: 'manual-trigger',
+        workflow_blocks: [{ $kind: 'Action', id: 'c', type: 'code', input: { source: 'return {' } }],
+      },
+    });
+    expect(syntax.status).toBe(400);
+    expect(syntax.body.error).toMatchObject({ path: '/workflow_blocks/0/input/source' });
+    expect(syntax.body.error.message).toContain('does not compile');
+  });
+
+  it('sends on a run saved without its first job (the sweep)', async () => {
+    const workflow = await create([{ $kind: 'Action', id: 'a', type: 'set', input: { values: { v: 1 } } }]);
+    const organizationId = t.container.defaultOrganizationId;
+    const version = await t.container.store.workflows.active(organizationId, workflow.workflow_id);
+    const runId = `orphan-${Math.random().toString(36).slice(2)}`;
+    await t.container.store.workflowRuns.insert({
+      id: runId,
+      organizationId,
+      workflowId: workflow.workflow_id,
+      versionId: version!.id,
+      versionNumber: 1,
+      status: 'queued',
+      input: {},
+      error: null,
+      callerKeyId: null,
+      createdAt: new Date(Date.now() - 120_000).toISOString(),
+      startedAt: null,
+      finishedAt: null,
+    });
+    expect(await t.container.services.workflowRuns.sweep(60_000)).toBeGreaterThanOrEqual(1);
+    expect((await finished(runId)).status).toBe('succeeded');
+  });
+
   it('deletes a workflow, keeps its runs readable, and keeps tenants apart', async () => {
     const workflow = await create([{ $kind: 'Action', id: 'a', type: 'set', input: { values: { v: 1 } } }]);
     const id = await start(workflow.workflow_id, {});

@@ -86,8 +86,47 @@ describe('workflow references', () => {
       'action_id',
     ],
     ['an id that cannot be referenced', [set('1st')], 'id must be'],
+    ['a code step without source', [{ $kind: 'Action', id: 'c', type: 'code', input: {} }], 'input.source'],
+    [
+      'a zero timeout',
+      [{ ...set('a'), timeout_seconds: 0 }],
+      'timeout_seconds must be a number from 1 to 900',
+    ],
+    ['a timeout over 15 minutes', [{ ...set('a'), timeout_seconds: 901 }], 'from 1 to 900'],
+    ['a retry that is not an object', [{ ...set('a'), retry: 3 }], 'retry must be an object'],
+    ['eleven attempts', [{ ...set('a'), retry: { max_attempts: 11 } }], 'max_attempts must be an integer'],
+    ['half an attempt', [{ ...set('a'), retry: { max_attempts: 1.5 } }], 'max_attempts must be an integer'],
+    [
+      'a backoff over 60 s',
+      [{ ...set('a'), retry: { max_attempts: 2, backoff_seconds: 61 } }],
+      'backoff_seconds',
+    ],
+    [
+      'an unknown retry field',
+      [{ ...set('a'), retry: { max_attempts: 2, jitter: true } }],
+      'no field "jitter"',
+    ],
+    [
+      'the output of the failed step inside its error branch',
+      [{ ...set('a'), on_error: [set('b', { v: '{{a.output.x}}' })] }],
+      'use {{a.error.message}}',
+    ],
+    ['an error branch that is not a list', [{ ...set('a'), on_error: {} }], 'must be an array of blocks'],
   ])('refuses %s', (_, blocks, message) => {
     expect(checkBlocks(blocks)[0]?.message).toContain(message);
+  });
+
+  it('accepts a step policy, an error branch reading the error, and steps after it reading both', () => {
+    const blocks = [
+      {
+        ...set('a'),
+        timeout_seconds: 30,
+        retry: { max_attempts: 3, backoff_seconds: 2 },
+        on_error: [set('fallback', { why: '{{a.error.message}}' })],
+      },
+      set('b', { v: '{{a.output.a}}', w: '{{fallback.output.why}}', e: '{{a.error.category}}' }),
+    ];
+    expect(checkBlocks(blocks)).toEqual([]);
   });
 
   it('refuses branches nested deeper than 32', () => {
@@ -125,15 +164,31 @@ describe('next step', () => {
     ifElse('c', '{{a.output.v}}', [set('t')], [set('e')]),
     set('z'),
   ] as unknown as Block[];
-  const scope = (v: unknown) => ({ trigger: {}, outputs: new Map<string, unknown>([['a', { v }]]) });
+  const scope = (v: unknown) => ({
+    trigger: {},
+    outputs: new Map<string, unknown>([['a', { v }]]),
+    errors: new Map(),
+  });
 
   it('takes the branch the condition chooses and resumes at the first unfinished step', () => {
-    expect(nextStep(blocks, { trigger: {}, outputs: new Map() }, new Set()).step?.id).toBe('a');
+    expect(nextStep(blocks, { trigger: {}, outputs: new Map(), errors: new Map() }, new Set()).step?.id).toBe(
+      'a',
+    );
     const then = nextStep(blocks, scope('x'), new Set(['a']));
     expect(then.step?.id).toBe('t');
     expect(then.decisions.map((d) => [d.block.id, d.result])).toEqual([['c', true]]);
     expect(nextStep(blocks, scope('y'), new Set(['a'])).step?.id).toBe('e');
     expect(nextStep(blocks, scope('y'), new Set(['a', 'c', 'e'])).step?.id).toBe('z');
     expect(nextStep(blocks, scope('y'), new Set(['a', 'c', 'e', 'z'])).step).toBeUndefined();
+  });
+
+  it('walks the error branch of a failed step, then goes on after it', () => {
+    const tree = [{ ...set('a'), on_error: [set('h1'), set('h2')] }, set('z')] as unknown as Block[];
+    const failed = { trigger: {}, outputs: new Map(), errors: new Map([['a', { message: 'x' }]]) };
+    expect(nextStep(tree, failed, new Set(['a'])).step?.id).toBe('h1');
+    expect(nextStep(tree, failed, new Set(['a', 'h1'])).step?.id).toBe('h2');
+    expect(nextStep(tree, failed, new Set(['a', 'h1', 'h2'])).step?.id).toBe('z');
+    const succeeded = { trigger: {}, outputs: new Map([['a', {}]]), errors: new Map() };
+    expect(nextStep(tree, succeeded, new Set(['a'])).step?.id).toBe('z');
   });
 });

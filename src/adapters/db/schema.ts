@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 /** Row types as the database stores them. JSON columns hold JSON text; timestamps are ISO strings. */
 export interface Database {
   organizations: { id: string; name: string; created_at: string };
@@ -132,11 +134,23 @@ export interface Database {
     blocks: string;
     editor_state: string | null;
     webhook_token: string | null;
+    /** Assigned by the database on insert (migration 0013); PostgreSQL's bigint arrives as text. */
+    serial: ColumnType<number | string, never, never>;
     active: number;
     created_by: string | null;
     created_at: string;
     updated_at: string;
     deleted_at: string | null;
+  };
+  workflow_tools: { workflow_id: string; organization_id: string; action_id: string };
+  workflow_schedules: {
+    workflow_id: string;
+    organization_id: string;
+    version_id: string;
+    cron: string;
+    timezone: string;
+    missed: string;
+    next_at: string;
   };
   workflow_runs: {
     id: string;

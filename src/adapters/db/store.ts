@@ -15,6 +15,8 @@ import { KyselyExecutionRepository } from './repositories/executions.ts';
 import { KyselyIdempotencyRepository } from './repositories/idempotency.ts';
 import { KyselyPostCallRepository } from './repositories/post-call.ts';
 import { KyselyWorkflowRunRepository } from './repositories/workflow-runs.ts';
+import { KyselyWorkflowScheduleRepository } from './repositories/workflow-schedules.ts';
+import { KyselyWorkflowToolRepository } from './repositories/workflow-tools.ts';
 import { KyselyWorkflowRepository } from './repositories/workflows.ts';
 import { KyselyConfirmationRepository } from './repositories/confirmations.ts';
 import { KyselyActionAnnotationRepository } from './repositories/action-annotations.ts';
@@ -60,6 +62,8 @@ export class KyselyStore implements Store {
   readonly actionAnnotations: KyselyActionAnnotationRepository;
   readonly workflows: KyselyWorkflowRepository;
   readonly workflowRuns: KyselyWorkflowRunRepository;
+  readonly workflowTools: KyselyWorkflowToolRepository;
+  readonly workflowSchedules: KyselyWorkflowScheduleRepository;
 
   readonly #sqlite: SqliteExtras | undefined;
 
@@ -84,6 +88,8 @@ export class KyselyStore implements Store {
     this.actionAnnotations = new KyselyActionAnnotationRepository(db);
     this.workflows = new KyselyWorkflowRepository(db);
     this.workflowRuns = new KyselyWorkflowRunRepository(db);
+    this.workflowTools = new KyselyWorkflowToolRepository(db);
+    this.workflowSchedules = new KyselyWorkflowScheduleRepository(db);
   }
 
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {

@@ -8,15 +8,17 @@ import type { Clock } from '../../core/ports/clock.ts';
 import type { Crypto } from '../../core/ports/crypto.ts';
 import type { Store } from '../../core/ports/store.ts';
 import type { Principal } from '../../core/tenancy.ts';
-import type {
-  Block,
-  StepBlock,
-  TriggerType,
-  WorkflowDefinition,
-  WorkflowVersion,
+import type { DefinitionIssue } from '../../core/actions/model.ts';
+import {
+  stepsIn,
+  type StepType,
+  type TriggerType,
+  type WorkflowDefinition,
+  type WorkflowVersion,
 } from '../../core/workflows/model.ts';
 import { JsonLogicError, checkJsonLogic } from '../../core/workflows/json-logic.ts';
 import { parseBlocks } from '../../core/workflows/validate.ts';
+import { syntaxProblem } from '../kinds/code/index.ts';
 import { checkHttpStep } from './http-step.ts';
 import type { TriggerKinds } from './trigger-kinds/kind.ts';
 
@@ -40,18 +42,25 @@ export interface WorkflowDeps {
 
 export type WorkflowService = ReturnType<typeof createWorkflowService>;
 
-function steps(blocks: readonly Block[], path = '/workflow_blocks'): { step: StepBlock; path: string }[] {
-  return blocks.flatMap((block, i) =>
-    block.$kind === 'Action'
-      ? [{ step: block, path: `${path}/${i}` }]
-      : [
-          ...steps(block.branches.then, `${path}/${i}/branches/then`),
-          ...steps(block.branches.else, `${path}/${i}/branches/else`),
-        ],
-  );
-}
-
 export function createWorkflowService({ store, crypto, clock, triggerKinds }: WorkflowDeps) {
+  /** Save-time checks beyond the step's shape, per step type. */
+  const STEP_CHECKS: Partial<
+    Record<
+      StepType,
+      (organizationId: string, input: Record<string, unknown>) => Promise<DefinitionIssue | undefined>
+    >
+  > = {
+    http: async (_, input) => checkHttpStep(input)[0],
+    code: async (_, input) => {
+      const problem = syntaxProblem(String(input.source));
+      return problem && { path: '/input/source', message: problem.message };
+    },
+    action: async (organizationId, input) =>
+      (await store.actions.get(organizationId, String(input.action_id)))
+        ? undefined
+        : { path: '/input/action_id', message: `no action with id ${String(input.action_id)}` },
+  };
+
   /** Constraints must be JSON Logic this server evaluates; the configuration is the trigger kind's. */
   async function checkTrigger(organizationId: string, input: WorkflowInput): Promise<unknown> {
     try {
@@ -76,13 +85,8 @@ export function createWorkflowService({ store, crypto, clock, triggerKinds }: Wo
   ): Promise<WorkflowDefinition> {
     const triggerConfiguration = await checkTrigger(organizationId, input);
     const blocks = parseBlocks(input.blocks);
-    for (const { step, path } of steps(blocks)) {
-      const issue =
-        step.type === 'http'
-          ? checkHttpStep(step.input)[0]
-          : step.type === 'action' && !(await store.actions.get(organizationId, String(step.input.action_id)))
-            ? { path: '/input/action_id', message: `no action with id ${String(step.input.action_id)}` }
-            : undefined;
+    for (const { step, path } of stepsIn(blocks)) {
+      const issue = await STEP_CHECKS[step.type]?.(organizationId, step.input);
       if (issue) {
         throw new AppError('VALIDATION_FAILED', `step "${step.id}": ${issue.message}`, {
           path: `${path}${issue.path}`,

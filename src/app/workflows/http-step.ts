@@ -94,11 +94,13 @@ export function checkHttpStep(input: Record<string, unknown>): DefinitionIssue[]
   }
 }
 
-/** An action that exists only for this step's run. */
-export function transientHttpAction(
+/** An action that exists only for one run of a step (an http or code step runs through its kind). */
+export function transientAction(
   organizationId: string,
   stepName: string,
-  flat: FlatHttp,
+  kind: 'http' | 'code',
+  config: unknown,
+  variables: Variable[],
   now: string,
 ): Action {
   return {
@@ -108,19 +110,22 @@ export function transientHttpAction(
     createdAt: now,
     updatedAt: now,
     name: stepName,
-    description: 'workflow http step',
-    toolName: 'workflow_http_step',
-    kind: 'http',
+    description: `workflow ${kind} step`,
+    toolName: `workflow_${kind}_step`,
+    kind,
     status: 'active',
     channels: [],
     tags: [],
-    variables: variablesOf(flat.refs),
+    variables,
     contextVariables: [],
     integrationId: null,
     secrets: {},
     requiresConfirmation: false,
     executionMode: 'sync',
     messages: { speakOnSend: null, speakOnReceive: null },
-    config: flat.config,
+    config,
   };
 }
+
+export const transientHttpAction = (organizationId: string, stepName: string, flat: FlatHttp, now: string) =>
+  transientAction(organizationId, stepName, 'http', flat.config, variablesOf(flat.refs), now);

@@ -5,6 +5,7 @@
  * died) finds the step finished and only advances, or finds it unfinished and runs it once more with the
  * same idempotency key, counting the attempt. Delays are a job's runAt, never a sleep.
  */
+import { setTimeout } from 'node:timers/promises';
 import { AppError, notFound } from '../../core/errors.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Crypto } from '../../core/ports/crypto.ts';
@@ -16,7 +17,9 @@ import type { Page, PageRequest } from '../../core/pagination.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import {
   FINISHED_RUN,
+  RETRYABLE_CATEGORIES,
   WORKFLOW_STEP_JOB,
+  stepsIn,
   stepKey,
   type Block,
   type RunStep,
@@ -28,7 +31,8 @@ import {
 import { constraintsPass } from '../../core/workflows/json-logic.ts';
 import { nextStep } from '../../core/workflows/plan.ts';
 import type { RunScope } from '../../core/workflows/references.ts';
-import { createStepExecutors, runStep, type StepDeps } from './steps.ts';
+import { createIdempotency } from '../executions/idempotency.ts';
+import { createStepExecutors, runStep, type StepDeps, type StepResult } from './steps.ts';
 
 export interface RunDeps extends StepDeps {
   store: Store;
@@ -47,15 +51,11 @@ export interface RunWithSteps {
 
 export type RunService = ReturnType<typeof createRunService>;
 
+/** How old a run with no step recorded must be before the sweep takes it for orphaned. */
+export const SWEEP_GRACE_MS = 30_000;
+
 function findStep(blocks: readonly Block[], id: string): StepBlock | undefined {
-  for (const block of blocks) {
-    if (block.$kind === 'Action') {
-      if (block.id === id) return block;
-    } else {
-      const found = findStep(block.branches.then, id) ?? findStep(block.branches.else, id);
-      if (found) return found;
-    }
-  }
+  for (const { step } of stepsIn(blocks)) if (step.id === id) return step;
   return undefined;
 }
 
@@ -64,28 +64,37 @@ const scopeOf = (run: WorkflowRun, steps: readonly RunStep[]): RunScope => ({
   outputs: new Map(
     steps.filter((s) => s.status === 'succeeded' && s.type !== 'if-else').map((s) => [s.stepId, s.output]),
   ),
+  errors: new Map(
+    steps
+      .filter((s) => s.status === 'failed')
+      .map((s) => [s.stepId, { category: s.error?.category ?? null, message: s.error?.message ?? null }]),
+  ),
 });
 
 export function createRunService(deps: RunDeps) {
   const { store, queue, clock } = deps;
   const executors = createStepExecutors(deps);
+  const idempotency = createIdempotency(store, deps.crypto, clock);
   const now = () => new Date(clock.now()).toISOString();
 
-  /**
-   * Records the if-else decisions on the way to the next unfinished step, records that step queued and
-   * enqueues its job; with no step left, the run has succeeded. Safe to repeat: records and jobs are
-   * keyed by step id.
-   */
-  async function advance(run: WorkflowRun, version: WorkflowVersion): Promise<void> {
+  /** Where the run goes next from its committed state (if-else decisions on the way, the next step). */
+  async function planOf(run: WorkflowRun, version: WorkflowVersion) {
     const steps = await store.workflowRuns.steps(run.organizationId, run.id);
-    const finished = new Set(steps.filter((s) => s.status === 'succeeded').map((s) => s.stepId));
-    const { decisions, step } = nextStep(version.blocks, scopeOf(run, steps), finished);
-    let position = steps.length;
+    // a failed step is only ever passed over when its on_error blocks take over (otherwise the run failed)
+    const finished = new Set(
+      steps.filter((s) => s.status === 'succeeded' || s.status === 'failed').map((s) => s.stepId),
+    );
+    return { steps, ...nextStep(version.blocks, scopeOf(run, steps), finished) };
+  }
+
+  /** Records the plan's decisions and its next step as queued; each record is inserted once. */
+  async function recordPlan(run: WorkflowRun, plan: Awaited<ReturnType<typeof planOf>>): Promise<void> {
+    let position = plan.steps.length;
     const at = now();
-    for (const d of decisions) {
+    const base = { runId: run.id, organizationId: run.organizationId, error: null, executionId: null };
+    for (const d of plan.decisions) {
       await store.workflowRuns.insertStep({
-        runId: run.id,
-        organizationId: run.organizationId,
+        ...base,
         stepId: d.block.id,
         position: position++,
         type: 'if-else',
@@ -93,25 +102,15 @@ export function createRunService(deps: RunDeps) {
         status: 'succeeded',
         input: { operatorName: d.block.inputs.condition.operatorName, left: d.left, right: d.right },
         output: { result: d.result, branch: d.result ? 'then' : 'else' },
-        error: null,
         attempts: 1,
-        executionId: null,
         startedAt: at,
         finishedAt: at,
       });
     }
-    if (!step) {
-      await store.workflowRuns.update(run.organizationId, run.id, { status: 'succeeded', finishedAt: at }, [
-        'queued',
-        'running',
-      ]);
-      return;
-    }
-    const existing = steps.find((s) => s.stepId === step.id);
-    if (!existing) {
+    const { step } = plan;
+    if (step && !plan.steps.some((s) => s.stepId === step.id))
       await store.workflowRuns.insertStep({
-        runId: run.id,
-        organizationId: run.organizationId,
+        ...base,
         stepId: step.id,
         position,
         type: step.type,
@@ -119,12 +118,30 @@ export function createRunService(deps: RunDeps) {
         status: 'queued',
         input: null,
         output: null,
-        error: null,
         attempts: 0,
-        executionId: null,
         startedAt: null,
         finishedAt: null,
       });
+  }
+
+  /**
+   * Enqueues the job of the next unfinished step, then records the decisions on the way and that step
+   * as queued (a job that runs before the record exists records it itself); with no step left, the run
+   * has succeeded. Safe to repeat: records and jobs are keyed by step id. Because the job comes first, a
+   * run with no step record has no job either: that is what the sweep looks for.
+   */
+  async function advance(run: WorkflowRun, version: WorkflowVersion): Promise<void> {
+    const plan = await planOf(run, version);
+    const { step } = plan;
+    if (!step) {
+      await recordPlan(run, plan);
+      await store.workflowRuns.update(
+        run.organizationId,
+        run.id,
+        { status: 'succeeded', finishedAt: now() },
+        ['queued', 'running'],
+      );
+      return;
     }
     const seconds = step.type === 'delay' ? Number(step.input.seconds) : 0;
     const payload: WorkflowStepJob = { organizationId: run.organizationId, runId: run.id, stepId: step.id };
@@ -133,6 +150,7 @@ export function createRunService(deps: RunDeps) {
       organizationId: run.organizationId,
       ...(seconds > 0 ? { runAt: new Date(clock.now() + seconds * 1000) } : {}),
     });
+    await recordPlan(run, plan);
   }
 
   async function failRun(
@@ -146,6 +164,72 @@ export function createRunService(deps: RunDeps) {
       { status: 'failed', error: { stepId, ...error }, finishedAt: now() },
       ['queued', 'running'],
     );
+  }
+
+  /** One attempt, within the step's timeout_seconds when it has one. */
+  async function attempt(run: WorkflowRun, step: StepBlock, signal: AbortSignal): Promise<StepResult> {
+    const steps = await store.workflowRuns.steps(run.organizationId, run.id);
+    const context = {
+      run,
+      step,
+      scope: scopeOf(run, steps),
+      idempotencyKey: stepKey(run.id, step.id),
+    };
+    if (step.timeout_seconds === undefined) return runStep(executors, { ...context, signal });
+    const timeoutMs = step.timeout_seconds * 1000;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const timedOut = new Promise<StepResult>((resolve) =>
+      deadline.addEventListener('abort', () =>
+        resolve({
+          status: 'failed',
+          input: step.input,
+          error: { category: 'timeout', message: `The step took longer than ${step.timeout_seconds} s` },
+        }),
+      ),
+    );
+    return Promise.race([
+      runStep(executors, { ...context, signal: AbortSignal.any([signal, deadline]), timeoutMs }),
+      timedOut,
+    ]);
+  }
+
+  /**
+   * Attempts the step until it succeeds, fails for good, or its retry policy is spent; each attempt is
+   * counted and committed before it begins, so an interrupted one shows in `attempts`. Undefined when
+   * the step was cancelled meanwhile.
+   */
+  async function attempts(
+    run: WorkflowRun,
+    step: StepBlock,
+    done: number,
+    signal: AbortSignal,
+  ): Promise<StepResult | undefined> {
+    const maxAttempts = step.retry?.max_attempts ?? 1;
+    for (let n = done + 1; ; n++) {
+      const began = await store.workflowRuns.updateStep(
+        run.organizationId,
+        run.id,
+        step.id,
+        { status: 'running', attempts: n, startedAt: now(), finishedAt: null },
+        ['queued', 'running'],
+      );
+      if (!began) return undefined;
+      deps.faults('step-started');
+      const result = await attempt(run, step, signal);
+      deps.faults('step-finished');
+      const category = result.error?.category ?? '';
+      if (result.status === 'succeeded' || n >= maxAttempts || !RETRYABLE_CATEGORIES.has(category))
+        return result;
+      await store.workflowRuns.updateStep(
+        run.organizationId,
+        run.id,
+        step.id,
+        { error: { stepId: step.id, category, message: result.error?.message ?? '' } },
+        ['running'],
+      );
+      const backoffMs = Math.min((step.retry?.backoff_seconds ?? 1) * 1000 * 2 ** (n - done - 1), 60_000);
+      await setTimeout(backoffMs, undefined, { signal });
+    }
   }
 
   /** One job: one step of one run. */
@@ -162,31 +246,21 @@ export function createRunService(deps: RunDeps) {
       });
       return;
     }
-    const record = await store.workflowRuns.getStep(organizationId, runId, stepId);
-    if (record?.status !== 'succeeded') {
+    let record = await store.workflowRuns.getStep(organizationId, runId, stepId);
+    if (!record) {
+      // enqueued, and the process died (or is still busy) before recording it
+      const plan = await planOf(run, version);
+      if (plan.step?.id !== stepId) return; // not this run's next step: a stale job
+      await recordPlan(run, plan);
+      record = await store.workflowRuns.getStep(organizationId, runId, stepId);
+    }
+    if (record?.status !== 'succeeded' && record?.status !== 'failed') {
       if (run.status === 'queued')
         await store.workflowRuns.update(organizationId, runId, { status: 'running', startedAt: now() }, [
           'queued',
         ]);
-      // counted and committed before the step runs, so an interrupted attempt shows in `attempts`
-      const began = await store.workflowRuns.updateStep(
-        organizationId,
-        runId,
-        stepId,
-        { status: 'running', attempts: (record?.attempts ?? 0) + 1, startedAt: now(), finishedAt: null },
-        ['queued', 'running'],
-      );
-      if (!began) return; // cancelled meanwhile
-      deps.faults('step-started');
-      const steps = await store.workflowRuns.steps(organizationId, runId);
-      const result = await runStep(executors, {
-        run,
-        step,
-        scope: scopeOf(run, steps),
-        idempotencyKey: stepKey(runId, stepId),
-        signal,
-      });
-      deps.faults('step-finished');
+      const result = await attempts(run, step, record?.attempts ?? 0, signal);
+      if (!result) return; // cancelled meanwhile
       await store.workflowRuns.updateStep(
         organizationId,
         runId,
@@ -202,10 +276,11 @@ export function createRunService(deps: RunDeps) {
         ['running'],
       );
       deps.faults('step-committed');
-      if (result.status === 'failed') {
-        await failRun(run, stepId, result.error ?? { category: 'internal', message: 'The step failed' });
-        return;
-      }
+      record = await store.workflowRuns.getStep(organizationId, runId, stepId);
+    }
+    if (record?.status === 'failed' && !step.on_error) {
+      await failRun(run, stepId, record.error ?? { category: 'internal', message: 'The step failed' });
+      return;
     }
     const current = await store.workflowRuns.get(organizationId, runId);
     if (!current || FINISHED_RUN.has(current.status)) return;
@@ -247,23 +322,62 @@ export function createRunService(deps: RunDeps) {
   }
 
   return {
-    /** Starts a run of the workflow's active version with the trigger's data; answers it queued. */
+    /**
+     * Starts a run of the workflow's active version with the trigger's data; answers it queued. With an
+     * Idempotency-Key, the same key and input answer the first run again and start nothing (G07).
+     */
     async start(
       principal: Principal,
       workflowId: string,
       input: Record<string, unknown>,
+      idempotencyKey?: string,
     ): Promise<WorkflowRun> {
-      const version = await store.workflows.active(principal.organizationId, workflowId);
-      if (!version) throw notFound('Workflow');
-      if (!constraintsPass(version.triggerConstraints, input))
-        throw new AppError(
-          'UNPROCESSABLE',
-          'No run started: the trigger constraints are not met by the input',
-        );
-      return startVersion(version, input, principal.keyId);
+      const begin = async () => {
+        const version = await store.workflows.active(principal.organizationId, workflowId);
+        if (!version) throw notFound('Workflow');
+        if (!constraintsPass(version.triggerConstraints, input))
+          throw new AppError(
+            'UNPROCESSABLE',
+            'No run started: the trigger constraints are not met by the input',
+          );
+        return startVersion(version, input, principal.keyId);
+      };
+      if (idempotencyKey === undefined) return begin();
+      return idempotency.run(
+        principal.organizationId,
+        `workflow-run:${workflowId}`,
+        idempotencyKey,
+        input,
+        10_000,
+        begin,
+      );
     },
 
     startVersion,
+
+    /** Advances a saved run that may have no job yet (idempotent: jobs and records are keyed). */
+    async resume(organizationId: string, runId: string): Promise<void> {
+      const run = await store.workflowRuns.get(organizationId, runId);
+      if (!run || FINISHED_RUN.has(run.status)) return;
+      const version = await store.workflows.getVersion(organizationId, run.versionId);
+      if (version) await advance(run, version);
+    },
+
+    /**
+     * Sends on the runs whose first job was never enqueued (their process died between saving and
+     * enqueueing), once they are older than `graceMs`. The server and workers call it every minute.
+     */
+    async sweep(graceMs = SWEEP_GRACE_MS): Promise<number> {
+      const before = new Date(clock.now() - graceMs).toISOString();
+      const runs = await store.workflowRuns.unstarted(before, 100);
+      for (const run of runs) {
+        const version = await store.workflows.getVersion(run.organizationId, run.versionId);
+        if (version) await advance(run, version);
+      }
+      if (runs.length > 0)
+        deps.logger.warn({ runs: runs.length }, 'workflow runs saved without a job sent on');
+      return runs.length;
+    },
 
     async get(organizationId: string, id: string): Promise<RunWithSteps> {
       const run = await store.workflowRuns.get(organizationId, id);

@@ -3,6 +3,7 @@
  * An executor renders the step's input against the run's committed state and returns what to record;
  * it never throws for a failure of the step itself (that fails the run), only for infrastructure.
  */
+import type { CodeConfig } from '../../core/actions/kinds/code.ts';
 import type { ExecutionRecord } from '../../core/executions.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Clock } from '../../core/ports/clock.ts';
@@ -14,7 +15,7 @@ import { runLookup, type RunScope } from '../../core/workflows/references.ts';
 import type { ExecuteRequest } from '../executions/service.ts';
 import { SecretAccess, type RevealSecret } from '../executions/secret-access.ts';
 import type { KindRegistry } from '../kinds/registry.ts';
-import { flattenHttpStep, transientHttpAction } from './http-step.ts';
+import { flattenHttpStep, transientAction, transientHttpAction } from './http-step.ts';
 
 export interface StepContext {
   run: WorkflowRun;
@@ -23,6 +24,8 @@ export interface StepContext {
   /** `run:<run_id>:step:<step_id>`: the same on every attempt of the step. */
   idempotencyKey: string;
   signal: AbortSignal;
+  /** This attempt's deadline (the step's timeout_seconds), when it has one. */
+  timeoutMs?: number | undefined;
 }
 
 export interface StepResult {
@@ -93,6 +96,34 @@ export function createStepExecutors(deps: StepDeps): Readonly<Record<StepType, E
         message: `The action ended ${record.status}; a workflow step needs an action that runs at once`,
       };
       return { ...failed(input, error), executionId: record.id };
+    },
+
+    // the code sees `inputs.trigger` and `inputs.steps.<id>` (committed outputs); no secrets, guarded fetch
+    async code({ run, step, scope, idempotencyKey, signal, timeoutMs }) {
+      const config: CodeConfig = {
+        source: String(step.input.source),
+        ...(timeoutMs === undefined ? {} : { timeout_ms: timeoutMs }),
+      };
+      const now = new Date(deps.clock.now()).toISOString();
+      const outcome = await deps.kinds.get('code').run(config, {
+        action: transientAction(run.organizationId, step.id, 'code', config, [], now),
+        integration: null,
+        inputs: { trigger: scope.trigger, steps: Object.fromEntries(scope.outputs) },
+        context: {},
+        secrets: new SecretAccess(deps.reveal, run.organizationId, {}),
+        idempotencyKey,
+        dryRun: false,
+        executionId: idempotencyKey,
+        signal,
+      });
+      const input = { source: config.source };
+      if (outcome.status === 'succeeded')
+        return { status: 'succeeded', input, output: outcome.output ?? null };
+      const error = outcome.error;
+      return failed(input, {
+        category: error?.category ?? 'sandbox_error',
+        message: error ? (error.detail ?? error.message) : 'The code failed',
+      });
     },
 
     async http({ run, step, scope, idempotencyKey, signal }) {

@@ -6,7 +6,12 @@ import type { Page, PageRequest } from '../pagination.ts';
 import type { PostCallRequest } from '../post-call.ts';
 import type { SealedSecret, SecretRecord } from '../secrets.ts';
 import type { ApiKey, Organization } from '../tenancy.ts';
-import type { WorkflowRepository, WorkflowRunRepository } from './workflow-store.ts';
+import type {
+  WorkflowRepository,
+  WorkflowRunRepository,
+  WorkflowScheduleRepository,
+  WorkflowToolRepository,
+} from './workflow-store.ts';
 
 /**
  * Persistence. Every method that reads or writes tenant data takes the organization id, and a record of
@@ -29,6 +34,8 @@ export interface Store {
   readonly actionAnnotations: ActionAnnotationRepository;
   readonly workflows: WorkflowRepository;
   readonly workflowRuns: WorkflowRunRepository;
+  readonly workflowTools: WorkflowToolRepository;
+  readonly workflowSchedules: WorkflowScheduleRepository;
   /** Runs `fn` in one transaction; everything it writes commits together or not at all. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */

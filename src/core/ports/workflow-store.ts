@@ -11,6 +11,7 @@ import type {
   WorkflowRun,
   WorkflowVersion,
 } from '../workflows/model.ts';
+import type { WorkflowSchedule } from '../workflows/schedule.ts';
 
 export interface WorkflowRepository {
   /**
@@ -30,6 +31,29 @@ export interface WorkflowRepository {
   activeByTrigger(organizationId: string, triggerType: string): Promise<WorkflowVersion[]>;
   /** Soft delete: no version is active any more, and the versions stay for the runs that use them. */
   delete(organizationId: string, workflowId: string, at: string): Promise<boolean>;
+}
+
+/** Which action an ai-trigger workflow is offered to agents as (app/workflows/trigger-kinds/ai.ts). */
+export interface WorkflowToolRepository {
+  /** The id of the workflow's tool, if it has one. */
+  get(organizationId: string, workflowId: string): Promise<string | undefined>;
+  put(organizationId: string, workflowId: string, actionId: string): Promise<void>;
+  delete(organizationId: string, workflowId: string): Promise<void>;
+}
+
+/** The schedule of a cron-trigger workflow (app/workflows/trigger-kinds/cron.ts, scheduler.ts). */
+export interface WorkflowScheduleRepository {
+  get(organizationId: string, workflowId: string): Promise<WorkflowSchedule | undefined>;
+  /** Inserts or replaces the workflow's schedule. */
+  put(schedule: WorkflowSchedule): Promise<void>;
+  delete(organizationId: string, workflowId: string): Promise<void>;
+  /** Schedules of any organization whose `next_at` is at or before `at`, earliest first. */
+  due(at: string, limit: number): Promise<WorkflowSchedule[]>;
+  /**
+   * Moves `next_at` from `from` to `to` if the schedule is still at `from` on `versionId`: true for the one
+   * caller that moved it (the claim of the occurrences between), false for every other.
+   */
+  claim(workflowId: string, versionId: string, from: string, to: string): Promise<boolean>;
 }
 
 export interface RunPatch {
@@ -69,4 +93,9 @@ export interface WorkflowRunRepository {
   ): Promise<boolean>;
   /** In the order the run reached them. */
   steps(organizationId: string, runId: string): Promise<RunStep[]>;
+  /**
+   * Runs of any organization still `queued`, saved before `before`, with no step recorded (so with no
+   * job: the process that saved them died first); oldest first.
+   */
+  unstarted(before: string, limit: number): Promise<WorkflowRun[]>;
 }

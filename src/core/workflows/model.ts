@@ -4,8 +4,8 @@
  */
 
 /**
- * Seed 003's trigger types. manual-trigger, webhook and the event types (EVENT_TRIGGER_TYPES) start runs;
- * ai-trigger, cron-trigger and form-trigger are stored as given.
+ * Seed 003's trigger types. manual-trigger, webhook, cron-trigger, ai-trigger and the event types
+ * (EVENT_TRIGGER_TYPES) start runs; form-trigger and manual-ticket-trigger are stored as given.
  */
 export const TRIGGER_TYPES = [
   'manual-trigger',
@@ -49,7 +49,7 @@ export const EVENT_TRIGGER_TYPES: readonly TriggerType[] = TRIGGER_TYPES.filter(
 export const isEventTrigger = (type: string): type is TriggerType =>
   (EVENT_TRIGGER_TYPES as readonly string[]).includes(type);
 
-export const STEP_TYPES = ['action', 'http', 'set', 'delay'] as const;
+export const STEP_TYPES = ['action', 'http', 'code', 'set', 'delay'] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
 export interface Condition {
@@ -58,12 +58,28 @@ export interface Condition {
   right?: unknown;
 }
 
+export interface RetryPolicy {
+  /** Attempts in all, the first included (1 to 10). */
+  max_attempts: number;
+  /** Wait before the second attempt; it doubles per attempt, capped at 60 s. */
+  backoff_seconds?: number | undefined;
+}
+
 export interface StepBlock {
   $kind: 'Action';
   id: string;
   type: StepType;
   name?: string | undefined;
   input: Record<string, unknown>;
+  /** Each attempt's deadline; past it the attempt fails with category `timeout`. */
+  timeout_seconds?: number | undefined;
+  /** Attempts again after a failure of category timeout, upstream_error or rate_limited. */
+  retry?: RetryPolicy | undefined;
+  /**
+   * Present: a failure of the step (after its retries) runs these blocks instead of failing the run, and
+   * the run then goes on after the step. `{{step_id.error.message}}` reads the failure.
+   */
+  on_error?: Block[] | undefined;
 }
 
 export interface IfElseBlock {
@@ -84,7 +100,34 @@ export const WORKFLOW_LIMITS = {
   name: 200,
   description: 4000,
   delaySeconds: 30 * 86_400,
+  timeoutSeconds: 900,
+  maxAttempts: 10,
+  backoffSeconds: 60,
 };
+
+/** Failures worth another attempt: the next one may well succeed. */
+export const RETRYABLE_CATEGORIES: ReadonlySet<string> = new Set([
+  'timeout',
+  'upstream_error',
+  'rate_limited',
+]);
+
+/** Every step of the tree with its JSON Pointer, in document order (branches and error blocks included). */
+export function* stepsIn(
+  blocks: readonly Block[],
+  path = '/workflow_blocks',
+): Generator<{ step: StepBlock; path: string }> {
+  for (const [i, block] of blocks.entries()) {
+    const at = `${path}/${i}`;
+    if (block.$kind === 'Action') {
+      yield { step: block, path: at };
+      if (block.on_error) yield* stepsIn(block.on_error, `${at}/on_error`);
+    } else {
+      yield* stepsIn(block.branches.then, `${at}/branches/then`);
+      yield* stepsIn(block.branches.else, `${at}/branches/else`);
+    }
+  }
+}
 
 export interface WorkflowDefinition {
   name: string;
@@ -105,6 +148,8 @@ export interface WorkflowVersion extends WorkflowDefinition {
   organizationId: string;
   workflowId: string;
   versionNumber: number;
+  /** A number the store assigns on insert, unique across versions; set on versions read from the store. */
+  serial?: number | undefined;
   isActive: boolean;
   createdBy: string | null;
   createdAt: string;

@@ -31,12 +31,18 @@ export function decide(block: IfElseBlock, scope: RunScope): Decision {
   return { block, left: l, right: r, result: evaluateCondition(operatorName, l, r) };
 }
 
+/**
+ * `finished`: steps that succeeded, or failed with on_error blocks (in `scope.errors`), whose blocks are
+ * then walked in their place.
+ */
 export function nextStep(blocks: readonly Block[], scope: RunScope, finished: ReadonlySet<string>): NextStep {
   const decisions: Decision[] = [];
   const visit = (list: readonly Block[]): StepBlock | undefined => {
     for (const block of list) {
       if (block.$kind === 'Action') {
         if (!finished.has(block.id)) return block;
+        const handler = scope.errors.has(block.id) ? visit(block.on_error ?? []) : undefined;
+        if (handler) return handler;
         continue;
       }
       const decision = decide(block, scope);

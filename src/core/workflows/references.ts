@@ -1,5 +1,5 @@
 /**
- * What `{{trigger.path}}` and `{{step_id.output.path}}` stand for in one run: a pure lookup over the
+ * What `{{trigger.path}}`, `{{step_id.output.path}}` and `{{step_id.error.path}}` stand for in one run: a pure lookup over the
  * trigger's data and the committed outputs of earlier steps (SECURITY.md principle 1: data, never code).
  */
 import type { Lookup } from '../templates/index.ts';
@@ -8,6 +8,8 @@ export interface RunScope {
   trigger: Readonly<Record<string, unknown>>;
   /** step id → its committed output. */
   outputs: ReadonlyMap<string, unknown>;
+  /** step id → the error of a step that failed and whose on_error blocks ran. */
+  errors: ReadonlyMap<string, unknown>;
 }
 
 function walk(value: unknown, path: readonly string[]): { found: true; value: unknown } | { found: false } {
@@ -32,7 +34,9 @@ export function runLookup(scope: RunScope, strict: boolean): Lookup {
     if (head === 'trigger') found = walk(scope.trigger, rest);
     else if (head !== undefined && scope.outputs.has(head) && rest[0] === 'output')
       found = walk(scope.outputs.get(head), rest.slice(1));
-    else return { found: false };
+    else if (head !== undefined && scope.errors.has(head) && rest[0] === 'error')
+      found = walk(scope.errors.get(head), rest.slice(1));
+    else found = { found: false };
     if (!found.found && !strict) return { found: true, value: null };
     return found;
   };

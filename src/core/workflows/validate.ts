@@ -6,6 +6,7 @@
 import { AppError } from '../errors.ts';
 import { parseTemplate, referencesInTree } from '../templates/index.ts';
 import { CONDITION_OPERATORS, OPERATOR_NAMES } from './conditions.ts';
+import { CODE_SOURCE_MAX_LENGTH } from '../actions/kinds/code.ts';
 import { STEP_TYPES, WORKFLOW_LIMITS, type Block, type StepType } from './model.ts';
 
 export interface WorkflowIssue {
@@ -31,6 +32,12 @@ const INPUT_CHECKS: Readonly<Record<StepType, (input: Record<string, unknown>) =
       : input.method !== undefined && typeof input.method !== 'string'
         ? 'input.method must be an HTTP method'
         : undefined,
+  code: (input) =>
+    typeof input.source !== 'string' || input.source.trim() === ''
+      ? 'input.source must be JavaScript (the body of an async function)'
+      : input.source.length > CODE_SOURCE_MAX_LENGTH
+        ? `input.source is longer than ${CODE_SOURCE_MAX_LENGTH} characters`
+        : undefined,
   set: (input) => (isObject(input.values) ? undefined : 'input.values must be an object'),
   delay: (input) =>
     typeof input.seconds !== 'number' ||
@@ -40,6 +47,36 @@ const INPUT_CHECKS: Readonly<Record<StepType, (input: Record<string, unknown>) =
       ? `input.seconds must be a number from 0 to ${WORKFLOW_LIMITS.delaySeconds}`
       : undefined,
 };
+
+const between = (value: unknown, min: number, max: number): boolean =>
+  typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
+
+/** timeout_seconds and retry of a step: what is wrong with them, if anything. */
+function policyProblem(block: Record<string, unknown>): { path: string; message: string } | undefined {
+  const { timeoutSeconds, maxAttempts, backoffSeconds } = WORKFLOW_LIMITS;
+  if (block.timeout_seconds !== undefined && !between(block.timeout_seconds, 1, timeoutSeconds))
+    return {
+      path: '/timeout_seconds',
+      message: `timeout_seconds must be a number from 1 to ${timeoutSeconds}`,
+    };
+  if (block.retry === undefined) return undefined;
+  if (!isObject(block.retry))
+    return { path: '/retry', message: 'retry must be an object {max_attempts, backoff_seconds}' };
+  const { max_attempts, backoff_seconds, ...rest } = block.retry;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) return { path: `/retry/${unknown}`, message: `retry has no field "${unknown}"` };
+  if (!Number.isInteger(max_attempts) || !between(max_attempts, 1, maxAttempts))
+    return {
+      path: '/retry/max_attempts',
+      message: `retry.max_attempts must be an integer from 1 to ${maxAttempts}`,
+    };
+  if (backoff_seconds !== undefined && !between(backoff_seconds, 0, backoffSeconds))
+    return {
+      path: '/retry/backoff_seconds',
+      message: `retry.backoff_seconds must be a number from 0 to ${backoffSeconds}`,
+    };
+  return undefined;
+}
 
 /** Where references come from; templates that do not parse are reported as such. */
 function references(value: unknown, path: string, issues: WorkflowIssue[]): string[] {
@@ -64,6 +101,8 @@ interface Walk {
   ids: Set<string>;
   /** Every step id in the tree, to tell "later" apart from "unknown" in messages. */
   all: ReadonlySet<string>;
+  /** Steps whose on_error blocks are being walked: their error is known there, their output is not. */
+  failing: Set<string>;
   count: number;
 }
 
@@ -76,13 +115,23 @@ function checkReferences(refs: string[], before: ReadonlySet<string>, id: string
         path,
         message: `{{${ref}}} in step "${id}" names no step of this workflow (nor trigger)`,
       });
+    } else if (second === 'error' && (before.has(head) || w.failing.has(head))) {
+      continue;
+    } else if (w.failing.has(head)) {
+      w.issues.push({
+        path,
+        message: `{{${ref}}} in step "${id}": step "${head}" failed when its on_error blocks run; use {{${head}.error.message}}`,
+      });
     } else if (!before.has(head)) {
       w.issues.push({
         path,
         message: `{{${ref}}} in step "${id}" refers to step "${head}", which cannot have run before it`,
       });
     } else if (second !== 'output') {
-      w.issues.push({ path, message: `{{${ref}}} in step "${id}": use {{${head}.output...}}` });
+      w.issues.push({
+        path,
+        message: `{{${ref}}} in step "${id}": use {{${head}.output...}} (or {{${head}.error...}})`,
+      });
     }
   }
 }
@@ -92,6 +141,7 @@ function collectIds(blocks: unknown, into: Set<string>, depth = 0): void {
   for (const block of blocks) {
     if (!isObject(block)) continue;
     if (typeof block.id === 'string') into.add(block.id);
+    collectIds(block.on_error, into, depth + 1);
     if (isObject(block.branches)) {
       collectIds(block.branches.then, into, depth + 1);
       collectIds(block.branches.else, into, depth + 1);
@@ -143,7 +193,15 @@ function walk(blocks: unknown, path: string, before: Set<string>, depth: number,
         return void w.issues.push({ path: `${at}/input`, message: `step "${id}": input must be an object` });
       const problem = INPUT_CHECKS[type](block.input);
       if (problem) w.issues.push({ path: `${at}/input`, message: `step "${id}": ${problem}` });
+      const policy = policyProblem(block);
+      if (policy) w.issues.push({ path: `${at}${policy.path}`, message: `step "${id}": ${policy.message}` });
       checkReferences(references(block.input, `${at}/input`, w.issues), seen, id, `${at}/input`, w);
+      if (block.on_error !== undefined) {
+        w.failing.add(id);
+        const handled = walk(block.on_error, `${at}/on_error`, seen, depth + 1, w);
+        w.failing.delete(id);
+        for (const step of handled) seen.add(step);
+      }
       seen.add(id);
     } else if (block.$kind === 'Block' && block.type === 'if-else') {
       const condition = isObject(block.inputs) ? block.inputs.condition : undefined;
@@ -178,7 +236,7 @@ function walk(blocks: unknown, path: string, before: Set<string>, depth: number,
 export function checkBlocks(blocks: unknown): WorkflowIssue[] {
   const all = new Set<string>();
   collectIds(blocks, all);
-  const w: Walk = { issues: [], ids: new Set(), all, count: 0 };
+  const w: Walk = { issues: [], ids: new Set(), all, failing: new Set(), count: 0 };
   walk(blocks, '/workflow_blocks', new Set(), 0, w);
   return w.issues;
 }
@@ -204,6 +262,8 @@ function normalizeBlocks(blocks: Block[]): Block[] {
             else: normalizeBlocks(block.branches?.else ?? []),
           },
         }
-      : block,
+      : block.on_error
+        ? { ...block, on_error: normalizeBlocks(block.on_error) }
+        : block,
   );
 }

@@ -96,8 +96,9 @@ export const workflowRunRoutes: FastifyPluginAsyncTypebox<{ runs: RunService }> 
         tags,
         summary: 'Start a run of the workflow’s active version (manual trigger)',
         description:
-          'Answers 202 at once; the run proceeds step by step on the job queue. Read it with GET /v1/runs/{id}.',
+          'Answers 202 at once; the run proceeds step by step on the job queue. Read it with GET /v1/runs/{id}. With an `Idempotency-Key` header, repeating the request (same key and input, within 24 h) answers the first run and starts nothing; the same key with another input is a 422.',
         params: IdParams,
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255 })) }),
         body: Type.Optional(
           Type.Object(
             {
@@ -112,7 +113,12 @@ export const workflowRunRoutes: FastifyPluginAsyncTypebox<{ runs: RunService }> 
       },
     },
     async (request, reply) => {
-      const run = await runs.start(principalOf(request), request.params.id, request.body?.input ?? {});
+      const run = await runs.start(
+        principalOf(request),
+        request.params.id,
+        request.body?.input ?? {},
+        request.headers['idempotency-key'],
+      );
       return reply.code(202).send(runView(run));
     },
   );

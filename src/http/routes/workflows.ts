@@ -8,7 +8,7 @@ import { IdParams, PageQuery, Timestamp, pageOf, toPageRequest, toPageResponse }
 const Blocks = Type.Array(Type.Unknown(), {
   maxItems: WORKFLOW_LIMITS.blocks,
   description:
-    'Steps `{"$kind": "Action", "id", "type": "action"|"http"|"set"|"delay", "name", "input"}` and if-else blocks `{"$kind": "Block", "type": "if-else", "id", "inputs": {"condition": {"operatorName", "left", "right"}}, "branches": {"then": [...], "else": [...]}}`. `{{step_id.output.field}}` and `{{trigger.field}}` reach earlier results.',
+    'Steps `{"$kind": "Action", "id", "type": "action"|"http"|"code"|"set"|"delay", "name", "input"}`, each optionally with `timeout_seconds` (per attempt, 1-900), `retry` `{max_attempts (1-10), backoff_seconds (doubling, at most 60 s)}` for failures of category timeout, upstream_error or rate_limited, and `on_error` (blocks run instead of failing the run; the run then goes on after the step); and if-else blocks `{"$kind": "Block", "type": "if-else", "id", "inputs": {"condition": {"operatorName", "left", "right"}}, "branches": {"then": [...], "else": [...]}}`. `{{step_id.output.field}}`, `{{step_id.error.message}}` and `{{trigger.field}}` reach earlier results; a code step sees `inputs.trigger` and `inputs.steps.<id>`.',
 });
 
 const fields = {
@@ -18,7 +18,7 @@ const fields = {
   ),
   trigger_type: Type.Enum(TRIGGER_TYPES, {
     description:
-      'What starts it. manual-trigger: POST /v1/workflows/{id}/runs; webhook: POST to its webhook_url; event types (ticket-created, ...): POST /v1/events; ai-trigger, cron-trigger and form-trigger are stored, not yet fired',
+      'What starts it. manual-trigger: POST /v1/workflows/{id}/runs; webhook: POST to its webhook_url; event types (ticket-created, ...): POST /v1/events; ai-trigger: a tool agents call (GET /v1/tools, MCP; trigger_configuration {input_schema, tool_name, wait_seconds}); cron-trigger: fired on a schedule (trigger_configuration {cron, timezone, missed: skip|once|all}); form-trigger is stored, not yet fired',
   }),
   trigger_configuration: Type.Optional(Type.Unknown()),
   trigger_constraints: Type.Optional(
@@ -68,7 +68,8 @@ export const workflowView = (v: WorkflowVersion): Static<typeof WorkflowView> =>
 
 const tags = ['workflows'];
 
-const toInput = (body: Partial<Static<ReturnType<typeof Type.Object<typeof fields>>>>) => ({
+/** The service's input from a request's fields (the OpenCX dialect's are the same names). */
+export const toInput = (body: Partial<Static<ReturnType<typeof Type.Object<typeof fields>>>>) => ({
   name: body.name,
   description: body.description,
   triggerType: body.trigger_type,

@@ -10,6 +10,10 @@ import { confirmations } from './0007-confirmations.ts';
 import { actionAnnotations } from './0008-action-annotations.ts';
 import { workflows } from './0009-workflows.ts';
 import { workflowTriggers } from './0010-workflow-triggers.ts';
+import { workflowTools } from './0011-workflow-tools.ts';
+import { workflowVersionSerial } from './0012-workflow-version-serial.ts';
+import { workflowSchedules } from './0013-workflow-schedules.ts';
+import { workflowRunsUnstarted } from './0014-workflow-runs-unstarted.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -24,6 +28,10 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0008-action-annotations', actionAnnotations],
   ['0009-workflows', workflows],
   ['0010-workflow-triggers', workflowTriggers],
+  ['0011-workflow-tools', workflowTools],
+  ['0012-workflow-version-serial', workflowVersionSerial],
+  ['0013-workflow-schedules', workflowSchedules],
+  ['0014-workflow-runs-unstarted', workflowRunsUnstarted],
 ];
 
 class StaticProvider implements MigrationProvider {

@@ -87,6 +87,25 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
     return row && toRun(row);
   }
 
+  async unstarted(before: string, limit: number): Promise<WorkflowRun[]> {
+    const rows = await this.db
+      .selectFrom('workflow_runs as r')
+      .selectAll('r')
+      .where('r.status', '=', 'queued')
+      .where('r.created_at', '<', before)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb.selectFrom('workflow_run_steps as s').select('s.step_id').whereRef('s.run_id', '=', 'r.id'),
+          ),
+        ),
+      )
+      .orderBy('r.created_at')
+      .limit(limit)
+      .execute();
+    return rows.map(toRun);
+  }
+
   list(organizationId: string, workflowId: string, page: PageRequest): Promise<Page<WorkflowRun>> {
     const query = this.db
       .selectFrom('workflow_runs')
