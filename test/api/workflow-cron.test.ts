@@ -108,6 +108,26 @@ describe.each(STORE_KINDS)('cron-trigger workflows on %s', (kind) => {
     });
   });
 
+  it('previews the next occurrences on GET (I08): the 29th of February fires in 2028 only', async () => {
+    now = Date.parse('2026-06-01T10:10:00.000Z');
+    const leap = await created({ cron: '0 0 29 2 *' });
+    const read = await t.request('GET', `/v1/workflows/${leap}`);
+    expect(read.body.next_runs.slice(0, 2)).toEqual(['2028-02-29T00:00:00.000Z', '2032-02-29T00:00:00.000Z']);
+    const weekdays = await created({ cron: '30 9 * * 1-5', timezone: 'Europe/Berlin' });
+    expect((await t.request('GET', `/v1/workflows/${weekdays}`)).body.next_runs).toEqual([
+      // Monday 1 June 10:10 UTC is past 09:30 in Berlin (07:30 UTC): Tuesday to Friday, then Monday
+      '2026-06-02T07:30:00.000Z',
+      '2026-06-03T07:30:00.000Z',
+      '2026-06-04T07:30:00.000Z',
+      '2026-06-05T07:30:00.000Z',
+      '2026-06-08T07:30:00.000Z',
+    ]);
+    const manual = await t.request('POST', '/v1/workflows', {
+      body: { name: 'by hand', trigger_type: 'manual-trigger', workflow_blocks: echo },
+    });
+    expect((await t.request('GET', `/v1/workflows/${manual.body.workflow_id}`)).body.next_runs).toBeNull();
+  });
+
   it('fires each occurrence of an hourly schedule in Asia/Kolkata exactly once over 6 hours', async () => {
     now = Date.parse('2026-06-01T10:10:00.000Z');
     const id = await created({ cron: '0 * * * *', timezone: 'Asia/Kolkata' });

@@ -16,6 +16,7 @@ import {
   type WorkflowDefinition,
   type WorkflowVersion,
 } from '../../core/workflows/model.ts';
+import { upcoming } from '../../core/workflows/schedule.ts';
 import { JsonLogicError, checkJsonLogic } from '../../core/workflows/json-logic.ts';
 import { parseBlocks } from '../../core/workflows/validate.ts';
 import { syntaxProblem } from '../kinds/code/index.ts';
@@ -175,6 +176,12 @@ export function createWorkflowService({ store, crypto, clock, triggerKinds }: Wo
         current.webhookToken,
       );
       return save(principal, workflowId, current.versionNumber + 1, definition, current.createdAt, current);
+    },
+
+    /** A cron workflow's next occurrences (at most `count`); undefined for other trigger types. */
+    async nextRuns(organizationId: string, workflowId: string, count = 5): Promise<string[] | undefined> {
+      const schedule = await store.workflowSchedules.get(organizationId, workflowId);
+      return schedule && upcoming(schedule, count);
     },
 
     list(organizationId: string, page: PageRequest): Promise<Page<WorkflowVersion>> {

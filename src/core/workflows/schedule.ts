@@ -66,6 +66,17 @@ export function occurrenceAfter(settings: Pick<CronSettings, 'cron' | 'timezone'
   return expression.hasNext() ? expression.next().getTime() : undefined;
 }
 
+/** The schedule's next `count` occurrences from its `next_at` on, as ISO timestamps: the preview. */
+export function upcoming(schedule: WorkflowSchedule, count: number): string[] {
+  const first = Date.parse(schedule.nextAt);
+  const times: number[] = [];
+  for (let at: number | undefined = first; at !== undefined && times.length < count;) {
+    times.push(at);
+    at = occurrenceAfter(schedule, at);
+  }
+  return times.filter((at) => at < Date.parse('9999-01-01')).map((at) => new Date(at).toISOString());
+}
+
 function checkCron(cron: string, timezone: string, now: number): ScheduleIssue | undefined {
   const path = '/trigger_configuration/cron';
   const fields = cron.trim().split(/\s+/);

@@ -49,6 +49,13 @@ export const WorkflowView = Type.Object({
   updated_at: Timestamp,
 });
 
+const WorkflowDetailView = Type.Object({
+  ...WorkflowView.properties,
+  next_runs: Type.Union([Type.Array(Type.String({ format: 'date-time' })), Type.Null()], {
+    description: 'For cron-trigger workflows: the next five occurrences (UTC); null otherwise',
+  }),
+});
+
 export const workflowView = (v: WorkflowVersion): Static<typeof WorkflowView> => ({
   id: v.id,
   workflow_id: v.workflowId,
@@ -132,11 +139,17 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowServ
         tags,
         summary: 'Get a workflow’s active version by workflow_id',
         params: IdParams,
-        response: { 200: WorkflowView },
+        response: { 200: WorkflowDetailView },
       },
     },
-    async (request) =>
-      workflowView(await workflows.active(principalOf(request).organizationId, request.params.id)),
+    async (request) => {
+      const { organizationId } = principalOf(request);
+      const version = await workflows.active(organizationId, request.params.id);
+      return {
+        ...workflowView(version),
+        next_runs: (await workflows.nextRuns(organizationId, version.workflowId)) ?? null,
+      };
+    },
   );
 
   app.patch(
