@@ -18,6 +18,7 @@ import type { Principal } from '../../core/tenancy.ts';
 import {
   FINISHED_RUN,
   RETRYABLE_CATEGORIES,
+  queuedRun,
   WORKFLOW_STEP_JOB,
   stepsIn,
   stepKey,
@@ -293,20 +294,7 @@ export function createRunService(deps: RunDeps) {
     input: Record<string, unknown>,
     callerKeyId: string | null,
   ): Promise<WorkflowRun> {
-    const run: WorkflowRun = {
-      id: deps.crypto.newId(),
-      organizationId: version.organizationId,
-      workflowId: version.workflowId,
-      versionId: version.id,
-      versionNumber: version.versionNumber,
-      status: 'queued',
-      input,
-      error: null,
-      callerKeyId,
-      createdAt: now(),
-      startedAt: null,
-      finishedAt: null,
-    };
+    const run = queuedRun(deps.crypto.newId(), version, input, callerKeyId, now());
     await store.workflowRuns.insert(run);
     deps.faults('run-saved');
     try {

@@ -11,7 +11,7 @@ import type { Crypto } from '../../core/ports/crypto.ts';
 import type { Logger } from '../../core/ports/logger.ts';
 import type { Store } from '../../core/ports/store.ts';
 import { constraintsPass } from '../../core/workflows/json-logic.ts';
-import type { WorkflowRun } from '../../core/workflows/model.ts';
+import { queuedRun, type WorkflowRun } from '../../core/workflows/model.ts';
 import { firingOf, type WorkflowSchedule } from '../../core/workflows/schedule.ts';
 import type { RunService } from './runs.ts';
 
@@ -48,20 +48,7 @@ export function createScheduler({ store, clock, crypto, logger, runs }: Schedule
       for (const at of firing.fire) {
         const input = { scheduled_at: iso(at), workflow_id: workflowId };
         if (!constraintsPass(version.triggerConstraints, input)) continue;
-        const run: WorkflowRun = {
-          id: crypto.newId(),
-          organizationId,
-          workflowId,
-          versionId: version.id,
-          versionNumber: version.versionNumber,
-          status: 'queued',
-          input,
-          error: null,
-          callerKeyId: null,
-          createdAt: iso(now),
-          startedAt: null,
-          finishedAt: null,
-        };
+        const run = queuedRun(crypto.newId(), version, input, null, iso(now));
         await tx.workflowRuns.insert(run);
         created.push(run);
       }

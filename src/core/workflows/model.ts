@@ -187,6 +187,28 @@ export interface WorkflowRun {
   finishedAt: string | null;
 }
 
+/** A run of this version, queued, as it is first saved. */
+export const queuedRun = (
+  id: string,
+  version: WorkflowVersion,
+  input: Record<string, unknown>,
+  callerKeyId: string | null,
+  createdAt: string,
+): WorkflowRun => ({
+  id,
+  organizationId: version.organizationId,
+  workflowId: version.workflowId,
+  versionId: version.id,
+  versionNumber: version.versionNumber,
+  status: 'queued',
+  input,
+  error: null,
+  callerKeyId,
+  createdAt,
+  startedAt: null,
+  finishedAt: null,
+});
+
 /** One step (or if-else decision) of a run, committed before the next one is enqueued. */
 export interface RunStep {
   runId: string;
