@@ -275,6 +275,12 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     if (owner !== undefined) throw new AppError('CONFLICT', owner);
   }
 
+  /** Version 1 of a new action with this definition. */
+  function firstVersion(definition: ActionDefinition, organizationId: string): Action {
+    const now = isoNow(clock);
+    return { ...definition, id: crypto.newId(), organizationId, version: 1, createdAt: now, updatedAt: now };
+  }
+
   const annotate = (tx: Store, action: Action, { namespace, document }: SaveRules['annotation'] & {}) =>
     tx.actionAnnotations.put(action.organizationId, action.id, namespace, document, action.updatedAt);
 
@@ -303,15 +309,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
       const derive = async () => deriveToolName(input.name, await store.actions.toolNames(organizationId));
       const toolName = input.toolName ?? (await derive());
       const definition = await validate(organizationId, definitionFrom(input, toolName));
-      const now = isoNow(clock);
-      const action: Action = {
-        ...definition,
-        id: crypto.newId(),
-        organizationId,
-        version: 1,
-        createdAt: now,
-        updatedAt: now,
-      };
+      const action = firstVersion(definition, organizationId);
       for (let attempt = 1; ; attempt++) {
         try {
           await store.transaction(async (tx) => {
@@ -413,14 +411,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
       const definition = await validate(organizationId, definitionFrom(input, toolName), tx);
       const now = isoNow(clock);
       if (!current) {
-        const action: Action = {
-          ...definition,
-          id: crypto.newId(),
-          organizationId,
-          version: 1,
-          createdAt: now,
-          updatedAt: now,
-        };
+        const action = firstVersion(definition, organizationId);
         await tx.actions.insert(action, principal.keyId);
         return action;
       }
