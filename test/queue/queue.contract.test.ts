@@ -339,19 +339,24 @@ describe.each(KINDS)('Queue contract on %s', (kind) => {
     expect(seen[0]).toMatchObject({ id, attempt: 2, payload: { call: 'post-call-summary' } });
   });
 
-  it('stop() lets an in-flight handler finish, then claims nothing more', async () => {
+  it('stop() tells an in-flight handler it is stopping, lets it finish, then claims nothing more', async () => {
     const queue = await started({ leaseMs: 5_000 });
     const name = uniqueName('graceful');
     const began = deferred<AbortSignal>();
     let finished = false;
-    queue.work(name, async (_job, { signal }) => {
+    let stoppingSeen = false;
+    queue.work(name, async (_job, { signal, stopping }) => {
       began.resolve(signal);
+      expect(stopping.aborted).toBe(false);
+      await new Promise((resolve) => stopping.addEventListener('abort', resolve));
+      stoppingSeen = true;
       await sleep(300);
       finished = true;
     });
     const { id } = await queue.enqueue(name, 1);
     const signal = await began.promise;
     await queue.stop(5_000);
+    expect(stoppingSeen).toBe(true);
     expect(finished).toBe(true);
     expect(signal.aborted).toBe(false);
     const other = createQueue();

@@ -196,6 +196,8 @@ export class JobRunner<C extends Claim> {
   readonly #workers = new Map<string, Worker<C>>();
   readonly #wakeTimers = new Set<ReturnType<typeof setTimeout>>();
   #state: State = 'created';
+  /** Aborted when stop() begins (JobContext.stopping). */
+  readonly #stopping = new AbortController();
   #maintenance: ReturnType<typeof setInterval> | undefined;
   #maintaining = false;
   #stopped: Promise<void> | undefined;
@@ -284,6 +286,7 @@ export class JobRunner<C extends Claim> {
   async #stop(timeoutMs: number): Promise<void> {
     const wasStarted = this.#state === 'started';
     this.#state = 'stopping';
+    this.#stopping.abort(new Error('The worker is stopping'));
     clearInterval(this.#maintenance);
     for (const timer of this.#wakeTimers) clearTimeout(timer);
     this.#wakeTimers.clear();
@@ -399,7 +402,7 @@ export class JobRunner<C extends Claim> {
     running.settled = (async () => {
       let failure: { error: unknown } | undefined;
       try {
-        await worker.handler(job, { signal: controller.signal });
+        await worker.handler(job, { signal: controller.signal, stopping: this.#stopping.signal });
       } catch (error) {
         failure = { error };
       } finally {

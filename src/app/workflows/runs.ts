@@ -1,9 +1,10 @@
 /**
- * Durable workflow runs on the Queue port. A run advances one step per job: the job of a step runs it,
- * commits its record (status, output, attempts), and only then enqueues the next step's job, keyed
- * `run:<run_id>:step:<step_id>` so that no step is ever enqueued twice. A job that runs again (its worker
- * died) finds the step finished and only advances, or finds it unfinished and runs it once more with the
- * same idempotency key, counting the attempt. Delays are a job's runAt, never a sleep.
+ * Durable workflow runs on the Queue port. The job of a step runs it, commits its record (status, output,
+ * attempts), and only then goes on: to the next step in the same job while it is due now and the job's
+ * budget lasts, otherwise by enqueueing the next step's job, keyed `run:<run_id>:step:<step_id>` so that
+ * no step is ever enqueued twice. A job that runs again (its worker died) finds its steps finished and
+ * only advances, or finds the run's first unfinished step and runs it once more with the same
+ * idempotency key, counting the attempt. Delays are a job's runAt, never a sleep.
  */
 import { setTimeout } from 'node:timers/promises';
 import { AppError, notFound } from '../../core/errors.ts';
@@ -11,7 +12,7 @@ import type { Clock } from '../../core/ports/clock.ts';
 import type { Crypto } from '../../core/ports/crypto.ts';
 import type { Faults } from '../../core/ports/faults.ts';
 import type { Logger } from '../../core/ports/logger.ts';
-import type { Queue } from '../../core/ports/queue.ts';
+import type { JobContext, Queue } from '../../core/ports/queue.ts';
 import type { Store } from '../../core/ports/store.ts';
 import type { Page, PageRequest } from '../../core/pagination.ts';
 import type { Principal } from '../../core/tenancy.ts';
@@ -54,6 +55,12 @@ export type RunService = ReturnType<typeof createRunService>;
 
 /** How old a run with no step recorded must be before the sweep takes it for orphaned. */
 export const SWEEP_GRACE_MS = 30_000;
+
+/**
+ * How long one job goes on to its run's next steps itself (saving an enqueue, a claim and the reads
+ * around them per step) before it hands the rest to a new job, so that long runs take turns.
+ */
+export const INLINE_BUDGET_MS = 1_000;
 
 function findStep(blocks: readonly Block[], id: string): StepBlock | undefined {
   for (const { step } of stepsIn(blocks)) if (step.id === id) return step;
@@ -129,9 +136,14 @@ export function createRunService(deps: RunDeps) {
    * Enqueues the job of the next unfinished step, then records the decisions on the way and that step
    * as queued (a job that runs before the record exists records it itself); with no step left, the run
    * has succeeded. Safe to repeat: records and jobs are keyed by step id. Because the job comes first, a
-   * run with no step record has no job either: that is what the sweep looks for.
+   * run with no step record has no job either: that is what the sweep looks for. `inline`: a job that
+   * is to run the step itself, when it is due now, gets it back recorded as queued and nothing enqueued.
    */
-  async function advance(run: WorkflowRun, version: WorkflowVersion): Promise<void> {
+  async function advance(
+    run: WorkflowRun,
+    version: WorkflowVersion,
+    inline = false,
+  ): Promise<StepBlock | undefined> {
     const plan = await planOf(run, version);
     const { step } = plan;
     if (!step) {
@@ -142,9 +154,13 @@ export function createRunService(deps: RunDeps) {
         { status: 'succeeded', finishedAt: now() },
         ['queued', 'running'],
       );
-      return;
+      return undefined;
     }
     const seconds = step.type === 'delay' ? Number(step.input.seconds) : 0;
+    if (inline && !(seconds > 0)) {
+      await recordPlan(run, plan);
+      return step;
+    }
     const payload: WorkflowStepJob = { organizationId: run.organizationId, runId: run.id, stepId: step.id };
     await queue.enqueue(WORKFLOW_STEP_JOB, payload, {
       key: stepKey(run.id, step.id),
@@ -152,6 +168,7 @@ export function createRunService(deps: RunDeps) {
       ...(seconds > 0 ? { runAt: new Date(clock.now() + seconds * 1000) } : {}),
     });
     await recordPlan(run, plan);
+    return undefined;
   }
 
   async function failRun(
@@ -233,59 +250,92 @@ export function createRunService(deps: RunDeps) {
     }
   }
 
-  /** One job: one step of one run. */
-  async function work(job: WorkflowStepJob, signal: AbortSignal): Promise<void> {
-    const { organizationId, runId, stepId } = job;
-    const run = await store.workflowRuns.get(organizationId, runId);
+  /**
+   * Makes sure the step has finished: runs it (again) unless its record says it did, and commits the
+   * outcome. Answers the finished record, or undefined when the run was cancelled meanwhile.
+   */
+  async function finish(
+    run: WorkflowRun,
+    step: StepBlock,
+    record: RunStep,
+    signal: AbortSignal,
+  ): Promise<RunStep | undefined> {
+    if (record.status === 'succeeded' || record.status === 'failed') return record;
+    const { organizationId, id: runId } = run;
+    if (run.status === 'queued')
+      await store.workflowRuns.update(organizationId, runId, { status: 'running', startedAt: now() }, [
+        'queued',
+      ]);
+    const result = await attempts(run, step, record.attempts, signal);
+    if (!result) return undefined;
+    await store.workflowRuns.updateStep(
+      organizationId,
+      runId,
+      step.id,
+      {
+        status: result.status,
+        input: result.input,
+        output: result.output ?? null,
+        error: result.error ? { stepId: step.id, ...result.error } : null,
+        executionId: result.executionId ?? null,
+        finishedAt: now(),
+      },
+      ['running'],
+    );
+    deps.faults('step-committed');
+    return store.workflowRuns.getStep(organizationId, runId, step.id);
+  }
+
+  /**
+   * One job: its step, then the run's next steps as long as they are due now, the worker is not stopping
+   * and the job has run for less than INLINE_BUDGET_MS; what is left goes to the next step's job. Each
+   * step's record is committed before the next begins, so a job that runs again after a crash picks the
+   * run up at its first unfinished step whichever step it was enqueued for.
+   */
+  async function work(job: WorkflowStepJob, context: JobContext): Promise<void> {
+    const { organizationId, runId } = job;
+    let run = await store.workflowRuns.get(organizationId, runId);
     if (!run || FINISHED_RUN.has(run.status)) return; // cancelled, or finished by an earlier attempt
     const version = await store.workflows.getVersion(organizationId, run.versionId);
-    const step = version && findStep(version.blocks, stepId);
-    if (!version || !step) {
-      await failRun(run, stepId, {
-        category: 'internal',
-        message: `step "${stepId}" is not in version ${run.versionNumber}`,
-      });
-      return;
-    }
+    const budgetEnds = clock.now() + INLINE_BUDGET_MS;
+    let stepId = job.stepId;
     let record = await store.workflowRuns.getStep(organizationId, runId, stepId);
-    if (!record) {
+    if (!record && version) {
       // enqueued, and the process died (or is still busy) before recording it
       const plan = await planOf(run, version);
       if (plan.step?.id !== stepId) return; // not this run's next step: a stale job
       await recordPlan(run, plan);
       record = await store.workflowRuns.getStep(organizationId, runId, stepId);
     }
-    if (record?.status !== 'succeeded' && record?.status !== 'failed') {
-      if (run.status === 'queued')
-        await store.workflowRuns.update(organizationId, runId, { status: 'running', startedAt: now() }, [
-          'queued',
-        ]);
-      const result = await attempts(run, step, record?.attempts ?? 0, signal);
-      if (!result) return; // cancelled meanwhile
-      await store.workflowRuns.updateStep(
-        organizationId,
-        runId,
-        stepId,
-        {
-          status: result.status,
-          input: result.input,
-          output: result.output ?? null,
-          error: result.error ? { stepId, ...result.error } : null,
-          executionId: result.executionId ?? null,
-          finishedAt: now(),
-        },
-        ['running'],
-      );
-      deps.faults('step-committed');
+    for (;;) {
+      const step = version && findStep(version.blocks, stepId);
+      if (!version || !step || !record) {
+        await failRun(run, stepId, {
+          category: 'internal',
+          message: `step "${stepId}" is not in version ${run.versionNumber}`,
+        });
+        return;
+      }
+      const finished = await finish(run, step, record, context.signal);
+      if (!finished) return; // cancelled meanwhile
+      if (finished.status === 'failed' && !step.on_error) {
+        await failRun(run, stepId, finished.error ?? { category: 'internal', message: 'The step failed' });
+        return;
+      }
+      const current = await store.workflowRuns.get(organizationId, runId);
+      if (!current || FINISHED_RUN.has(current.status)) return;
+      const here =
+        !context.stopping.aborted && !context.signal.aborted && clock.now() < budgetEnds
+          ? await advance(current, version, true)
+          : await advance(current, version);
+      if (!here) return;
+      // read after the record was written: a cancel either sees that record or is seen here
+      const latest = await store.workflowRuns.get(organizationId, runId);
+      if (!latest || FINISHED_RUN.has(latest.status)) return;
+      run = latest;
+      stepId = here.id;
       record = await store.workflowRuns.getStep(organizationId, runId, stepId);
     }
-    if (record?.status === 'failed' && !step.on_error) {
-      await failRun(run, stepId, record.error ?? { category: 'internal', message: 'The step failed' });
-      return;
-    }
-    const current = await store.workflowRuns.get(organizationId, runId);
-    if (!current || FINISHED_RUN.has(current.status)) return;
-    await advance(current, version);
   }
 
   /** Starts a run pinned to this version with the trigger's data (a webhook or event has no key). */
@@ -410,7 +460,7 @@ export function createRunService(deps: RunDeps) {
 
     /** Starts working step jobs in this process (the server and `npm run worker` do). */
     work(concurrency = 4): void {
-      queue.work<WorkflowStepJob>(WORKFLOW_STEP_JOB, (job, context) => work(job.payload, context.signal), {
+      queue.work<WorkflowStepJob>(WORKFLOW_STEP_JOB, (job, context) => work(job.payload, context), {
         concurrency,
       });
     },

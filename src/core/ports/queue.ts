@@ -35,6 +35,12 @@ export interface Job<P = unknown> {
 export interface JobContext {
   /** Aborted when the worker stops or the lease is lost: stop soon, the job will run again. */
   signal: AbortSignal;
+  /**
+   * Aborted when the worker begins a graceful stop: a handler that goes on to more work of its own accord
+   * (a workflow job running the run's next steps) hands it over to new jobs instead. `signal` still says
+   * when the job itself must stop.
+   */
+  stopping: AbortSignal;
 }
 
 /**
