@@ -97,6 +97,11 @@ export interface Container {
     readonly workflowRuns: RunService;
     readonly workflowTriggers: TriggerService;
   };
+  /**
+   * Stops taking background work (queue claims, schedule ticks, sweeps) and lets the jobs in hand finish
+   * within most of the shutdown timeout, giving back those that do not (SECURITY.md H15). close() does it too.
+   */
+  stopWork(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -303,6 +308,12 @@ export async function createContainer(
     sweep.unref();
     const scheduler = createScheduler({ store, clock, crypto, logger, runs: workflowRuns });
     const ticking = config.workQueue ? scheduler.start(SCHEDULER_TICK_MS) : undefined;
+    const stopWork = async () => {
+      clearInterval(sweep);
+      await ticking?.stop();
+      // a fifth of the shutdown timeout is left to give unfinished jobs back and close the rest
+      await queue.stop(Math.floor(config.shutdownTimeoutMs * 0.8));
+    };
     const services = {
       organizations: createOrganizationService({ store, crypto, clock }),
       apiKeys: createApiKeyService({
@@ -362,11 +373,10 @@ export async function createContainer(
       masterKeyGenerated: master.generated ? master.origin : undefined,
       scheduler,
       services,
+      stopWork,
       async close() {
         retention.stop();
-        await ticking?.stop();
-        clearInterval(sweep);
-        await queue.stop(config.shutdownTimeoutMs);
+        await stopWork();
         await recorder.drain();
         await sandbox.close();
         await http.close();

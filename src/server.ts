@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   const app = await buildHttpApp(httpDeps(container));
   // Signal handlers go in before the port opens, so a SIGTERM can never meet the default action.
   onShutdown(container, config.shutdownTimeoutMs, async () => {
-    await app.close();
+    // the queue stops claiming at once, while the HTTP server finishes the requests in flight
+    await Promise.all([app.close(), container.stopWork()]);
     await container.close();
   });
   try {

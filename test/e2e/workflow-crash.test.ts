@@ -17,18 +17,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, it, vi } from 'vitest';
 import { createTestDatabase, STORE_KINDS, type StoreKind } from '../helpers/databases.ts';
+import { startLedger } from '../helpers/ledger.ts';
 import { call, startServer, startWorker, type ServerProcess } from '../helpers/process.ts';
-import { startUpstream } from '../helpers/upstream.ts';
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { limit, until } from '../helpers/wait.ts';
 
 const dead = (p: ServerProcess) => p.child.exitCode !== null || p.child.signalCode !== null;
 const STEPS = ['a', 'b', 'c'] as const;
@@ -84,61 +75,8 @@ const CASES: Case[] = [
   },
 ];
 
-interface Receipt {
-  receipt: string;
-  step: string;
-  after: unknown;
-}
-
-/** The upstream: one effect per Idempotency-Key, a replay answered with the stored receipt. */
-async function startLedger(holdB: boolean) {
-  const upstream = await startUpstream();
-  const receipts = new Map<string, Receipt>();
-  const effects = new Map<string, number>();
-  const deliveries: { step: string; key: string; body: Record<string, unknown> }[] = [];
-  const held: (() => void)[] = [];
-  upstream.setHandler((req, res) => {
-    const step = /^\/ledger\/([a-z]+)$/.exec(req.url ?? '')?.[1];
-    if (!step) return false;
-    const key = String(req.headers['idempotency-key'] ?? '');
-    const body = JSON.parse(req.body.toString() || '{}') as Record<string, unknown>;
-    deliveries.push({ step, key, body });
-    let receipt = receipts.get(key);
-    if (!receipt) {
-      receipt = { receipt: `rcpt-${randomBytes(6).toString('hex')}`, step, after: body.after ?? null };
-      receipts.set(key, receipt);
-      effects.set(key, (effects.get(key) ?? 0) + 1);
-    }
-    const text = JSON.stringify(receipt);
-    const answer = () => {
-      if (res.destroyed) return;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(text);
-    };
-    if (holdB && step === 'b' && deliveries.filter((d) => d.step === 'b').length === 1) held.push(answer);
-    else answer();
-    return true;
-  });
-  return { upstream, receipts, effects, deliveries, held };
-}
-
 type Spawn = (entry: 'server' | 'worker', env: Record<string, string>) => Promise<ServerProcess>;
 
-/** At most `slots` calls at once: process start-ups are CPU-bound, and this machine has two cores. */
-function limit(slots: number) {
-  const waiting: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (slots > 0) slots--;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else slots++;
-    }
-  };
-}
 const booting = limit(2);
 // concurrent PostgreSQL cases overlap their lease waits; more than three at once starves start-ups (per file)
 vi.setConfig({ maxConcurrency: 3 });
@@ -211,7 +149,7 @@ describe.each(STORE_KINDS)('workflow runs across kill -9 on %s', (kind) => {
       const began = Date.now();
       const db = await createTestDatabase(kind);
       onTestFinished(() => db.drop());
-      const ledger = await startLedger(c.holdsB);
+      const ledger = await startLedger({ holdFirstOf: c.holdsB ? 'b' : undefined });
       onTestFinished(async () => {
         ledger.held.splice(0);
         await ledger.upstream.close();
