@@ -4,38 +4,23 @@
  * policy and rate limits on these routes, and the seed's "Get User Data" created here, then run through
  * the native execute route against a loopback upstream with the integration's API_TOKEN.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../helpers/databases.ts';
 import { startTestApp, type Response, type TestApp } from '../helpers/app.ts';
-import { startUpstream, userDirectory, type Upstream } from '../helpers/upstream.ts';
+import { userDirectory, type Upstream } from '../helpers/upstream.ts';
+import { byShape, createKey, fixtures, MISSING, REASONS, startWithUpstream } from '../helpers/dialects.ts';
 
 const API_TOKEN = 'langdock-canary-3e5a7c9b1d2f4e6a8c0b2d4f6a8c0e1';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const MISSING = '01a00000-0000-7000-8000-000000000000';
 
-const fixture = (name: string): any =>
-  JSON.parse(readFileSync(new URL(`../fixtures/langdock/${name}.json`, import.meta.url), 'utf8'));
+const fixture = fixtures('langdock');
 
-/** A golden body with its generated parts matched by shape: "<uuid>", "<slug:base>" (base or base-N). */
-function structural(value: unknown): unknown {
-  if (value === '<uuid>') return expect.stringMatching(UUID);
-  if (typeof value === 'string' && value.startsWith('<slug:'))
-    return expect.stringMatching(new RegExp(`^${value.slice(6, -1)}(-\\d+)?$`));
-  if (Array.isArray(value)) return value.map(structural);
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, structural(v)]));
-  return value;
-}
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  429: 'Too Many Requests',
-};
+/** A golden body with its generated parts matched by shape, "<slug:base>" (base or base-N) too. */
+const structural = (value: unknown): unknown =>
+  byShape(value, (text) =>
+    text.startsWith('<slug:')
+      ? expect.stringMatching(new RegExp(`^${text.slice(6, -1)}(-\\d+)?$`))
+      : undefined,
+  );
 
 /** Langdock's error body, and nothing else. */
 function expectVendorError(response: Response, status: number, message?: RegExp): void {
@@ -69,19 +54,14 @@ describe.each(STORE_KINDS)('Langdock integrations API on %s', (kind) => {
     `/integrations/v1/${integration}/actions/${actionId}`;
 
   beforeAll(async () => {
-    upstream = await startUpstream();
-    t = await startTestApp(kind, {
-      SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2',
-      SWITCHBOARD_SANDBOX_WORKERS: '1',
-    });
+    ({ t, upstream } = await startWithUpstream(kind, { SWITCHBOARD_SANDBOX_WORKERS: '1' }));
     const secret = await t.request('POST', '/v1/secrets', { body: { name: 'API_TOKEN', value: API_TOKEN } });
     const integration = await t.request('POST', '/v1/integrations', {
       body: { name: 'Internal API', base_url: upstream.url, secrets: { API_TOKEN: secret.body.id } },
     });
     integrationId = integration.body.id;
     secondIntegrationId = (await t.request('POST', '/v1/integrations', { body: { name: 'Second' } })).body.id;
-    key = (await t.request('POST', '/v1/keys', { body: { name: 'langdock', scopes: ['INTEGRATION_API'] } }))
-      .body.key;
+    key = await createKey(t, ['INTEGRATION_API'], 'langdock');
   });
   beforeEach(() => {
     upstream.requests.length = 0;
@@ -475,8 +455,7 @@ describe.each(STORE_KINDS)('Langdock routes: rate limits and allowed origins on 
       SWITCHBOARD_ALLOWED_ORIGINS: 'https://console.example.com',
     });
     integrationId = (await t.request('POST', '/v1/integrations', { body: { name: 'Limited' } })).body.id;
-    key = (await t.request('POST', '/v1/keys', { body: { name: 'limited', scopes: ['INTEGRATION_API'] } }))
-      .body.key;
+    key = await createKey(t, ['INTEGRATION_API'], 'limited');
   });
   afterAll(async () => t.close());
 

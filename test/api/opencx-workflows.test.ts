@@ -5,75 +5,30 @@
  * for a manual trigger with if-else blocks and step references, a webhook trigger, an update and the
  * errors; list, get and delete; and workflows made here run through the native runs route and webhook URL.
  */
-import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../helpers/databases.ts';
-import { startTestApp, type Response, type TestApp } from '../helpers/app.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { until } from '../helpers/wait.ts';
+import { byShape, createKey, fixtures, MISSING, openCxContract } from '../helpers/dialects.ts';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const MISSING = '01a00000-0000-7000-8000-000000000000';
 const HOST = 'switchboard.example.com';
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
-const fixture = (name: string): any =>
-  JSON.parse(readFileSync(new URL(`../fixtures/opencx/${name}.json`, import.meta.url), 'utf8'));
+const fixture = fixtures('opencx');
 const golden = (name: string): any => fixture(`workflows/${name}`);
 
-const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
-const schemas: Record<string, ValidateFunction> = {
-  create: ajv.compile(golden('create-workflow-dto.schema')),
-  version: ajv.compile(golden('workflow-version-dto.schema')),
-  error: ajv.compile(fixture('error-dto.schema')),
-};
+const { expectValid, expectError } = openCxContract({
+  create: 'workflows/create-workflow-dto.schema',
+  version: 'workflows/workflow-version-dto.schema',
+});
 
-function expectValid(kind: keyof typeof schemas, value: unknown): void {
-  const validate = schemas[kind]!;
-  expect(validate(value), JSON.stringify(validate.errors)).toBe(true);
-}
-
-/** A golden body with its generated parts matched by shape. */
-function structural(value: unknown): unknown {
-  if (value === '<uuid>') return expect.stringMatching(UUID);
-  if (value === '<number>') return expect.any(Number);
-  if (value === '<date-time>') return expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-  if (value === '<string>') return expect.any(String);
-  if (value === '<webhook-url>')
-    return expect.stringMatching(new RegExp(`^http://${HOST.replaceAll('.', '\\.')}/v1/hooks/[\\w-]{20,}$`));
-  if (Array.isArray(value)) return value.map(structural);
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, structural(v)]));
-  return value;
-}
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-};
-
-/** ErrorDto, and nothing else. */
-function expectError(response: Response, status: number, message?: RegExp): void {
-  expect(response.status, response.text).toBe(status);
-  expectValid('error', response.body);
-  expect(response.body).toEqual({
-    statusCode: status,
-    message: message ? expect.stringMatching(message) : expect.any(String),
-    error: REASONS[status],
-  });
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-  }
-}
+/** A golden body with its generated parts matched by shape, "<webhook-url>" too. */
+const structural = (value: unknown): unknown =>
+  byShape(value, (text) =>
+    text === '<webhook-url>'
+      ? expect.stringMatching(new RegExp(`^http://${HOST.replaceAll('.', '\\.')}/v1/hooks/[\\w-]{20,}$`))
+      : undefined,
+  );
 
 describe.each(STORE_KINDS)('OpenCX workflows API on %s', (kind) => {
   let t: TestApp;
@@ -101,10 +56,8 @@ describe.each(STORE_KINDS)('OpenCX workflows API on %s', (kind) => {
       SWITCHBOARD_JOB_LEASE_MS: kind === 'postgres' ? '10000' : '2000',
     });
     await t.container.queue.start();
-    const key = (scopes: string[]) =>
-      t.request('POST', '/v1/keys', { body: { name: scopes.join(' '), scopes } }).then((r) => r.body.key);
-    writer = await key(['workflows:read', 'workflows:write', 'workflows:execute']);
-    reader = await key(['workflows:read']);
+    writer = await createKey(t, ['workflows:read', 'workflows:write', 'workflows:execute']);
+    reader = await createKey(t, ['workflows:read']);
   });
   afterAll(async () => t?.close());
 

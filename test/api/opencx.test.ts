@@ -6,64 +6,24 @@
  * status in ErrorDto; and a created action run through POST /v1/actions/{id}/execute against a loopback
  * upstream.
  */
-import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../helpers/databases.ts';
-import { startTestApp, type Response, type TestApp } from '../helpers/app.ts';
-import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import type { Upstream } from '../helpers/upstream.ts';
+import {
+  byShape as structural,
+  createKey,
+  fixtures,
+  MISSING,
+  openCxContract,
+  startWithUpstream,
+} from '../helpers/dialects.ts';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const MISSING = '01a00000-0000-7000-8000-000000000000';
-
-const fixture = (name: string): any =>
-  JSON.parse(readFileSync(new URL(`../fixtures/opencx/${name}.json`, import.meta.url), 'utf8'));
-
-const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
-const schemas: Record<string, ValidateFunction> = {
-  create: ajv.compile(fixture('create-action-public-dto.schema')),
-  action: ajv.compile(fixture('action-public-response-dto.schema')),
-  error: ajv.compile(fixture('error-dto.schema')),
-};
-
-function expectValid(kind: keyof typeof schemas, value: unknown): void {
-  const validate = schemas[kind]!;
-  expect(validate(value), JSON.stringify(validate.errors)).toBe(true);
-}
-
-/** A golden body with its generated parts matched by shape: "<uuid>", "<date-time>", "<string>". */
-function structural(value: unknown): unknown {
-  if (value === '<uuid>') return expect.stringMatching(UUID);
-  if (value === '<date-time>') return expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-  if (value === '<string>') return expect.any(String);
-  if (Array.isArray(value)) return value.map(structural);
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, structural(v)]));
-  return value;
-}
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-};
-
-/** ErrorDto, and nothing else. */
-function expectError(response: Response, status: number, message?: RegExp): void {
-  expect(response.status, response.text).toBe(status);
-  expectValid('error', response.body);
-  expect(response.body).toEqual({
-    statusCode: status,
-    message: message ? expect.stringMatching(message) : expect.any(String),
-    error: REASONS[status],
-  });
-}
+const fixture = fixtures('opencx');
+const { expectValid, expectError } = openCxContract({
+  create: 'create-action-public-dto.schema',
+  action: 'action-public-response-dto.schema',
+});
 
 const ticket = (overrides: Record<string, unknown> = {}) => ({
   ...fixture('create-minimal.request'),
@@ -81,12 +41,9 @@ describe.each(STORE_KINDS)('OpenCX actions API on %s', (kind) => {
   const create = (body: unknown, key: string | null = writer) => t.request('POST', '/actions', { key, body });
 
   beforeAll(async () => {
-    upstream = await startUpstream();
-    t = await startTestApp(kind, { SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2' });
-    const key = (scopes: string[]) =>
-      t.request('POST', '/v1/keys', { body: { name: scopes.join(' '), scopes } }).then((r) => r.body.key);
-    writer = await key(['actions:read', 'actions:write', 'actions:execute']);
-    reader = await key(['actions:read']);
+    ({ t, upstream } = await startWithUpstream(kind));
+    writer = await createKey(t, ['actions:read', 'actions:write', 'actions:execute']);
+    reader = await createKey(t, ['actions:read']);
   });
   afterAll(async () => {
     await t.close();
@@ -368,8 +325,7 @@ describe.each(STORE_KINDS)('OpenCX routes: rate limits on %s', (kind) => {
   let key: string;
   beforeAll(async () => {
     t = await startTestApp(kind, { SWITCHBOARD_RATE_LIMIT_PER_KEY: '2' });
-    key = (await t.request('POST', '/v1/keys', { body: { name: 'limited', scopes: ['actions:read'] } })).body
-      .key;
+    key = await createKey(t, ['actions:read'], 'limited');
   });
   afterAll(async () => t.close());
 

@@ -7,15 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../../src/app/workflows/webhook-signature.ts';
 import { STORE_KINDS } from '../helpers/databases.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-  }
-}
+import { until } from '../helpers/wait.ts';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 const echo = [{ $kind: 'Action', id: 'echo', type: 'set', input: { values: { got: '{{trigger.order}}' } } }];

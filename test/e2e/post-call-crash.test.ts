@@ -10,16 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, STORE_KINDS } from '../helpers/databases.ts';
 import { call, startServer, startWorker, type ServerProcess } from '../helpers/process.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { until } from '../helpers/wait.ts';
 
 describe.each(STORE_KINDS)('post-call delivery across a crash on %s', (kind) => {
   const cleanups: (() => Promise<unknown>)[] = [];
