@@ -269,6 +269,8 @@ export async function createContainer(
       heartbeatMs: Math.floor(config.jobLeaseMs / 3),
       retryBaseMs: config.jobRetryBaseMs,
       clock,
+      logger,
+      transient: isStoreUnavailable,
     };
     if (config.databaseUrl && config.jobLeaseMs < 10_000)
       throw new Error(

@@ -32,16 +32,24 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** `clock`: a fake clock for the whole container (expiries, leases). */
+/**
+ * `clock`: a fake clock for the whole container (expiries, leases). `reuse`: start on an existing
+ * database (a restart), which close() then leaves for its owner to drop.
+ */
 export async function startTestApp(
   kind: StoreKind,
-  env: Record<string, string> = {},
-  options: { clock?: Clock } = {},
+  env: Record<string, string> | ((db: TestDatabase) => Record<string, string>) = {},
+  options: { clock?: Clock; reuse?: { db: TestDatabase; adminKey: string } } = {},
 ): Promise<TestApp> {
-  const db = await createTestDatabase(kind);
-  const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
+  const db = options.reuse?.db ?? (await createTestDatabase(kind));
+  const adminKey = options.reuse?.adminKey ?? `test-admin-${randomBytes(16).toString('hex')}`;
   const config = loadConfig({
-    env: { ...db.env, SWITCHBOARD_ADMIN_KEY: adminKey, SWITCHBOARD_LOG_LEVEL: 'debug', ...env },
+    env: {
+      ...db.env,
+      SWITCHBOARD_ADMIN_KEY: adminKey,
+      SWITCHBOARD_LOG_LEVEL: 'debug',
+      ...(typeof env === 'function' ? env(db) : env),
+    },
     envFile: false,
   });
   const logs: string[] = [];
@@ -95,7 +103,7 @@ export async function startTestApp(
     async close() {
       await app.close();
       await container.close();
-      await db.drop();
+      if (!options.reuse) await db.drop();
     },
   };
 }

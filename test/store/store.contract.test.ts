@@ -1,7 +1,10 @@
 /** The Store port's contract, written once and run against both stores (SQLite file, real PostgreSQL). */
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type KyselyStore } from '../../src/adapters/db/store.ts';
+import { isStoreUnavailable } from '../../src/adapters/db/errors.ts';
+import { SQLITE_FILE_NAME, openStore, type KyselyStore } from '../../src/adapters/db/store.ts';
 import { PostgresRateLimiter } from '../../src/adapters/db/rate-limiter.ts';
 import { createNodeCrypto } from '../../src/adapters/crypto/node-crypto.ts';
 import { AppError } from '../../src/core/errors.ts';
@@ -46,14 +49,44 @@ describe.each(STORE_KINDS)('Store contract on %s', (kind) => {
   });
 
   // SQLite only: PostgreSQL has no per-connection journal or busy settings to check.
-  if (kind === 'sqlite')
-    it('runs SQLite with WAL, a busy timeout and foreign keys on', async () => {
+  if (kind === 'sqlite') {
+    it('runs SQLite with WAL, a short synchronous busy timeout and foreign keys on', async () => {
       const pragma = async (name: string) =>
         Object.values((await sql.raw(`pragma ${name}`).execute(store.db)).rows[0] as object)[0];
       expect(await pragma('journal_mode')).toBe('wal');
-      expect(await pragma('busy_timeout')).toBe(5000);
+      expect(await pragma('busy_timeout')).toBe(20);
       expect(await pragma('foreign_keys')).toBe(1);
     });
+
+    it('waits for another process’s write lock on a timer, up to 5 s, then says the database is locked', async () => {
+      const other = new DatabaseSync(join(db.dataDir, SQLITE_FILE_NAME));
+      await sql`create table if not exists lock_probe (x integer)`.execute(store.db);
+      const write = () => sql`insert into lock_probe values (1)`.execute(store.db);
+      const ticks: number[] = [];
+      const ticking = setInterval(() => ticks.push(Date.now()), 20);
+      try {
+        other.exec('begin immediate');
+        setTimeout(() => other.exec('commit'), 400);
+        const began = Date.now();
+        await write();
+        expect(Date.now() - began).toBeGreaterThanOrEqual(350);
+        // the event loop kept turning while the write waited
+        expect(ticks.filter((t) => t >= began).length).toBeGreaterThan(5);
+
+        other.exec('begin immediate');
+        const again = Date.now();
+        const refused = await write().catch((error: unknown) => error);
+        expect(Date.now() - again).toBeGreaterThanOrEqual(5_000);
+        expect(isStoreUnavailable(refused)).toBe(true);
+        other.exec('commit');
+        await expect(store.ping()).resolves.toBeUndefined();
+      } finally {
+        clearInterval(ticking);
+        if (other.isTransaction) other.exec('rollback');
+        other.close();
+      }
+    }, 15_000);
+  }
 
   it('enforces foreign keys', async () => {
     const orphan = {

@@ -39,5 +39,9 @@ export function openPostgres(url: string, poolSize: number): OpenedPostgres {
   // An idle client losing its connection (a PostgreSQL restart) must not crash the process; the pool
   // replaces it and the next query reports the outage to its caller.
   pool.on('error', () => {});
+  // The same for a checked-out client between two statements (inside a transaction): pg emits the
+  // connection's error on the client, which has no listener while it is out of the pool. The statement
+  // that follows fails with the outage, and the pool drops the broken client when it comes back.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return { dialect: new PostgresDialect({ pool }), pool };
 }

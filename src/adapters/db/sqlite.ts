@@ -8,6 +8,7 @@
  * transaction (each costs SQLite a handful of lock syscalls).
  */
 import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import {
@@ -16,6 +17,7 @@ import {
   SqliteDriver,
   type DatabaseConnection,
   type Driver,
+  type QueryResult,
   type SqliteDatabase,
   type SqliteDialectConfig,
   type SqliteStatement,
@@ -24,6 +26,8 @@ import type { ReadConnection } from './repositories/shared.ts';
 import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, attachActivity } from './sqlite-pragmas.ts';
 
 const STATEMENT_CACHE_SIZE = 512;
+/** The main connection's own busy handler: how long a statement may hold up the event loop. */
+const SYNC_BUSY_TIMEOUT_MS = 20;
 const READ_CACHE_SIZE = 5_000;
 /**
  * How often the read cache asks SQLite whether another process changed the configuration. Changes made
@@ -42,14 +46,15 @@ export function openSqlite(file: string, activityFile: string): OpenedSqlite {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const database = new DatabaseSync(file, {
     enableForeignKeyConstraints: true,
-    timeout: SQLITE_BUSY_TIMEOUT_MS,
+    timeout: SYNC_BUSY_TIMEOUT_MS,
   });
   database.exec(SQLITE_PRAGMAS);
+  database.exec(`PRAGMA busy_timeout = ${SYNC_BUSY_TIMEOUT_MS}`);
   attachActivity(database, activityFile);
   const readers = new Set<ReadCache>();
   const main = new NodeSqliteDatabase(database, () => readers.forEach((r) => r.invalidate()));
   return {
-    dialect: new ImmediateSqliteDialect({ database: main }),
+    dialect: new ImmediateSqliteDialect({ database: main }, database),
     openReader() {
       const reader = new ReadCache(file);
       readers.add(reader);
@@ -114,23 +119,72 @@ class ReadCache {
 
 /**
  * Transactions here write, so they start with BEGIN IMMEDIATE: taking the write lock up front makes a
- * second process wait out busy_timeout instead of failing with SQLITE_BUSY when a deferred transaction
- * tries to upgrade its read lock.
+ * second process wait for it instead of failing with SQLITE_BUSY when a deferred transaction tries to
+ * upgrade its read lock.
+ *
+ * The wait is asynchronous. node:sqlite's own busy handler sleeps on the event loop's thread, so the
+ * main connection's busy_timeout is only SYNC_BUSY_TIMEOUT_MS; past it, a statement outside a
+ * transaction (BEGIN IMMEDIATE included) is tried again after a timer, for up to SQLITE_BUSY_TIMEOUT_MS
+ * in all. While another process holds the write lock, requests that only read are served meanwhile,
+ * and a lock held for longer than that answers "database is locked" (a 503) without stalling the
+ * process (SECURITY.md H05, H07).
  */
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  readonly #database: DatabaseSync;
+  constructor(config: SqliteDialectConfig, database: DatabaseSync) {
     super(config);
     this.#config = config;
+    this.#database = database;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#database);
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #database: DatabaseSync;
+  #connection: DatabaseConnection | undefined;
+  constructor(config: SqliteDialectConfig, database: DatabaseSync) {
+    super(config);
+    this.#database = database;
+  }
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    this.#connection ??= new BusyRetryConnection(await super.acquireConnection(), this.#database);
+    return this.#connection;
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+const SQLITE_BUSY = 5;
+const isBusy = (error: unknown) => ((error as { errcode?: number }).errcode ?? 0) % 256 === SQLITE_BUSY;
+
+class BusyRetryConnection implements DatabaseConnection {
+  readonly #inner: DatabaseConnection;
+  readonly #database: DatabaseSync;
+  constructor(inner: DatabaseConnection, database: DatabaseSync) {
+    this.#inner = inner;
+    this.#database = database;
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const began = Date.now();
+    for (let pauseMs = 5; ; pauseMs = Math.min(pauseMs * 2, 100)) {
+      try {
+        return await this.#inner.executeQuery<R>(query);
+      } catch (error) {
+        const waitedMs = Date.now() - began;
+        // inside a transaction a statement cannot simply run again: the caller's transaction fails
+        if (!isBusy(error) || this.#database.isTransaction || waitedMs >= SQLITE_BUSY_TIMEOUT_MS) throw error;
+        await sleep(Math.min(pauseMs, SQLITE_BUSY_TIMEOUT_MS - waitedMs));
+      }
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.#inner.streamQuery<R>(query, chunkSize);
   }
 }
 

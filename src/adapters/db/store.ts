@@ -98,7 +98,15 @@ export class KyselyStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await sql`select 1`.execute(this.db);
+    if (this.dialect !== 'sqlite') {
+      await sql`select 1`.execute(this.db);
+      return;
+    }
+    // reads go on while another process holds the file's write lock, so readiness asks for that lock
+    await this.db.connection().execute(async (connection) => {
+      await sql`begin immediate`.execute(connection);
+      await sql`rollback`.execute(connection);
+    });
   }
 
   async close(): Promise<void> {

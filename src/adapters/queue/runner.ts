@@ -39,6 +39,12 @@ export interface QueueTimingOptions {
   defaultMaxAttempts?: number | undefined;
   /** How long completed and dead jobs are kept, and so how long a key stays taken (default 7 days). */
   retentionMs?: number | undefined;
+  /**
+   * Errors that say the job's own store or network is down rather than the job failing (the container
+   * passes the store's "unavailable" test): such a failure is retried within TRANSIENT_MAX_MS without
+   * using up an attempt, so an outage of any length loses no job (SECURITY.md H05).
+   */
+  transient?: ((error: unknown) => boolean) | undefined;
   /** Uniform random numbers in [0, 1) for the backoff jitter; tests fix it. */
   random?: (() => number) | undefined;
   /** The time the embedded queue writes and compares in its table (pg-boss uses the database's clock). */
@@ -57,6 +63,7 @@ export interface QueueTimings {
   defaultMaxAttempts: number;
   retentionMs: number;
   random: () => number;
+  transient: (error: unknown) => boolean;
   clock: Clock;
   logger: Logger;
 }
@@ -87,6 +94,7 @@ export function resolveTimings(options: QueueTimingOptions): QueueTimings {
     defaultMaxAttempts,
     retentionMs: positive('retentionMs', options.retentionMs, 7 * 24 * 3600_000),
     random: options.random ?? Math.random,
+    transient: options.transient ?? (() => false),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
   };
@@ -99,6 +107,15 @@ export function retryDelayMs(attempt: number, timings: QueueTimings): number {
     timings.retryBaseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)),
   );
   return Math.floor(timings.random() * ceiling);
+}
+
+/** The longest pause before a job that failed for an outage tries again: recovery within seconds. */
+export const TRANSIENT_MAX_MS = 5_000;
+
+/** After a transient failure: half a second, doubling, capped at TRANSIENT_MAX_MS, with half jitter. */
+export function transientDelayMs(attempt: number, timings: QueueTimings): number {
+  const ceiling = Math.min(TRANSIENT_MAX_MS, 500 * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+  return Math.floor(ceiling / 2 + timings.random() * (ceiling / 2));
 }
 
 /** Job names are shared with pg-boss, which allows these characters only; both adapters enforce them. */
@@ -152,8 +169,11 @@ export interface QueueBackend<C extends Claim> {
   complete(claim: C): Promise<boolean>;
   /** Fenced. Schedules the retry `retryInMs` from now, or marks the job dead at its last attempt. */
   fail(claim: C, error: string, retryInMs: number): Promise<boolean>;
-  /** Fenced. Gives a job back at stop (it runs again at once; the attempt counts). */
-  release(claim: C, reason: string): Promise<boolean>;
+  /**
+   * Fenced. Gives a job back without bringing it nearer to dead (at stop, or after a transient failure):
+   * it runs again in `retryInMs`; its attempt number still grows, and it is allowed one attempt more.
+   */
+  release(claim: C, reason: string, retryInMs: number): Promise<boolean>;
   /** Periodic housekeeping while started, every `maintenanceMs`. */
   maintain?(): Promise<void>;
   readonly maintenanceMs?: number;
@@ -311,7 +331,7 @@ export class JobRunner<C extends Claim> {
             r.lost = true;
             r.controller.abort(new Error('The worker is stopping'));
             try {
-              await this.#backend.release(r.claim, 'The worker stopped before the job finished');
+              await this.#backend.release(r.claim, 'The worker stopped before the job finished', 0);
             } catch (error) {
               this.#t.logger.warn(
                 { jobId: r.claim.job.id, err: errorMessage(error) },
@@ -423,6 +443,18 @@ export class JobRunner<C extends Claim> {
           return;
         }
         const message = errorMessage(failure.error);
+        if (this.#t.transient(failure.error)) {
+          // the job did nothing wrong (its store is down): no attempt is used up, whatever the outage's length
+          const delay = transientDelayMs(job.attempt, this.#t);
+          if (await this.#backend.release(claim, message, delay)) {
+            this.#t.logger.warn(
+              { ...log, err: message, retryInMs: delay },
+              'job paused by an outage; retrying',
+            );
+            this.wake(job.name, delay);
+          }
+          return;
+        }
         const last = job.attempt >= job.maxAttempts;
         const delay = last ? 0 : retryDelayMs(job.attempt, this.#t);
         if (!(await this.#backend.fail(claim, message, delay))) {

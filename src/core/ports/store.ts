@@ -38,7 +38,7 @@ export interface Store {
   readonly workflowSchedules: WorkflowScheduleRepository;
   /** Runs `fn` in one transaction; everything it writes commits together or not at all. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
-  /** Resolves when the database answers a trivial query. */
+  /** Resolves when the database answers and could take a write now (readiness; SECURITY.md H05). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

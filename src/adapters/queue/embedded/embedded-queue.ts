@@ -221,8 +221,23 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
       );
     },
 
-    async release(claim, reason) {
-      return backend.fail(claim, reason, 0);
+    async release(claim, reason, retryInMs) {
+      const now = clock.now();
+      // one more attempt allowed, so that the attempt given back never makes the job dead
+      return changed(
+        await fenced(claim)
+          .set({
+            state: 'queued',
+            max_attempts: sql<number>`max_attempts + 1`,
+            run_at: iso(now + retryInMs),
+            completed_at: null,
+            updated_at: iso(now),
+            lease_owner: null,
+            lease_expires_at: null,
+            last_error: reason,
+          })
+          .executeTakeFirst(),
+      );
     },
 
     async maintain() {

@@ -10,6 +10,8 @@
  *   superviseIntervalSeconds, default a third of the lease, at most 10 s) fails a job whose heartbeat or
  *   expiry lapsed; that counts as an attempt, and the job is retried at once or, at its last attempt,
  *   is dead.
+ * - Release (at stop, or after a failure the store caused): raises the job's retryLimit by one in the
+ *   transaction of its fail(), so the attempt given back never makes the job dead.
  * - Fencing: complete, fail, touch and release pass `{ id, retryCount }` as fetched, and pg-boss applies
  *   them only while the job is still active in that attempt; a worker whose lease passed on is refused.
  * - Retries: pg-boss's own backoff is whole seconds with half jitter, so jobs carry `retryDelay: 0` and a
@@ -263,11 +265,26 @@ export function createPgBossQueue(options: PgBossQueueOptions): Queue {
       });
     },
 
-    async release(claim, reason) {
-      const result = (await boss.fail(claim.job.name, claim.attempt, { message: reason })) as {
-        affected?: number;
-      };
-      return result.affected === 1;
+    async release(claim, reason, retryInMs) {
+      return transaction(async (tx) => {
+        // one more retry allowed, so that the attempt given back never makes the job dead
+        await tx.executeSql(
+          `update ${schema}.job set retry_limit = retry_limit + 1
+            where name = $1 and id = $2 and state = 'active' and retry_count = $3`,
+          [claim.job.name, claim.attempt.id, claim.attempt.retryCount],
+        );
+        const result = (await boss.fail(claim.job.name, claim.attempt, { message: reason }, { db: tx })) as {
+          affected?: number;
+        };
+        if (result.affected !== 1) return false;
+        if (retryInMs > 0)
+          await boss.update(claim.job.name, undefined, {
+            id: claim.job.id,
+            startAfter: retryInMs / 1000,
+            db: tx,
+          });
+        return true;
+      });
     },
 
     async maintain() {
