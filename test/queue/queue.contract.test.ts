@@ -190,6 +190,23 @@ describe.each(KINDS)('Queue contract on %s', (kind) => {
     expect(status).toEqual({ id, name, state: 'failed', attempt: 1, lastError: 'upstream said no' });
   });
 
+  it('retries a job failed by an outage without using up its attempts', async () => {
+    const queue = await started({
+      transient: (error) => (error as Error).message === 'store down',
+      random: () => 0,
+    });
+    const name = uniqueName('outage');
+    const attempts: number[] = [];
+    queue.work(name, async (job) => {
+      attempts.push(job.attempt);
+      if (attempts.length <= 3) throw new Error('store down');
+    });
+    const { id } = await queue.enqueue(name, null, { maxAttempts: 1 });
+    await waitFor(async () => (await queue.status(id))?.state === 'completed', 10_000, 'completion');
+    // one attempt allowed, four made: the three the outage failed did not count against it
+    expect(attempts).toEqual([1, 2, 3, 4]);
+  });
+
   it('marks a job dead after maxAttempts and does not retry it again', async () => {
     const queue = await started();
     const name = uniqueName('dead');
