@@ -236,7 +236,8 @@ export async function createContainer(
       // bound lazily: the run service is built after the kinds, and runs them in its action steps
       createWorkflowKind({
         store,
-        startRun: (version, input, callerKeyId) => workflowRuns.startVersion(version, input, callerKeyId),
+        startRun: (version, input, callerKeyId, parentRunId) =>
+          workflowRuns.startVersion(version, input, callerKeyId, parentRunId),
       }),
     ]);
     const secrets = createSecretService({ store, crypto, clock, cipher });

@@ -207,6 +207,42 @@ describe.each(STORE_KINDS)('ai-trigger workflows on %s', (kind) => {
     expect(run.body.steps[0].error).toMatchObject({ category: 'blocked', message: /cannot call itself/ });
   });
 
+  it('refuses a workflow that would start itself through another workflow, and links nested runs', async () => {
+    const a = await create({ workflow_blocks: [setStep('noop', { ok: true })] });
+    const b = await create({ workflow_blocks: [setStep('noop', { ok: true })] });
+    const [aTool, bTool] = [await toolOf(a.workflow_id), await toolOf(b.workflow_id)];
+    const calls = (id: string, tool: string) => ({
+      workflow_blocks: [{ $kind: 'Action', id, type: 'action', input: { action_id: tool, inputs: {} } }],
+    });
+    // A calls B, B calls A: a run of A starts B, whose step would start A again
+    expect(
+      (await t.request('PATCH', `/v1/workflows/${a.workflow_id}`, { body: calls('call_b', bTool.id) }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await t.request('PATCH', `/v1/workflows/${b.workflow_id}`, { body: calls('call_a', aTool.id) }))
+        .status,
+    ).toBe(200);
+    const response = await execute(aTool.id, {});
+    expect(response.body).toMatchObject({ status: 'failed' });
+    const runA = (await t.request('GET', `/v1/runs/${response.body.output.run_id}`)).body;
+    expect(runA.parent_run_id).toBeNull();
+    const runsOfB = (await t.request('GET', `/v1/workflows/${b.workflow_id}/runs`)).body.data;
+    expect(runsOfB).toHaveLength(1);
+    const runB = (await t.request('GET', `/v1/runs/${runsOfB[0].id}`)).body;
+    expect(runB.parent_run_id).toBe(runA.id);
+    expect(runB.steps[0].error).toMatchObject({
+      category: 'blocked',
+      message: /even through other workflows/,
+    });
+    // exactly one run of each: the loop was stopped at its first turn
+    expect((await t.request('GET', `/v1/workflows/${a.workflow_id}/runs`)).body.data).toHaveLength(1);
+
+    // B on its own (not through A) may call A, whose step calls B: refused there instead
+    const fromB = await execute(bTool.id, {});
+    expect(fromB.body).toMatchObject({ status: 'failed' });
+  });
+
   it.each([
     [{ input_schema: { type: 'string' } }, '/trigger_configuration/input_schema'],
     [

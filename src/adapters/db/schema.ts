@@ -165,6 +165,7 @@ export interface Database {
     created_at: string;
     started_at: string | null;
     finished_at: string | null;
+    parent_run_id: string | null;
   };
   workflow_run_steps: {
     run_id: string;

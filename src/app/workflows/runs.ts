@@ -338,13 +338,17 @@ export function createRunService(deps: RunDeps) {
     }
   }
 
-  /** Starts a run pinned to this version with the trigger's data (a webhook or event has no key). */
+  /**
+   * Starts a run pinned to this version with the trigger's data (a webhook or event has no key);
+   * `parentRunId` when a step of that run started it.
+   */
   async function startVersion(
     version: WorkflowVersion,
     input: Record<string, unknown>,
     callerKeyId: string | null,
+    parentRunId: string | null = null,
   ): Promise<WorkflowRun> {
-    const run = queuedRun(deps.crypto.newId(), version, input, callerKeyId, now());
+    const run = queuedRun(deps.crypto.newId(), version, input, callerKeyId, now(), parentRunId);
     await store.workflowRuns.insert(run);
     deps.faults('run-saved');
     try {

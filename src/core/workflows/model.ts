@@ -182,6 +182,8 @@ export interface WorkflowRun {
   input: Record<string, unknown>;
   error: RunError | null;
   callerKeyId: string | null;
+  /** The run whose step started this one by calling this workflow's tool (ai-trigger). */
+  parentRunId: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -194,6 +196,7 @@ export const queuedRun = (
   input: Record<string, unknown>,
   callerKeyId: string | null,
   createdAt: string,
+  parentRunId: string | null = null,
 ): WorkflowRun => ({
   id,
   organizationId: version.organizationId,
@@ -204,6 +207,7 @@ export const queuedRun = (
   input,
   error: null,
   callerKeyId,
+  parentRunId,
   createdAt,
   startedAt: null,
   finishedAt: null,

@@ -43,6 +43,9 @@ const RunView = Type.Object({
   version_number: Type.Integer(),
   status: Type.Enum(RUN_STATUSES),
   input: Type.Unknown({ description: 'The trigger data: {{trigger.*}}' }),
+  parent_run_id: Nullable(
+    Type.String({ description: "The run whose step started this one by calling this workflow's tool" }),
+  ),
   error: ErrorView,
   created_at: Timestamp,
   started_at: Nullable(Timestamp),
@@ -57,6 +60,7 @@ const runView = (r: WorkflowRun): Static<typeof RunView> => ({
   version_number: r.versionNumber,
   status: r.status,
   input: r.input,
+  parent_run_id: r.parentRunId,
   error: errorView(r.error),
   created_at: r.createdAt,
   started_at: r.startedAt,

@@ -14,6 +14,7 @@ import { workflowTools } from './0011-workflow-tools.ts';
 import { workflowVersionSerial } from './0012-workflow-version-serial.ts';
 import { workflowSchedules } from './0013-workflow-schedules.ts';
 import { workflowRunsUnstarted } from './0014-workflow-runs-unstarted.ts';
+import { workflowRunParent } from './0015-workflow-run-parent.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -32,6 +33,7 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0012-workflow-version-serial', workflowVersionSerial],
   ['0013-workflow-schedules', workflowSchedules],
   ['0014-workflow-runs-unstarted', workflowRunsUnstarted],
+  ['0015-workflow-run-parent', workflowRunParent],
 ];
 
 class StaticProvider implements MigrationProvider {

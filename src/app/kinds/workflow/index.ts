@@ -29,12 +29,15 @@ export interface WorkflowKindDeps {
     version: WorkflowVersion,
     input: Record<string, unknown>,
     callerKeyId: string | null,
+    parentRunId: string | null,
   ): Promise<WorkflowRun>;
   /** The longest pause between two reads of the run while waiting for it (default 250 ms). */
   maxPollMs?: number;
 }
 
 const CATEGORIES: ReadonlySet<string> = new Set(ERROR_CATEGORIES);
+/** How deep workflows started through each other's tools may nest. */
+export const MAX_NESTING = 8;
 
 const failed = (error: ExecutionError, extra?: Record<string, unknown>): RunOutcome => ({
   status: 'failed',
@@ -102,17 +105,52 @@ export function createWorkflowKind(deps: WorkflowKindDeps): ActionKind<WorkflowC
     return { status: 'succeeded', output: { run_id: run.id, status: 'running' }, attempts: 1, extra };
   }
 
-  /** Refuses a call from a step of a run of the same workflow: it would start itself again and again. */
-  async function recursion(config: WorkflowConfig, context: RunContext): Promise<RunOutcome | undefined> {
+  /**
+   * The runs whose steps led to this call, nearest first: the run of the calling step, the run whose
+   * step started that one, and so on (none for a call from outside a run). At most MAX_NESTING + 1.
+   */
+  async function ancestry(context: RunContext): Promise<WorkflowRun[]> {
+    const chain: WorkflowRun[] = [];
     const parentId = context.context.workflow_run_id;
-    if (typeof parentId !== 'string') return undefined;
-    const parent = await store.workflowRuns.get(context.action.organizationId, parentId);
-    if (parent?.workflowId !== config.workflow_id) return undefined;
-    return failed({
-      category: 'blocked',
-      message: 'A workflow cannot call itself as a tool.',
-      detail: `Step "${String(context.context.workflow_step_id)}" of run ${parentId} calls the tool of its own workflow ${config.workflow_id}`,
-    });
+    for (let id = typeof parentId === 'string' ? parentId : null; id && chain.length <= MAX_NESTING;) {
+      const run = await store.workflowRuns.get(context.action.organizationId, id);
+      if (!run) break;
+      chain.push(run);
+      id = run.parentRunId;
+    }
+    return chain;
+  }
+
+  /**
+   * Refuses a call that would start a workflow from a run of itself, directly or through other
+   * workflows' tools (it would start itself again and again), and chains nested too deep.
+   */
+  function recursion(
+    config: WorkflowConfig,
+    context: RunContext,
+    chain: WorkflowRun[],
+  ): RunOutcome | undefined {
+    const step = `Step "${String(context.context.workflow_step_id)}" of run ${chain[0]?.id}`;
+    const loop = chain.findIndex((run) => run.workflowId === config.workflow_id);
+    if (loop === 0)
+      return failed({
+        category: 'blocked',
+        message: 'A workflow cannot call itself as a tool.',
+        detail: `${step} calls the tool of its own workflow ${config.workflow_id}`,
+      });
+    if (loop > 0)
+      return failed({
+        category: 'blocked',
+        message: 'A workflow cannot call itself as a tool, even through other workflows.',
+        detail: `${step} would start workflow ${config.workflow_id} again: ${[config.workflow_id, ...chain.slice(0, loop + 1).map((run) => run.workflowId)].reverse().join(' → ')}`,
+      });
+    if (chain.length > MAX_NESTING)
+      return failed({
+        category: 'blocked',
+        message: `Workflows calling each other's tools nest at most ${MAX_NESTING} deep.`,
+        detail: `${step} would start a workflow ${chain.length + 1} levels deep`,
+      });
+    return undefined;
   }
 
   async function run(config: WorkflowConfig, context: RunContext): Promise<RunOutcome> {
@@ -123,7 +161,8 @@ export function createWorkflowKind(deps: WorkflowKindDeps): ActionKind<WorkflowC
         message: 'This workflow is no longer available as a tool.',
         detail: `Workflow ${config.workflow_id} has no active version with trigger_type ai-trigger`,
       });
-    const refused = await recursion(config, context);
+    const chain = await ancestry(context);
+    const refused = recursion(config, context, chain);
     if (refused) return refused;
     if (!constraintsPass(version.triggerConstraints, context.inputs))
       return failed({
@@ -142,7 +181,12 @@ export function createWorkflowKind(deps: WorkflowKindDeps): ActionKind<WorkflowC
         },
         attempts: 0,
       };
-    const started = await deps.startRun(version, context.inputs, context.callerKeyId || null);
+    const started = await deps.startRun(
+      version,
+      context.inputs,
+      context.callerKeyId || null,
+      chain[0]?.id ?? null,
+    );
     const read = readAiTrigger(version.triggerConfiguration);
     const waitMs = (read.ok ? read.tool.waitSeconds : WAIT_SECONDS.default) * 1000;
     const stop = AbortSignal.any([context.signal, AbortSignal.timeout(Math.max(waitMs, 1))]);
