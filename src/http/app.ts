@@ -188,6 +188,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
         triggers: services.workflowTriggers,
         rateLimiter: deps.rateLimiter,
         perTokenPerMinute: settings.rateLimitPerKey,
+        perOrganizationPerMinute: settings.rateLimitPerOrganization,
       });
     },
     { prefix: '/v1' },

@@ -46,6 +46,11 @@ export interface WebhookRequest {
   rawBody: string;
   signed: SignedHeaders;
   idempotencyKey: string | undefined;
+  /**
+   * Admission for the workflow's organization, once the token has named it: throws to refuse (the
+   * HTTP layer's per-organization rate limit, SECURITY.md G05). Before the signature is checked.
+   */
+  admit?: ((organizationId: string) => Promise<void>) | undefined;
 }
 
 export interface EventInput {
@@ -107,12 +112,13 @@ export function createTriggerService({ store, crypto, clock, logger, runs, revea
     async webhook(request: WebhookRequest): Promise<Delivery> {
       const version = await store.workflows.byWebhookToken(request.token);
       if (!version) throw notFound('Webhook');
+      await request.admit?.(version.organizationId);
       const secretId = signingSecretIdOf(version.triggerConfiguration);
       if (secretId instanceof Error)
         throw new AppError('UNPROCESSABLE', 'The trigger configuration is invalid');
       if (secretId !== undefined) {
         const { value } = await reveal(version.organizationId, secretId);
-        const refused = verifyWebhook(value, request.signed, request.rawBody, clock.now());
+        const refused = verifyWebhook(crypto, value, request.signed, request.rawBody, clock.now());
         if (refused) {
           logger.warn({ workflowId: version.workflowId }, 'webhook delivery refused: bad signature');
           throw new AppError('UNAUTHENTICATED', refused);

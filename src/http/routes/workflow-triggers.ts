@@ -45,8 +45,17 @@ const tags = ['workflows'];
 export const hookRoutes: FastifyPluginAsyncTypebox<{
   triggers: TriggerService;
   rateLimiter: RateLimiter;
+  /** Deliveries per rolling minute to the webhooks of one organization, with its API requests. */
+  perOrganizationPerMinute: number;
   perTokenPerMinute: number;
-}> = async (app, { triggers, rateLimiter, perTokenPerMinute }) => {
+}> = async (app, { triggers, rateLimiter, perTokenPerMinute, perOrganizationPerMinute }) => {
+  const limit = async (key: string, perMinute: number, message: string) => {
+    if (perMinute <= 0) return;
+    const decision = await rateLimiter.consume(key, perMinute);
+    if (!decision.allowed)
+      throw new AppError('RATE_LIMITED', message, { retryAfterSeconds: decision.retryAfterSeconds });
+  };
+
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser(
     'application/json',
@@ -77,11 +86,7 @@ export const hookRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request, reply) => {
       const { token } = request.params;
-      const decision = await rateLimiter.consume(`hook:${token}`, perTokenPerMinute);
-      if (!decision.allowed)
-        throw new AppError('RATE_LIMITED', 'Too many deliveries to this webhook; wait and retry', {
-          retryAfterSeconds: decision.retryAfterSeconds,
-        });
+      await limit(`hook:${token}`, perTokenPerMinute, 'Too many deliveries to this webhook; wait and retry');
       const body = request.body as HookBody | undefined;
       const delivery = await triggers.webhook({
         token,
@@ -93,6 +98,12 @@ export const hookRoutes: FastifyPluginAsyncTypebox<{
           signature: header(request.headers['webhook-signature']),
         },
         idempotencyKey: header(request.headers['idempotency-key']),
+        admit: (organizationId) =>
+          limit(
+            `org:${organizationId}`,
+            perOrganizationPerMinute,
+            "Too many requests for this webhook's organization; wait and retry",
+          ),
       });
       return reply.code(202).send(deliveryView(delivery));
     },
