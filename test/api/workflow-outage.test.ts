@@ -133,6 +133,15 @@ describe.each(STORE_KINDS)('workflow runs while the database is down on %s', (ki
     );
     expect(Date.now() - restoredAt).toBeLessThan(10_000);
 
+    // H06: each step's commit is atomic, so no step has an output without its status or the reverse
+    for (const id of before) {
+      const { steps } = (await t.request('GET', `/v1/runs/${id}`)).body;
+      for (const step of steps as { status: string; output: unknown; finished_at: string | null }[])
+        expect(step.status === 'succeeded', JSON.stringify(step)).toBe(
+          step.output !== null && step.finished_at !== null,
+        );
+    }
+
     // every run accepted finishes (an interrupted step within a lease), each step's effect once
     const runIds = [...before, after.body.id as string];
     for (const id of runIds) {

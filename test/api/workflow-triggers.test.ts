@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeCrypto } from '../../src/adapters/crypto/node-crypto.ts';
 import { signWebhook } from '../../src/app/workflows/webhook-signature.ts';
 import { STORE_KINDS } from '../helpers/databases.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -112,7 +113,7 @@ describe.each(STORE_KINDS)('workflow triggers on %s', (kind) => {
       const signed = (id: string, ts: number, payload = body, key = secretValue) => ({
         'webhook-id': id,
         'webhook-timestamp': String(ts),
-        'webhook-signature': signWebhook(key, id, ts, payload),
+        'webhook-signature': signWebhook(createNodeCrypto(), key, id, ts, payload),
       });
 
       const cases: [string, Record<string, string>, number][] = [

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { Crypto } from '../../core/ports/crypto.ts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -79,5 +79,8 @@ export function createNodeCrypto(now?: () => number): Crypto {
     newId: createUuidV7Generator(now),
     randomToken: randomBase62,
     sha256: (value: string) => createHash('sha256').update(value, 'utf8').digest('hex'),
+    hmacSha256: (key: Uint8Array, message: string) =>
+      createHmac('sha256', key).update(message, 'utf8').digest(),
+    timingSafeEqual: (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b),
   });
 }

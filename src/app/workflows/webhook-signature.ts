@@ -3,7 +3,7 @@
  * space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`; the secret is
  * a secret-store value, `whsec_<base64 key>` or a raw string. SECURITY.md G01-G03.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Crypto } from '../../core/ports/crypto.ts';
 
 /** ±5 minutes, as the specification recommends. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -21,9 +21,17 @@ export function signingSecretIdOf(configuration: unknown): string | undefined | 
 const keyOf = (secret: string): Buffer =>
   secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret, 'utf8');
 
-export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
-  const mac = createHmac('sha256', keyOf(secret)).update(`${id}.${timestamp}.${body}`).digest('base64');
-  return `v1,${mac}`;
+const macOf = (crypto: Crypto, secret: string, id: string, timestamp: number, body: string): Uint8Array =>
+  crypto.hmacSha256(keyOf(secret), `${id}.${timestamp}.${body}`);
+
+export function signWebhook(
+  crypto: Crypto,
+  secret: string,
+  id: string,
+  timestamp: number,
+  body: string,
+): string {
+  return `v1,${Buffer.from(macOf(crypto, secret, id, timestamp, body)).toString('base64')}`;
 }
 
 export interface SignedHeaders {
@@ -34,6 +42,7 @@ export interface SignedHeaders {
 
 /** Why a delivery is refused, or undefined when it is signed by `secret` within the tolerance. */
 export function verifyWebhook(
+  crypto: Crypto,
   secret: string,
   headers: SignedHeaders,
   body: string,
@@ -46,12 +55,12 @@ export function verifyWebhook(
   const seconds = Number(timestamp);
   if (Math.abs(nowMs / 1000 - seconds) > SIGNATURE_TOLERANCE_SECONDS)
     return 'webhook-timestamp is outside the 5 minute tolerance';
-  const expected = Buffer.from(signWebhook(secret, id, seconds, body).slice(3), 'base64');
+  const expected = macOf(crypto, secret, id, seconds, body);
   for (const candidate of signature.split(' ')) {
     const [version, value] = candidate.split(',', 2);
     if (version !== 'v1' || !value) continue;
     const given = Buffer.from(value, 'base64');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return undefined;
+    if (crypto.timingSafeEqual(given, expected)) return undefined;
   }
   return 'webhook-signature does not match';
 }

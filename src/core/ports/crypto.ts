@@ -8,6 +8,10 @@ export interface Crypto {
   randomToken(length: number): string;
   /** Hex SHA-256 of a UTF-8 string. */
   sha256(value: string): string;
+  /** HMAC-SHA256 of a UTF-8 message under `key`: the 32 raw bytes. */
+  hmacSha256(key: Uint8Array, message: string): Uint8Array;
+  /** Whether `a` and `b` hold the same bytes, in time independent of their contents (false when lengths differ). */
+  timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
 }
 
 /** Seals and opens secret values with the master key(s); see adapters/crypto/keyring.ts. */

@@ -16,7 +16,31 @@ const toAction = (row: Row): Action => ({
   updatedAt: row.updated_at,
 });
 
-const toVersion = (row: Selectable<Database['action_versions']>): ActionVersion => ({
+/**
+ * An organization's action versions (soft-deleted actions' too: their executions refer to them), with
+ * the columns `toActionVersion` reads. The agents repository selects frozen versions through it as well,
+ * so a new version column is added here only.
+ */
+export function selectActionVersions(db: Kysely<Database>, organizationId: string) {
+  return db
+    .selectFrom('action_versions')
+    .innerJoin('actions', 'actions.id', 'action_versions.action_id')
+    .select([
+      'action_versions.action_id',
+      'action_versions.version',
+      'action_versions.definition',
+      'action_versions.created_at',
+      'action_versions.created_by',
+    ])
+    .where('actions.organization_id', '=', organizationId);
+}
+
+export const toActionVersion = (
+  row: Pick<
+    Selectable<Database['action_versions']>,
+    'action_id' | 'version' | 'definition' | 'created_at' | 'created_by'
+  >,
+): ActionVersion => ({
   actionId: row.action_id,
   version: row.version,
   definition: parseJson<ActionDefinition>(row.definition),
@@ -150,27 +174,16 @@ export class KyselyActionRepository implements ActionRepository {
     return row?.version;
   }
 
-  /** An organization's action's versions (soft-deleted actions' too: their executions refer to them). */
+  /** One action's versions (soft-deleted actions' too: their executions refer to them). */
   #versions(organizationId: string, id: string) {
-    return this.db
-      .selectFrom('action_versions')
-      .innerJoin('actions', 'actions.id', 'action_versions.action_id')
-      .select([
-        'action_versions.action_id',
-        'action_versions.version',
-        'action_versions.definition',
-        'action_versions.created_at',
-        'action_versions.created_by',
-      ])
-      .where('actions.organization_id', '=', organizationId)
-      .where('action_versions.action_id', '=', id);
+    return selectActionVersions(this.db, organizationId).where('action_versions.action_id', '=', id);
   }
 
   async getVersion(organizationId: string, id: string, version: number): Promise<ActionVersion | undefined> {
     const row = await this.#versions(organizationId, id)
       .where('action_versions.version', '=', version)
       .executeTakeFirst();
-    return row && toVersion(row);
+    return row && toActionVersion(row);
   }
 
   async listVersions(
@@ -185,7 +198,7 @@ export class KyselyActionRepository implements ActionRepository {
       .limit(page.limit + 1)
       .execute();
     return toPage(
-      rows.map((row) => ({ ...toVersion(row), id: String(row.version) })),
+      rows.map((row) => ({ ...toActionVersion(row), id: String(row.version) })),
       page.limit,
     );
   }

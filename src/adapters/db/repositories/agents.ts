@@ -1,10 +1,11 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { ActionDefinition, ActionStatus, ActionVersion, Channel } from '../../../core/actions/model.ts';
+import type { ActionStatus, ActionVersion, Channel } from '../../../core/actions/model.ts';
 import type { Agent, AgentStatus, AgentVersion, FrozenAction } from '../../../core/agents.ts';
 import type { Page, PageRequest } from '../../../core/pagination.ts';
 import type { AgentActionState, AgentFilter, AgentRepository } from '../../../core/ports/store.ts';
 import type { DialectName } from '../migrations/types.ts';
 import type { Database } from '../schema.ts';
+import { selectActionVersions, toActionVersion } from './actions.ts';
 import { fetchPage, parseJson } from './shared.ts';
 
 type Row = Selectable<Database['agents']>;
@@ -243,19 +244,8 @@ export class KyselyAgentRepository implements AgentRepository {
     refs: readonly FrozenAction[],
   ): Promise<(ActionVersion & { currentStatus: ActionStatus | null })[]> {
     if (refs.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('action_versions')
-      .innerJoin('actions', 'actions.id', 'action_versions.action_id')
-      .select([
-        'action_versions.action_id',
-        'action_versions.version',
-        'action_versions.definition',
-        'action_versions.created_at',
-        'action_versions.created_by',
-        'actions.status',
-        'actions.deleted_at',
-      ])
-      .where('actions.organization_id', '=', organizationId)
+    const rows = await selectActionVersions(this.db, organizationId)
+      .select(['actions.status', 'actions.deleted_at'])
       .where((eb) =>
         eb.or(
           refs.map((ref) =>
@@ -268,11 +258,7 @@ export class KyselyAgentRepository implements AgentRepository {
       )
       .execute();
     return rows.map((row) => ({
-      actionId: row.action_id,
-      version: row.version,
-      definition: parseJson<ActionDefinition>(row.definition),
-      createdAt: row.created_at,
-      createdBy: row.created_by,
+      ...toActionVersion(row),
       currentStatus: row.deleted_at === null ? (row.status as ActionStatus) : null,
     }));
   }
