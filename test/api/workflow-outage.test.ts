@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLITE_FILE_NAME } from '../../src/adapters/db/store.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { POSTGRES_ADMIN_URL, STORE_KINDS } from '../helpers/databases.ts';
-import { startLedger, type Ledger } from '../helpers/ledger.ts';
+import { ledgerChain, startLedger, type Ledger } from '../helpers/ledger.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -60,22 +60,8 @@ describe.each(STORE_KINDS)('workflow runs while the database is down on %s', (ki
       ...(proxy && db.databaseUrl ? { SWITCHBOARD_DATABASE_URL: throughProxy(db.databaseUrl, proxy) } : {}),
     }));
     await t.container.queue.start();
-    const post = (step: string, body: Record<string, unknown>) => ({
-      $kind: 'Action',
-      id: step,
-      type: 'http',
-      input: { method: 'POST', url: `${ledger.upstream.url}/ledger/${step}`, body },
-    });
     const workflow = await t.request('POST', '/v1/workflows', {
-      body: {
-        name: 'Outage',
-        trigger_type: 'manual-trigger',
-        workflow_blocks: [
-          post('a', { order: '{{trigger.order_id}}' }),
-          post('b', { after: '{{a.output.receipt}}' }),
-          post('c', { after: '{{b.output.receipt}}' }),
-        ],
-      },
+      body: ledgerChain(ledger, 'Outage'),
     });
     expect(workflow.status, workflow.text).toBe(201);
     workflowId = workflow.body.workflow_id as string;

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, it, vi } from 'vitest';
 import { createTestDatabase, STORE_KINDS, type StoreKind } from '../helpers/databases.ts';
-import { startLedger } from '../helpers/ledger.ts';
+import { ledgerChain, startLedger } from '../helpers/ledger.ts';
 import { call, startServer, startWorker, type ServerProcess } from '../helpers/process.ts';
 import { limit, until } from '../helpers/wait.ts';
 
@@ -172,23 +172,8 @@ describe.each(STORE_KINDS)('workflow runs across kill -9 on %s', (kind) => {
         return p;
       };
       const cluster = await startCluster(kind, c, env, spawn);
-
-      const post = (step: string, body: Record<string, unknown>) => ({
-        $kind: 'Action',
-        id: step,
-        type: 'http',
-        input: { method: 'POST', url: `${ledger.upstream.url}/ledger/${step}`, body },
-      });
       const workflow = await call(`${cluster.api()}/v1/workflows`, key, {
-        body: {
-          name: `Crash ${c.stage}`,
-          trigger_type: 'manual-trigger',
-          workflow_blocks: [
-            post('a', { order: '{{trigger.order_id}}' }),
-            post('b', { after: '{{a.output.receipt}}' }),
-            post('c', { after: '{{b.output.receipt}}' }),
-          ],
-        },
+        body: ledgerChain(ledger, `Crash ${c.stage}`),
       });
       expect(workflow.status, JSON.stringify(workflow.body)).toBe(201);
       const workflowId = workflow.body.workflow_id as string;

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'vitest';
 import { createTestDatabase, STORE_KINDS } from '../helpers/databases.ts';
-import { startLedger } from '../helpers/ledger.ts';
+import { ledgerChain, startLedger } from '../helpers/ledger.ts';
 import { call, startServer, startWorker, type ServerProcess } from '../helpers/process.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -51,23 +51,8 @@ describe.each(STORE_KINDS)('SIGTERM during active workflow runs on %s', (kind) =
 
       let api = await spawn('server', kind === 'sqlite' ? env : apiOnly);
       const working = kind === 'sqlite' ? api : await spawn('worker', env);
-
-      const post = (step: string, body: Record<string, unknown>) => ({
-        $kind: 'Action',
-        id: step,
-        type: 'http',
-        input: { method: 'POST', url: `${ledger.upstream.url}/ledger/${step}`, body },
-      });
       const workflow = await call(`${api.url}/v1/workflows`, key, {
-        body: {
-          name: 'Rolling deploy',
-          trigger_type: 'manual-trigger',
-          workflow_blocks: [
-            post('a', { order: '{{trigger.order_id}}' }),
-            post('b', { after: '{{a.output.receipt}}' }),
-            post('c', { after: '{{b.output.receipt}}' }),
-          ],
-        },
+        body: ledgerChain(ledger, 'Rolling deploy'),
       });
       expect(workflow.status, JSON.stringify(workflow.body)).toBe(201);
       const runIds: string[] = [];

@@ -57,3 +57,25 @@ export async function startLedger(options: LedgerOptions = {}): Promise<Ledger> 
   });
   return ledger;
 }
+
+/**
+ * A manual-trigger workflow of three `http` steps posting to the ledger, each reading the one before:
+ * a (`{order: trigger.order_id}`) → b (`{after: a's receipt}`) → c (`{after: b's receipt}`).
+ */
+export function ledgerChain(ledger: Ledger, name: string) {
+  const post = (step: string, body: Record<string, unknown>) => ({
+    $kind: 'Action',
+    id: step,
+    type: 'http',
+    input: { method: 'POST', url: `${ledger.upstream.url}/ledger/${step}`, body },
+  });
+  return {
+    name,
+    trigger_type: 'manual-trigger',
+    workflow_blocks: [
+      post('a', { order: '{{trigger.order_id}}' }),
+      post('b', { after: '{{a.output.receipt}}' }),
+      post('c', { after: '{{b.output.receipt}}' }),
+    ],
+  };
+}
