@@ -575,4 +575,16 @@ describe.each(STORE_KINDS)('workflows on %s', (kind) => {
     ).toBe(404);
     expect((await run(id)).status).toBe('succeeded');
   });
+
+  it('finishes a run in flight on its version after the workflow is deleted (H16)', async () => {
+    const workflow = await create([
+      { $kind: 'Action', id: 'pause', type: 'delay', input: { seconds: 1 } },
+      { $kind: 'Action', id: 'after', type: 'set', input: { values: { v: 1 } } },
+    ]);
+    const id = await start(workflow.workflow_id, {});
+    expect((await t.request('DELETE', `/v1/workflows/${workflow.workflow_id as string}`)).status).toBe(204);
+    const done = await finished(id);
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    expect(stepOf(done, 'after').output).toEqual({ v: 1 });
+  });
 });
