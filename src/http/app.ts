@@ -175,7 +175,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       await v1.register(secretRoutes, { secrets: services.secrets });
       await v1.register(integrationRoutes, { integrations: services.integrations });
       await v1.register(actionRoutes, { actions: services.actions, kinds: deps.kinds });
-      await v1.register(executionRoutes, { executions: services.executions });
+      await v1.register(executionRoutes, { executions: services.executions, agents: services.agents });
       await v1.register(variableOptionRoutes, { variableOptions: services.variableOptions });
       await v1.register(toolRoutes, { tools: services.tools });
       await v1.register(agentRoutes, { agents: services.agents });

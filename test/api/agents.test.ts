@@ -256,6 +256,41 @@ describe.each(STORE_KINDS)('agents API on %s', (kind) => {
     expect(anthropic.body).toHaveLength(2);
   });
 
+  it('executes an action in the version the agent froze when called with agent_id', async () => {
+    const lookup = await action('Frozen lookup');
+    const other = await action('Not on the agent');
+    const created = await agent({ name: 'Caller', action_ids: [lookup.id] });
+    const execute = (actionId: string, agentId?: string) =>
+      t.request('POST', `/v1/actions/${actionId}/execute`, {
+        body: { inputs: { order_id: 'A-1' }, dry_run: true, ...(agentId ? { agent_id: agentId } : {}) },
+      });
+
+    const unpublished = await execute(lookup.id, created.id);
+    expect(unpublished.status).toBe(409);
+    expect((await t.request('POST', `/v1/agents/${created.id}/publish`)).status).toBe(200);
+    const changed = await t.request('PATCH', `/v1/actions/${lookup.id}`, {
+      body: { http: { method: 'GET', url: 'https://api.example.com/v2/orders/{{order_id}}' } },
+    });
+    expect(changed.status).toBe(200);
+
+    // the agent's frozen version 1, not the current version 2
+    const asAgent = await execute(lookup.id, created.id);
+    expect(asAgent.status, asAgent.text).toBe(200);
+    expect(asAgent.body).toMatchObject({
+      action_version: 1,
+      request: { url: 'https://api.example.com/orders/A-1' },
+    });
+    const current = await execute(lookup.id);
+    expect(current.body).toMatchObject({
+      action_version: 2,
+      request: { url: 'https://api.example.com/v2/orders/A-1' },
+    });
+
+    const notServed = await execute(other.id, created.id);
+    expect(notServed.status).toBe(404);
+    expect(notServed.body.error.message).toMatch(/does not serve action/);
+  });
+
   it('puts an agent back to draft when one of its actions is deleted, and takes the action off its list', async () => {
     const kept = await action('Kept');
     const doomed = await action('Doomed');

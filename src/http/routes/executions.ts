@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import type { AgentService } from '../../app/agents.ts';
 import type { ExecutionService } from '../../app/executions/service.ts';
+import { AppError } from '../../core/errors.ts';
 import { EXECUTION_STATUSES } from '../../core/executions.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { IdParams, PageQuery, Timestamp, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
@@ -37,16 +39,35 @@ export const ExecuteBody = Type.Object(
           'The conversation this call belongs to: one action runs at most SWITCHBOARD_CONVERSATION_ACTION_BUDGET times a minute per conversation',
       }),
     ),
+    agent_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          "The agent calling: the action runs in the version the agent's published version froze (the tool GET /v1/tools?agent_id= served), not the current one. 404 when that agent does not serve this action, 409 when it was never published",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 
 const tags = ['executions'];
 
-export const executionRoutes: FastifyPluginAsyncTypebox<{ executions: ExecutionService }> = async (
-  app,
-  { executions },
-) => {
+export const executionRoutes: FastifyPluginAsyncTypebox<{
+  executions: ExecutionService;
+  agents: Pick<AgentService, 'publishedActions'>;
+}> = async (app, { executions, agents }) => {
+  /** The version of the action that the agent's published version serves. */
+  const frozenVersion = async (organizationId: string, agentId: string, actionId: string) => {
+    const served = (await agents.publishedActions(organizationId, agentId)).find((a) => a.id === actionId);
+    if (!served)
+      throw new AppError(
+        'NOT_FOUND',
+        `Agent ${agentId}'s published version does not serve action ${actionId} (or the action is no longer active)`,
+      );
+    return served.version;
+  };
+
   app.post(
     '/actions/:id/execute',
     {
@@ -67,7 +88,12 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ executions: ExecutionS
       },
     },
     async (request) => {
-      const result = await executions.execute(principalOf(request), request.params.id, {
+      const principal = principalOf(request);
+      const { agent_id: agentId } = request.body;
+      const result = await executions.execute(principal, request.params.id, {
+        ...(agentId === undefined
+          ? {}
+          : { actionVersion: await frozenVersion(principal.organizationId, agentId, request.params.id) }),
         inputs: (request.body.inputs ?? {}) as Record<string, unknown>,
         context: (request.body.context ?? {}) as Record<string, unknown>,
         dryRun: request.body.dry_run === true,
