@@ -152,6 +152,29 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
 
   const changed = (result: { numUpdatedRows: bigint }) => result.numUpdatedRows > 0n;
 
+  /**
+   * Puts a claimed job back in the queue, due in `retryInMs`: a failed attempt (`counted`; dead at its
+   * last attempt) or one given back (one more attempt allowed, so it never makes the job dead).
+   */
+  async function giveBack(claim: EmbeddedClaim, error: string, retryInMs: number, counted: boolean) {
+    const now = clock.now();
+    const dead = counted && claim.job.attempt >= claim.job.maxAttempts;
+    return changed(
+      await fenced(claim)
+        .set({
+          state: dead ? 'dead' : 'queued',
+          ...(counted ? {} : { max_attempts: sql<number>`max_attempts + 1` }),
+          run_at: iso(now + retryInMs),
+          completed_at: dead ? iso(now) : null,
+          updated_at: iso(now),
+          lease_owner: null,
+          lease_expires_at: null,
+          last_error: error,
+        })
+        .executeTakeFirst(),
+    );
+  }
+
   const backend: QueueBackend<EmbeddedClaim> = {
     maintenanceMs: Math.min(5_000, Math.max(25, timings.leaseMs / 4)),
 
@@ -203,42 +226,9 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
       );
     },
 
-    async fail(claim, error, retryInMs) {
-      const now = clock.now();
-      const dead = claim.job.attempt >= claim.job.maxAttempts;
-      return changed(
-        await fenced(claim)
-          .set({
-            state: dead ? 'dead' : 'queued',
-            run_at: iso(now + retryInMs),
-            completed_at: dead ? iso(now) : null,
-            updated_at: iso(now),
-            lease_owner: null,
-            lease_expires_at: null,
-            last_error: error,
-          })
-          .executeTakeFirst(),
-      );
-    },
+    fail: (claim, error, retryInMs) => giveBack(claim, error, retryInMs, true),
 
-    async release(claim, reason, retryInMs) {
-      const now = clock.now();
-      // one more attempt allowed, so that the attempt given back never makes the job dead
-      return changed(
-        await fenced(claim)
-          .set({
-            state: 'queued',
-            max_attempts: sql<number>`max_attempts + 1`,
-            run_at: iso(now + retryInMs),
-            completed_at: null,
-            updated_at: iso(now),
-            lease_owner: null,
-            lease_expires_at: null,
-            last_error: reason,
-          })
-          .executeTakeFirst(),
-      );
-    },
+    release: (claim, reason, retryInMs) => giveBack(claim, reason, retryInMs, false),
 
     async maintain() {
       const now = iso();

@@ -174,6 +174,22 @@ export function createPgBossQueue(options: PgBossQueueOptions): Queue {
     }
   }
 
+  /** Fails the attempt (fenced) and, for a retry, sets its delay before any worker can see it. */
+  async function failIn(tx: IDatabase, claim: BossClaim, message: string, retryInMs: number) {
+    const result = (await boss.fail(claim.job.name, claim.attempt, { message }, { db: tx })) as {
+      affected?: number;
+    };
+    if (result.affected !== 1) return false;
+    if (retryInMs > 0)
+      // seconds from the database's now; pg-boss reads a number as an interval
+      await boss.update(claim.job.name, undefined, {
+        id: claim.job.id,
+        startAfter: retryInMs / 1000,
+        db: tx,
+      });
+    return true;
+  }
+
   const queues = new Map<string, Promise<void>>();
   const ensureQueue = (name: string) => {
     let created = queues.get(name);
@@ -247,45 +263,21 @@ export function createPgBossQueue(options: PgBossQueueOptions): Queue {
       return result.affected === 1;
     },
 
-    async fail(claim, error, retryInMs) {
-      return transaction(async (tx) => {
-        const result = (await boss.fail(claim.job.name, claim.attempt, { message: error }, { db: tx })) as {
-          affected?: number;
-        };
-        if (result.affected !== 1) return false;
-        if (retryInMs > 0 && claim.job.attempt < claim.job.maxAttempts) {
-          // seconds from the database's now; pg-boss reads a number as an interval
-          await boss.update(claim.job.name, undefined, {
-            id: claim.job.id,
-            startAfter: retryInMs / 1000,
-            db: tx,
-          });
-        }
-        return true;
-      });
-    },
+    fail: (claim, error, retryInMs) =>
+      transaction((tx) =>
+        failIn(tx, claim, error, claim.job.attempt < claim.job.maxAttempts ? retryInMs : 0),
+      ),
 
-    async release(claim, reason, retryInMs) {
-      return transaction(async (tx) => {
+    release: (claim, reason, retryInMs) =>
+      transaction(async (tx) => {
         // one more retry allowed, so that the attempt given back never makes the job dead
         await tx.executeSql(
           `update ${schema}.job set retry_limit = retry_limit + 1
             where name = $1 and id = $2 and state = 'active' and retry_count = $3`,
           [claim.job.name, claim.attempt.id, claim.attempt.retryCount],
         );
-        const result = (await boss.fail(claim.job.name, claim.attempt, { message: reason }, { db: tx })) as {
-          affected?: number;
-        };
-        if (result.affected !== 1) return false;
-        if (retryInMs > 0)
-          await boss.update(claim.job.name, undefined, {
-            id: claim.job.id,
-            startAfter: retryInMs / 1000,
-            db: tx,
-          });
-        return true;
-      });
-    },
+        return failIn(tx, claim, reason, retryInMs);
+      }),
 
     async maintain() {
       await init();
