@@ -21,6 +21,19 @@ export interface AuthOptions {
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 const CREDENTIAL_QUERY_PARAMETERS = ['api_key', 'apikey', 'key', 'token', 'access_token', 'authorization'];
 
+/** Counts one request against `key`'s rolling minute; past `perMinute` (0: no limit), a 429 with Retry-After. */
+export async function enforceRateLimit(
+  rateLimiter: RateLimiter,
+  key: string,
+  perMinute: number,
+  message: string,
+): Promise<void> {
+  if (perMinute <= 0) return;
+  const decision = await rateLimiter.consume(key, perMinute);
+  if (!decision.allowed)
+    throw new AppError('RATE_LIMITED', message, { retryAfterSeconds: decision.retryAfterSeconds });
+}
+
 export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   const { apiKeys, rateLimiter, authFailureLimiter, limits } = options;
   const routes: RouteOptions[] = [];
@@ -61,19 +74,13 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     throw new AppError('UNAUTHENTICATED', message);
   }
 
-  async function limit(key: string, perMinute: number, what: string): Promise<void> {
-    if (perMinute <= 0) return;
-    const decision = await rateLimiter.consume(key, perMinute);
-    if (!decision.allowed) {
-      throw new AppError(
-        'RATE_LIMITED',
-        `Rate limit of ${perMinute} requests per minute for this ${what} exceeded`,
-        {
-          retryAfterSeconds: decision.retryAfterSeconds,
-        },
-      );
-    }
-  }
+  const limit = (key: string, perMinute: number, what: string) =>
+    enforceRateLimit(
+      rateLimiter,
+      key,
+      perMinute,
+      `Rate limit of ${perMinute} requests per minute for this ${what} exceeded`,
+    );
 
   app.addHook('onRequest', async (request) => {
     const scope: RouteScope | undefined = request.routeOptions.config?.scope;

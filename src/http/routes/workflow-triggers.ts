@@ -6,10 +6,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Delivery, TriggerService } from '../../app/workflows/triggers.ts';
-import { AppError } from '../../core/errors.ts';
 import { DEFAULT_JSON_LIMITS, parseGuardedJson } from '../../core/json-guard.ts';
 import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
-import { principalOf } from '../plugins/auth.ts';
+import { enforceRateLimit, principalOf } from '../plugins/auth.ts';
 
 /** Webhook payloads are events, not uploads. */
 export const HOOK_BODY_LIMIT = 256 * 1024;
@@ -49,12 +48,8 @@ export const hookRoutes: FastifyPluginAsyncTypebox<{
   perOrganizationPerMinute: number;
   perTokenPerMinute: number;
 }> = async (app, { triggers, rateLimiter, perTokenPerMinute, perOrganizationPerMinute }) => {
-  const limit = async (key: string, perMinute: number, message: string) => {
-    if (perMinute <= 0) return;
-    const decision = await rateLimiter.consume(key, perMinute);
-    if (!decision.allowed)
-      throw new AppError('RATE_LIMITED', message, { retryAfterSeconds: decision.retryAfterSeconds });
-  };
+  const limit = (key: string, perMinute: number, message: string) =>
+    enforceRateLimit(rateLimiter, key, perMinute, message);
 
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser(
