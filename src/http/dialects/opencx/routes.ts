@@ -15,17 +15,20 @@ import { principalOf } from '../../plugins/auth.ts';
 import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
 import { installOpenCxErrors } from './errors.ts';
 import { NAMESPACE, actionView, createInput, updatePatch, type Annotation } from './mapping.ts';
-import { ActionParams, ActionView, CreateActionBody, OpenCxError, UpdateActionBody } from './schemas.ts';
+import {
+  ActionParams,
+  ActionView,
+  CreateActionBody,
+  ERRORS_NOTE as NOTE,
+  LIST_LIMIT,
+  OPENCX_ERRORS as errors,
+  OPENCX_TAGS as tags,
+  UpdateActionBody,
+} from './schemas.ts';
 
 export interface OpenCxRouteOptions extends ErrorHandlingOptions {
   actions: ActionService;
 }
-
-const tags = ['opencx'];
-const errors = { '4xx': OpenCxError, '5xx': OpenCxError };
-const NOTE = 'Errors answer ErrorDto `{statusCode, message, error}`.';
-/** The most actions one list answers (it is not paged, as OpenCX's is not). */
-const LIST_LIMIT = 10_000;
 
 export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async (app, options) => {
   const { actions } = options;

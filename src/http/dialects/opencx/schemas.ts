@@ -141,3 +141,10 @@ export const OpenCxError = Type.Object(
   },
   { description: 'Every error of the OpenCX-compatible routes (ErrorDto)' },
 );
+
+/** What every OpenCX-compatible route shares in its schema: its tag, its error bodies and their note. */
+export const OPENCX_TAGS = ['opencx'];
+export const OPENCX_ERRORS = { '4xx': OpenCxError, '5xx': OpenCxError };
+export const ERRORS_NOTE = 'Errors answer ErrorDto `{statusCode, message, error}`.';
+/** The most items one list answers (OpenCX's lists are not paged, so neither are these). */
+export const LIST_LIMIT = 10_000;

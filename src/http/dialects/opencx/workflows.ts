@@ -14,7 +14,7 @@ import type { WorkflowVersion } from '../../../core/workflows/model.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
 import { installOpenCxErrors } from './errors.ts';
-import { OpenCxError } from './schemas.ts';
+import { ERRORS_NOTE as NOTE, LIST_LIMIT, OPENCX_ERRORS as errors, OPENCX_TAGS as tags } from './schemas.ts';
 import { isNumbered, workflowInput, workflowVersionView, type NumberedVersion } from './workflow-mapping.ts';
 import {
   CreateWorkflowBody,
@@ -26,12 +26,6 @@ import {
 export interface OpenCxWorkflowRouteOptions extends ErrorHandlingOptions {
   workflows: WorkflowService;
 }
-
-const tags = ['opencx'];
-const errors = { '4xx': OpenCxError, '5xx': OpenCxError };
-const NOTE = 'Errors answer ErrorDto `{statusCode, message, error}`.';
-/** The most workflows one list answers (it is not paged, as OpenCX's is not). */
-const LIST_LIMIT = 10_000;
 
 const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 
