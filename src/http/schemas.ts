@@ -23,6 +23,9 @@ export type ErrorResponse = Static<typeof ErrorResponse>;
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
+/** A workflow's id is `workflow_id` wherever a path names it: its versions have ids of their own. */
+export const WorkflowIdParams = Type.Object({ workflow_id: Type.String({ minLength: 1, maxLength: 64 }) });
+
 export const PageQuery = Type.Object({
   limit: Type.Optional(
     Type.Integer({

@@ -1,8 +1,8 @@
 /**
- * What fires workflows besides `POST /v1/workflows/{id}/runs`: webhook deliveries and events. Both check
- * the trigger constraints (JSON Logic over the trigger data) before a run starts, and both deduplicate on
- * the delivery's id through the idempotency store (24 h, SECURITY.md G02): a repeat answers what the
- * first delivery did and starts nothing.
+ * What fires workflows besides `POST /v1/workflows/{workflow_id}/runs`: webhook deliveries and events.
+ * Both check the trigger constraints (JSON Logic over the trigger data) before a run starts, and both
+ * deduplicate on the delivery's id through the idempotency store (24 h, SECURITY.md G02): a repeat
+ * answers what the first delivery did and starts nothing.
  */
 import { AppError, notFound } from '../../core/errors.ts';
 import type { Clock } from '../../core/ports/clock.ts';

@@ -62,6 +62,7 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app,
     {
       config: { scope: 'actions:execute' },
       schema: {
+        operationId: 'sendMcpMessage',
         tags: ['mcp'],
         summary: 'Model Context Protocol (tools/list, tools/call)',
         description: DESCRIPTION,
@@ -107,21 +108,26 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app,
     },
   );
 
-  app.route({
-    method: ['GET', 'DELETE'],
-    url: '/mcp',
-    exposeHeadRoute: false,
-    config: { scope: 'actions:execute' },
-    schema: {
-      tags: ['mcp'],
-      summary: 'Not offered by this stateless endpoint (405)',
-      description: 'No server-to-client event stream (GET) and no session to end (DELETE): both answer 405.',
-    },
-    handler: async (_request, reply) => {
-      reply.header('allow', 'POST');
-      throw MethodNotAllowed();
-    },
-  });
+  /** GET would open a server-to-client stream and DELETE would end a session: neither exists here. */
+  const notOffered = (method: 'GET' | 'DELETE', operationId: string, what: string) =>
+    app.route({
+      method,
+      url: '/mcp',
+      exposeHeadRoute: false,
+      config: { scope: 'actions:execute' },
+      schema: {
+        operationId,
+        tags: ['mcp'],
+        summary: `Not offered by this stateless endpoint (405): ${what}`,
+        description: `There is no ${what}; the answer is 405 with \`Allow: POST\`.`,
+      },
+      handler: async (_request, reply) => {
+        reply.header('allow', 'POST');
+        throw MethodNotAllowed();
+      },
+    });
+  notOffered('GET', 'openMcpStream', 'server-to-client event stream');
+  notOffered('DELETE', 'endMcpSession', 'session to end');
 };
 
 function webRequest(request: FastifyRequest): Request {

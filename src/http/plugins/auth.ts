@@ -43,6 +43,8 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   app.addHook('onRoute', (route) => {
     routes.push(route);
     const scope = route.config?.scope;
+    // a public route says so in the document, so clients and linters do not assume the global default
+    if (route.config?.public && route.schema && !route.schema.hide) route.schema.security ??= [];
     if (scope && route.schema && !route.schema.hide) {
       route.schema.security ??= [{ bearerAuth: [] }];
       const description = route.schema.description ?? '';

@@ -28,6 +28,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'createAction',
         tags,
         summary: 'Create an action',
         description: `The kind's document goes under the kind's name: ${kindSchemas.map((k) => `\`${k.kind}\``).join(', ')}.`,
@@ -57,6 +58,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
     {
       config: { scope: 'actions:read' },
       schema: {
+        operationId: 'listActions',
         tags,
         summary: 'List actions',
         querystring: Type.Object({
@@ -84,7 +86,13 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
     '/actions/:id',
     {
       config: { scope: 'actions:read' },
-      schema: { tags, summary: 'Get an action', params: IdParams, response: { 200: ActionView } },
+      schema: {
+        operationId: 'getAction',
+        tags,
+        summary: 'Get an action',
+        params: IdParams,
+        response: { 200: ActionView },
+      },
     },
     async (request) => view(await actions.get(principalOf(request).organizationId, request.params.id)),
   );
@@ -94,6 +102,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'updateAction',
         tags,
         summary: 'Change an action (stored as a new version)',
         description:
@@ -122,6 +131,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'deleteAction',
         tags,
         summary: 'Delete an action (its versions and executions stay readable)',
         params: IdParams,
@@ -139,6 +149,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
     {
       config: { scope: 'actions:read' },
       schema: {
+        operationId: 'listActionVersions',
         tags,
         summary: "List an action's versions, newest first",
         params: IdParams,
@@ -161,6 +172,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
     {
       config: { scope: 'actions:read' },
       schema: {
+        operationId: 'getActionVersion',
         tags,
         summary: 'Get one version of an action',
         params: Type.Object({ ...IdParams.properties, version: Type.Integer({ minimum: 1 }) }),

@@ -92,6 +92,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ agents: AgentService }> = 
     {
       config: { scope: 'agents:write' },
       schema: {
+        operationId: 'createAgent',
         tags,
         summary: 'Create an agent (a draft)',
         body: Type.Object(fields, { additionalProperties: false }),
@@ -115,6 +116,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ agents: AgentService }> = 
     {
       config: { scope: 'agents:read' },
       schema: {
+        operationId: 'listAgents',
         tags,
         summary: 'List agents, newest first',
         querystring: Type.Object({
@@ -139,7 +141,13 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ agents: AgentService }> = 
     '/agents/:id',
     {
       config: { scope: 'agents:read' },
-      schema: { tags, summary: 'Get an agent', params: IdParams, response: { 200: AgentView } },
+      schema: {
+        operationId: 'getAgent',
+        tags,
+        summary: 'Get an agent',
+        params: IdParams,
+        response: { 200: AgentView },
+      },
     },
     async (request) => agentView(await agents.get(principalOf(request).organizationId, request.params.id)),
   );
@@ -149,6 +157,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ agents: AgentService }> = 
     {
       config: { scope: 'agents:write' },
       schema: {
+        operationId: 'updateAgent',
         tags,
         summary: 'Change an agent',
         description:
@@ -178,6 +187,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ agents: AgentService }> = 
     {
       config: { scope: 'agents:write' },
       schema: {
+        operationId: 'deleteAgent',
         tags,
         summary: 'Delete an agent and its published versions (its actions stay)',
         params: IdParams,
@@ -195,6 +205,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ agents: AgentService }> = 
     {
       config: { scope: 'agents:write' },
       schema: {
+        operationId: 'publishAgent',
         tags,
         summary: 'Publish an agent: freeze the current version of each of its actions',
         description:
@@ -216,6 +227,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ agents: AgentService }> = 
     {
       config: { scope: 'agents:read' },
       schema: {
+        operationId: 'getAgentVersion',
         tags,
         summary: 'Get a published version of an agent',
         params: Type.Object({ ...IdParams.properties, version: Type.Integer({ minimum: 1 }) }),

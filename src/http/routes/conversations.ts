@@ -3,7 +3,7 @@ import Type from 'typebox';
 import type { PostCallService } from '../../app/post-call.ts';
 import { principalOf } from '../plugins/auth.ts';
 
-const tags = ['Executions'];
+const tags = ['executions'];
 
 const EndedView = Type.Object({
   conversation_id: Type.String(),
@@ -26,6 +26,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ postCall: PostCallS
     {
       config: { scope: 'actions:execute' },
       schema: {
+        operationId: 'endConversation',
         tags,
         summary: 'End a conversation: run the post-call actions it called',
         description:

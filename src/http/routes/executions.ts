@@ -73,6 +73,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
     {
       config: { scope: 'actions:execute' },
       schema: {
+        operationId: 'executeAction',
         tags: ['actions', ...tags],
         summary: 'Execute an action',
         description:
@@ -109,6 +110,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
     {
       config: { scope: 'actions:read' },
       schema: {
+        operationId: 'listExecutions',
         tags,
         summary: 'List executions, newest first',
         querystring: Type.Object({
@@ -142,6 +144,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
     {
       config: { scope: 'actions:execute' },
       schema: {
+        operationId: 'confirmExecution',
         tags,
         summary: 'Confirm an execution that awaits confirmation: run it now',
         description:
@@ -161,6 +164,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
     {
       config: { scope: 'actions:execute' },
       schema: {
+        operationId: 'declineExecution',
         tags,
         summary: 'Decline an execution that awaits confirmation: nothing runs',
         description:
@@ -177,7 +181,13 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
     '/executions/:id',
     {
       config: { scope: 'actions:read' },
-      schema: { tags, summary: 'Get an execution', params: IdParams, response: { 200: ExecutionView } },
+      schema: {
+        operationId: 'getExecution',
+        tags,
+        summary: 'Get an execution',
+        params: IdParams,
+        response: { 200: ExecutionView },
+      },
     },
     async (request) =>
       executionView(await executions.get(principalOf(request).organizationId, request.params.id)),

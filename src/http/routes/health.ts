@@ -12,8 +12,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     {
       config: { public: true },
       schema: {
+        operationId: 'getLiveness',
         tags: ['health'],
         summary: 'Liveness: the process is serving',
+        description:
+          'Answers 200 while the process serves requests, whatever the state of the store. No API key.',
         response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
     },
@@ -25,8 +28,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     {
       config: { public: true },
       schema: {
+        operationId: 'getReadiness',
         tags: ['health'],
         summary: 'Readiness: the store answers',
+        description:
+          'Answers 200 when the store takes requests, and 503 with `Retry-After` when it does not (a load balancer should send no traffic then). No API key.',
         response: {
           200: Type.Object({ status: Type.Literal('ready') }),
           503: Type.Object({ status: Type.Literal('unavailable'), reason: Type.String() }),

@@ -21,6 +21,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ imports: OpenApiImportSer
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'importOpenApi',
         tags,
         summary: 'Import http actions from an OpenAPI 3.x or Swagger 2.0 document',
         description:

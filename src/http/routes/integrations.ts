@@ -51,6 +51,7 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<{ integrations: Integr
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'createIntegration',
         tags,
         summary: 'Create an integration: a base URL, default auth and secrets shared by a group of actions',
         body: Type.Object(fields, { additionalProperties: false }),
@@ -75,6 +76,7 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<{ integrations: Integr
     {
       config: { scope: 'actions:read' },
       schema: {
+        operationId: 'listIntegrations',
         tags,
         summary: 'List integrations',
         querystring: PageQuery,
@@ -92,7 +94,13 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<{ integrations: Integr
     '/integrations/:id',
     {
       config: { scope: 'actions:read' },
-      schema: { tags, summary: 'Get an integration', params: IdParams, response: { 200: IntegrationView } },
+      schema: {
+        operationId: 'getIntegration',
+        tags,
+        summary: 'Get an integration',
+        params: IdParams,
+        response: { 200: IntegrationView },
+      },
     },
     async (request) =>
       integrationView(await integrations.get(principalOf(request).organizationId, request.params.id)),
@@ -103,6 +111,7 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<{ integrations: Integr
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'updateIntegration',
         tags,
         summary: 'Change an integration',
         params: IdParams,
@@ -131,6 +140,7 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<{ integrations: Integr
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'deleteIntegration',
         tags,
         summary: 'Delete an integration that no action uses',
         params: IdParams,

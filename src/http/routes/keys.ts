@@ -27,6 +27,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }> = 
     {
       config: { scope: 'keys:write' },
       schema: {
+        operationId: 'createKey',
         tags,
         summary: "Create an API key in your organization; the key is in the response's `key`, shown once",
         description: 'A key can only receive scopes the calling key has.',
@@ -52,6 +53,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }> = 
     {
       config: { scope: 'keys:read' },
       schema: {
+        operationId: 'listKeys',
         tags,
         summary: "List your organization's API keys",
         querystring: PageQuery,
@@ -69,7 +71,13 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }> = 
     '/keys/:id',
     {
       config: { scope: 'keys:read' },
-      schema: { tags, summary: 'Get an API key', params: IdParams, response: { 200: ApiKeyView } },
+      schema: {
+        operationId: 'getKey',
+        tags,
+        summary: 'Get an API key',
+        params: IdParams,
+        response: { 200: ApiKeyView },
+      },
     },
     async (request) => apiKeyView(await apiKeys.get(principalOf(request).organizationId, request.params.id)),
   );
@@ -79,6 +87,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }> = 
     {
       config: { scope: 'keys:write' },
       schema: {
+        operationId: 'revokeKey',
         tags,
         summary: 'Revoke an API key; it is refused from the next request on',
         params: IdParams,

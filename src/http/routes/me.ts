@@ -8,6 +8,7 @@ export const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { scope: 'authenticated' },
       schema: {
+        operationId: 'getMe',
         tags: ['keys'],
         summary: 'Who the API key belongs to, and what it may do',
         response: {

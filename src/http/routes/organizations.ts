@@ -24,6 +24,7 @@ export const organizationRoutes: FastifyPluginAsyncTypebox<OrganizationRouteOpti
     {
       config: { scope: 'admin' },
       schema: {
+        operationId: 'createOrganization',
         tags,
         summary: 'Create an organization (a tenant)',
         body: Type.Object(
@@ -42,6 +43,7 @@ export const organizationRoutes: FastifyPluginAsyncTypebox<OrganizationRouteOpti
     {
       config: { scope: 'admin' },
       schema: {
+        operationId: 'listOrganizations',
         tags,
         summary: 'List organizations',
         querystring: PageQuery,
@@ -56,7 +58,13 @@ export const organizationRoutes: FastifyPluginAsyncTypebox<OrganizationRouteOpti
     '/organizations/:id',
     {
       config: { scope: 'admin' },
-      schema: { tags, summary: 'Get an organization', params: IdParams, response: { 200: OrganizationView } },
+      schema: {
+        operationId: 'getOrganization',
+        tags,
+        summary: 'Get an organization',
+        params: IdParams,
+        response: { 200: OrganizationView },
+      },
     },
     async (request) => organizationView(await organizations.get(request.params.id)),
   );
@@ -66,6 +74,7 @@ export const organizationRoutes: FastifyPluginAsyncTypebox<OrganizationRouteOpti
     {
       config: { scope: 'admin' },
       schema: {
+        operationId: 'createOrganizationKey',
         tags,
         summary: "Create an API key in an organization; the key is in the response's `key`, shown once",
         params: IdParams,

@@ -34,6 +34,7 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
     {
       config: { scope: 'secrets:write' },
       schema: {
+        operationId: 'createSecret',
         tags,
         summary: 'Store a secret; the value is encrypted and never returned',
         body: Type.Object(
@@ -65,6 +66,7 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
     {
       config: { scope: 'secrets:read' },
       schema: {
+        operationId: 'listSecrets',
         tags,
         summary: 'List secrets (names and metadata only)',
         querystring: PageQuery,
@@ -82,7 +84,13 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
     '/secrets/:id',
     {
       config: { scope: 'secrets:read' },
-      schema: { tags, summary: "Get a secret's metadata", params: IdParams, response: { 200: SecretView } },
+      schema: {
+        operationId: 'getSecret',
+        tags,
+        summary: "Get a secret's metadata",
+        params: IdParams,
+        response: { 200: SecretView },
+      },
     },
     async (request) => secretView(await secrets.get(principalOf(request).organizationId, request.params.id)),
   );
@@ -92,6 +100,7 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
     {
       config: { scope: 'secrets:write' },
       schema: {
+        operationId: 'updateSecret',
         tags,
         summary: 'Rename a secret, rotate its value, or change where it may be sent',
         description: 'Send `value` to rotate it; omit it to keep the stored one.',
@@ -124,7 +133,13 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
     '/secrets/:id',
     {
       config: { scope: 'secrets:write' },
-      schema: { tags, summary: 'Delete a secret', params: IdParams, response: { 204: Type.Null() } },
+      schema: {
+        operationId: 'deleteSecret',
+        tags,
+        summary: 'Delete a secret',
+        params: IdParams,
+        response: { 204: Type.Null() },
+      },
     },
     async (request, reply) => {
       await secrets.remove(principalOf(request).organizationId, request.params.id);

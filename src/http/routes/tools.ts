@@ -13,6 +13,7 @@ export const toolRoutes: FastifyPluginAsyncTypebox<{ tools: ToolService }> = asy
     {
       config: { scope: 'actions:read' },
       schema: {
+        operationId: 'listTools',
         tags: ['tools'],
         summary: 'The active actions as tool definitions for an agent',
         description:

@@ -27,6 +27,7 @@ export const variableOptionRoutes: FastifyPluginAsyncTypebox<{
     {
       config: { scope: 'actions:execute' },
       schema: {
+        operationId: 'listVariableOptions',
         tags: ['actions'],
         summary: "List a variable's options by running its options_from action",
         description:

@@ -9,7 +9,15 @@ import {
   type WorkflowRun,
 } from '../../core/workflows/model.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { IdParams, PageQuery, Timestamp, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
+import {
+  IdParams,
+  PageQuery,
+  Timestamp,
+  WorkflowIdParams,
+  pageOf,
+  toPageRequest,
+  toPageResponse,
+} from '../schemas.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()]);
@@ -89,19 +97,19 @@ const withSteps = ({ run, steps }: RunWithSteps): Static<typeof RunWithStepsView
 });
 
 const tags = ['workflows'];
-const WorkflowIdParams = Type.Object({ workflow_id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export const workflowRunRoutes: FastifyPluginAsyncTypebox<{ runs: RunService }> = async (app, { runs }) => {
   app.post(
-    '/workflows/:id/runs',
+    '/workflows/:workflow_id/runs',
     {
       config: { scope: 'workflows:execute' },
       schema: {
+        operationId: 'startWorkflowRun',
         tags,
         summary: 'Start a run of the workflow’s active version (manual trigger)',
         description:
           'Answers 202 at once; the run proceeds step by step on the job queue. Read it with GET /v1/runs/{id}. With an `Idempotency-Key` header, repeating the request (same key and input, within 24 h) answers the first run and starts nothing; the same key with another input is a 422.',
-        params: IdParams,
+        params: WorkflowIdParams,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255 })) }),
         body: Type.Optional(
           Type.Object(
@@ -119,7 +127,7 @@ export const workflowRunRoutes: FastifyPluginAsyncTypebox<{ runs: RunService }> 
     async (request, reply) => {
       const run = await runs.start(
         principalOf(request),
-        request.params.id,
+        request.params.workflow_id,
         request.body?.input ?? {},
         request.headers['idempotency-key'],
       );
@@ -132,6 +140,7 @@ export const workflowRunRoutes: FastifyPluginAsyncTypebox<{ runs: RunService }> 
     {
       config: { scope: 'workflows:read' },
       schema: {
+        operationId: 'listWorkflowRuns',
         tags,
         summary: 'List a workflow’s runs, newest first',
         params: WorkflowIdParams,
@@ -155,6 +164,7 @@ export const workflowRunRoutes: FastifyPluginAsyncTypebox<{ runs: RunService }> 
     {
       config: { scope: 'workflows:read' },
       schema: {
+        operationId: 'getRun',
         tags,
         summary: 'Get a run and its steps',
         params: IdParams,
@@ -169,6 +179,7 @@ export const workflowRunRoutes: FastifyPluginAsyncTypebox<{ runs: RunService }> 
     {
       config: { scope: 'workflows:execute' },
       schema: {
+        operationId: 'cancelRun',
         tags,
         summary: 'Cancel a run: no further step starts (a step already running finishes)',
         params: IdParams,

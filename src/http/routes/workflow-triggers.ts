@@ -71,6 +71,7 @@ export const hookRoutes: FastifyPluginAsyncTypebox<{
       config: { public: true },
       bodyLimit: HOOK_BODY_LIMIT,
       schema: {
+        operationId: 'deliverWebhook',
         tags,
         summary: 'Deliver to a webhook-triggered workflow: the JSON body becomes the trigger data',
         description:
@@ -114,6 +115,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ triggers: TriggerService }
     {
       config: { scope: 'workflows:execute' },
       schema: {
+        operationId: 'reportEvent',
         tags,
         summary: 'Report an event: starts every active workflow whose trigger type is the event type',
         description:

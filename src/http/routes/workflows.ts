@@ -3,7 +3,7 @@ import Type, { type Static } from 'typebox';
 import type { WorkflowService } from '../../app/workflows/definitions.ts';
 import { TRIGGER_TYPES, WORKFLOW_LIMITS, type WorkflowVersion } from '../../core/workflows/model.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { IdParams, PageQuery, Timestamp, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
+import { PageQuery, Timestamp, WorkflowIdParams, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
 
 const Blocks = Type.Array(Type.Unknown(), {
   maxItems: WORKFLOW_LIMITS.blocks,
@@ -18,7 +18,7 @@ const fields = {
   ),
   trigger_type: Type.Enum(TRIGGER_TYPES, {
     description:
-      'What starts it. manual-trigger: POST /v1/workflows/{id}/runs; webhook: POST to its webhook_url; event types (ticket-created, ...): POST /v1/events; ai-trigger: a tool agents call (GET /v1/tools, MCP; trigger_configuration {input_schema, tool_name, wait_seconds}); cron-trigger: fired on a schedule (trigger_configuration {cron, timezone, missed: skip|once|all}); form-trigger is stored, not yet fired',
+      'What starts it. manual-trigger: POST /v1/workflows/{workflow_id}/runs; webhook: POST to its webhook_url; event types (ticket-created, ...): POST /v1/events; ai-trigger: a tool agents call (GET /v1/tools, MCP; trigger_configuration {input_schema, tool_name, wait_seconds}); cron-trigger: fired on a schedule (trigger_configuration {cron, timezone, missed: skip|once|all}); form-trigger is stored, not yet fired',
   }),
   trigger_configuration: Type.Optional(Type.Unknown()),
   trigger_constraints: Type.Optional(
@@ -95,6 +95,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowServ
     {
       config: { scope: 'workflows:write' },
       schema: {
+        operationId: 'createWorkflow',
         tags,
         summary: 'Create a workflow (its version 1, active)',
         body: Type.Object(fields, { additionalProperties: false }),
@@ -118,6 +119,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowServ
     {
       config: { scope: 'workflows:read' },
       schema: {
+        operationId: 'listWorkflows',
         tags,
         summary: 'List workflows (their active versions), newest first',
         querystring: PageQuery,
@@ -132,19 +134,20 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowServ
   );
 
   app.get(
-    '/workflows/:id',
+    '/workflows/:workflow_id',
     {
       config: { scope: 'workflows:read' },
       schema: {
+        operationId: 'getWorkflow',
         tags,
         summary: 'Get a workflow’s active version by workflow_id',
-        params: IdParams,
+        params: WorkflowIdParams,
         response: { 200: WorkflowDetailView },
       },
     },
     async (request) => {
       const { organizationId } = principalOf(request);
-      const version = await workflows.active(organizationId, request.params.id);
+      const version = await workflows.active(organizationId, request.params.workflow_id);
       return {
         ...workflowView(version),
         next_runs: (await workflows.nextRuns(organizationId, version.workflowId)) ?? null,
@@ -153,35 +156,39 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowServ
   );
 
   app.patch(
-    '/workflows/:id',
+    '/workflows/:workflow_id',
     {
       config: { scope: 'workflows:write' },
       schema: {
+        operationId: 'updateWorkflow',
         tags,
         summary: 'Change a workflow: a new version, which becomes the active one',
         description: 'Runs already started finish on the version they started on.',
-        params: IdParams,
+        params: WorkflowIdParams,
         body: Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 }),
         response: { 200: WorkflowView },
       },
     },
     async (request) =>
-      workflowView(await workflows.update(principalOf(request), request.params.id, toInput(request.body))),
+      workflowView(
+        await workflows.update(principalOf(request), request.params.workflow_id, toInput(request.body)),
+      ),
   );
 
   app.delete(
-    '/workflows/:id',
+    '/workflows/:workflow_id',
     {
       config: { scope: 'workflows:write' },
       schema: {
+        operationId: 'deleteWorkflow',
         tags,
         summary: 'Delete a workflow (its versions stay readable through the runs that used them)',
-        params: IdParams,
+        params: WorkflowIdParams,
         response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      await workflows.remove(principalOf(request).organizationId, request.params.id);
+      await workflows.remove(principalOf(request).organizationId, request.params.workflow_id);
       return reply.code(204).send(null);
     },
   );

@@ -27,15 +27,20 @@ const SecretId = Type.String({
 });
 const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$";
 
+// each variant is named ($id): the API document lists them as schemas a generated client can name
 export const AuthSchema = discriminated('type', [
-  Type.Object({ type: Type.Literal('none') }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('none') }, { $id: 'NoAuth', additionalProperties: false }),
   Type.Object(
     { type: Type.Literal('bearer'), secret_id: SecretId },
-    { additionalProperties: false, description: 'Authorization: Bearer <secret>' },
+    { $id: 'BearerAuth', additionalProperties: false, description: 'Authorization: Bearer <secret>' },
   ),
   Type.Object(
     { type: Type.Literal('basic'), username: Type.String({ maxLength: 256 }), secret_id: SecretId },
-    { additionalProperties: false, description: 'Authorization: Basic base64(username:secret)' },
+    {
+      $id: 'BasicAuth',
+      additionalProperties: false,
+      description: 'Authorization: Basic base64(username:secret)',
+    },
   ),
   Type.Object(
     {
@@ -45,13 +50,18 @@ export const AuthSchema = discriminated('type', [
       secret_id: SecretId,
     },
     {
+      $id: 'ApiKeyAuth',
       additionalProperties: false,
       description: 'The secret in a header or query parameter of your choosing',
     },
   ),
   Type.Object(
     { type: Type.Literal('body'), field: Type.String({ minLength: 1, maxLength: 128 }), secret_id: SecretId },
-    { additionalProperties: false, description: 'The secret as a top-level field of the request body' },
+    {
+      $id: 'BodyAuth',
+      additionalProperties: false,
+      description: 'The secret as a top-level field of the request body',
+    },
   ),
   Type.Object(
     {
@@ -63,6 +73,7 @@ export const AuthSchema = discriminated('type', [
       audience: Type.Optional(Type.String({ maxLength: 512 })),
     },
     {
+      $id: 'OAuth2ClientCredentialsAuth',
       additionalProperties: false,
       description: 'A token from the token URL (client credentials grant), cached until it expires',
     },
@@ -106,6 +117,7 @@ export const AuthSchema = discriminated('type', [
       ),
     },
     {
+      $id: 'TokenUrlAuth',
       additionalProperties: false,
       description:
         'A token fetched from an authorization URL before the call (a webhook’s authorization_url), cached until its expires_in (default 5 minutes) and fetched again after a 401',

@@ -59,6 +59,7 @@ export const langdockRoutes: FastifyPluginAsyncTypebox<LangdockRouteOptions> = a
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'langdockCreateAction',
         tags,
         summary: 'Create an action in an integration (Langdock)',
         description: `A code action: \`code\` runs in the sandbox with \`inputs\`, the integration's \`secrets\` and a guarded \`fetch\`. Each input field becomes a variable named by its slug. ${SCOPE_NOTE}`,
@@ -84,6 +85,7 @@ export const langdockRoutes: FastifyPluginAsyncTypebox<LangdockRouteOptions> = a
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'langdockReplaceAction',
         tags,
         summary: 'Replace an action of an integration (Langdock)',
         description: `Replaces the name, description, code and input fields; what is not given is emptied. The slug and order stay. ${SCOPE_NOTE}`,
@@ -107,6 +109,7 @@ export const langdockRoutes: FastifyPluginAsyncTypebox<LangdockRouteOptions> = a
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'langdockDeleteAction',
         tags,
         summary: 'Delete an action of an integration (Langdock)',
         description: `Its versions and executions stay readable through the native API. ${SCOPE_NOTE}`,

@@ -42,6 +42,7 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'opencxCreateAction',
         tags,
         summary: 'Create an action (OpenCX)',
         description: `The payload (an OpenAPI operation: parameters with JSON Schemas, requestBody, responses) becomes an http action whose input schema is built from the parameters and the body schema; it runs through POST /v1/actions/{id}/execute. ${NOTE}`,
@@ -63,6 +64,7 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
     {
       config: { scope: 'actions:read' },
       schema: {
+        operationId: 'opencxListActions',
         tags,
         summary: 'List actions (OpenCX)',
         description: `Every action of the organization, newest first, whichever API made it. ${NOTE}`,
@@ -92,6 +94,7 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
     {
       config: { scope: 'actions:read' },
       schema: {
+        operationId: 'opencxGetAction',
         tags,
         summary: 'Get an action (OpenCX)',
         description: NOTE,
@@ -111,6 +114,7 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'opencxUpdateAction',
         tags,
         summary: 'Change an action (OpenCX)',
         description: `Any field of the create body; what is not given stays. Giving api_endpoint, request_type or payload rebuilds the request and inputs; credentials and other settings made through the native API stay. ${NOTE}`,
@@ -139,6 +143,7 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
     {
       config: { scope: 'actions:write' },
       schema: {
+        operationId: 'opencxDeleteAction',
         tags,
         summary: 'Delete an action (OpenCX)',
         description: `Answers the action as it was. Its versions and executions stay readable through the native API. ${NOTE}`,

@@ -6,7 +6,7 @@
  * |---|---|
  * | `id`: a number, "Version serial ID" | the version's `serial`, assigned by the store; the native `id` is text |
  * | `webhook_url`: an absolute URL | `/v1/hooks/<token>` on the origin the request came to |
- * | no `workflow_editor_state` in the answer | kept as given, read through GET /v1/workflows/{id} |
+ * | no `workflow_editor_state` in the answer | kept as given, read through GET /v1/workflows/{workflow_id} |
  */
 import type { WorkflowInput } from '../../../app/workflows/definitions.ts';
 import { AppError } from '../../../core/errors.ts';

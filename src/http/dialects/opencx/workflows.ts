@@ -1,6 +1,6 @@
 /**
  * OpenCX's workflows API under /workflows (seed 003): create (the fixed contract), and list, read, change
- * (a new version, as PATCH /v1/workflows/{id}) and delete. The workflows are native ones: they run through
+ * (a new version, as PATCH /v1/workflows/{workflow_id}) and delete. The workflows are native ones: they run through
  * POST /v1/workflows/{workflow_id}/runs, their webhook URL or POST /v1/events like any other.
  *
  * Scopes: reading needs `workflows:read`, writing `workflows:write`. Errors answer ErrorDto.
@@ -55,6 +55,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
     {
       config: { scope: 'workflows:write' },
       schema: {
+        operationId: 'opencxCreateWorkflow',
         tags,
         summary: '[Beta] Create a workflow (OpenCX)',
         description: `Version 1 of a new workflow, active. Blocks are checked when saved: a reference to a step that cannot have run before, or a step that names no action, is a 400 naming the step. ${NOTE}`,
@@ -79,6 +80,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
     {
       config: { scope: 'workflows:read' },
       schema: {
+        operationId: 'opencxListWorkflows',
         tags,
         summary: 'List workflows (OpenCX)',
         description: `The active version of every workflow of the organization, newest first, whichever API made it. ${NOTE}`,
@@ -103,6 +105,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
     {
       config: { scope: 'workflows:read' },
       schema: {
+        operationId: 'opencxGetWorkflow',
         tags,
         summary: 'Get a workflow (OpenCX)',
         description: `Its active version. ${NOTE}`,
@@ -119,6 +122,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
     {
       config: { scope: 'workflows:write' },
       schema: {
+        operationId: 'opencxUpdateWorkflow',
         tags,
         summary: 'Change a workflow (OpenCX)',
         description: `A new version from the active one and the fields given; it becomes the active one (the previous one answers is_active false). Runs already started finish on the version they started on; a webhook_url stays the same. ${NOTE}`,
@@ -138,6 +142,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
     {
       config: { scope: 'workflows:write' },
       schema: {
+        operationId: 'opencxDeleteWorkflow',
         tags,
         summary: 'Delete a workflow (OpenCX)',
         description: `Answers its active version as it was. Its versions stay readable through the runs that used them. ${NOTE}`,

@@ -78,6 +78,7 @@ export const talkoverRoutes: FastifyPluginAsyncTypebox<TalkoverRouteOptions> = a
       },
       onRequest: alsoNeeds('actions:write'),
       schema: {
+        operationId: 'talkoverSaveAgentAction',
         tags,
         summary: 'Create or update an agent’s action (Talkover)',
         description: `Creates the action, or updates the agent's action with the same \`node_id\`. The agent goes back to draft. ${NOTE} Scope: \`agents:write\` and \`actions:write\`.`,
@@ -123,6 +124,7 @@ export const talkoverRoutes: FastifyPluginAsyncTypebox<TalkoverRouteOptions> = a
         talkoverForbidden: 'You are not authorized to view actions of this agent.',
       },
       schema: {
+        operationId: 'talkoverListAgentActions',
         tags,
         summary: 'List an agent’s actions (Talkover)',
         description: `In the agent's order. ${NOTE}`,
@@ -152,6 +154,7 @@ export const talkoverRoutes: FastifyPluginAsyncTypebox<TalkoverRouteOptions> = a
       },
       onRequest: alsoNeeds('actions:write'),
       schema: {
+        operationId: 'talkoverDeleteAgentAction',
         tags,
         summary: 'Delete an agent’s action (Talkover)',
         description: `Deletes the action (it leaves every agent; its executions stay readable). The agent goes back to draft. ${NOTE} Scope: \`agents:write\` and \`actions:write\`.`,
@@ -171,6 +174,7 @@ export const talkoverRoutes: FastifyPluginAsyncTypebox<TalkoverRouteOptions> = a
     {
       config: { scope: 'agents:read', talkoverForbidden: 'You are not authorized to view this agent.' },
       schema: {
+        operationId: 'talkoverGetAgent',
         tags,
         summary: 'Get an agent with its actions (Talkover)',
         description: `\`status\` is draft after any change to its actions, until it is published. ${NOTE}`,
@@ -196,6 +200,7 @@ export const talkoverRoutes: FastifyPluginAsyncTypebox<TalkoverRouteOptions> = a
     {
       config: { scope: 'agents:write', talkoverForbidden: 'You are not authorized to publish this agent.' },
       schema: {
+        operationId: 'talkoverPublishAgent',
         tags,
         summary: 'Publish an agent (Talkover)',
         description: `Freezes the current version of each of its actions; 409 while one of them is inactive. ${NOTE}`,
