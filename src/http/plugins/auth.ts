@@ -2,7 +2,7 @@
  * Authentication, scopes and request limits for every route that declares `config.scope`.
  * A route without `scope` or `public` stops the server from starting (SECURITY.md G-08).
  */
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { ApiKeyService } from '../../app/api-keys.ts';
 import { AppError } from '../../core/errors.ts';
 import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
@@ -10,12 +10,18 @@ import { hasScope } from '../../core/scopes.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import type { RouteScope } from '../types.ts';
 
+/** Requests per rolling minute an API key, and its organization across all its keys, may make (0: no limit). */
+export interface RequestLimits {
+  perKey: number;
+  perOrganization: number;
+}
+
 export interface AuthOptions {
   apiKeys: ApiKeyService;
   rateLimiter: RateLimiter;
   /** Per process: failed authentications per minute from one address before 429. */
   authFailureLimiter: RateLimiter;
-  limits: { perKey: number; perOrganization: number; authFailures: number };
+  limits: RequestLimits & { authFailures: number };
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -33,6 +39,31 @@ export async function enforceRateLimit(
   if (!decision.allowed)
     throw new AppError('RATE_LIMITED', message, { retryAfterSeconds: decision.retryAfterSeconds });
 }
+
+/** Counts one request against the caller's key and its organization: a 429 past either limit. */
+export async function countRequest(
+  rateLimiter: RateLimiter,
+  principal: Principal,
+  limits: RequestLimits,
+): Promise<void> {
+  const limit = (key: string, perMinute: number, what: string) =>
+    enforceRateLimit(
+      rateLimiter,
+      key,
+      perMinute,
+      `Rate limit of ${perMinute} requests per minute for this ${what} exceeded`,
+    );
+  await limit(`key:${principal.keyId}`, limits.perKey, 'API key');
+  await limit(`org:${principal.organizationId}`, limits.perOrganization, 'organization');
+}
+
+/**
+ * The challenge every 401 carries (RFC 6750): `invalid_token` with the reason, so a client (MCP Inspector,
+ * the MCP SDKs) tells its user the API key was refused instead of starting an OAuth flow this server does
+ * not offer. The reason is one of the fixed sentences below, never the key; a quoted-string holds no `"`.
+ */
+export const bearerChallenge = (reason: string): string =>
+  `Bearer realm="switchboard", error="invalid_token", error_description="${reason.replaceAll('"', "'")}"`;
 
 export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   const { apiKeys, rateLimiter, authFailureLimiter, limits } = options;
@@ -62,7 +93,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     }
   });
 
-  async function refuse(request: FastifyRequest, message: string): Promise<never> {
+  async function refuse(request: FastifyRequest, reply: FastifyReply, message: string): Promise<never> {
     const decision = await authFailureLimiter.consume(`auth-failure:${request.ip}`, limits.authFailures);
     if (!decision.allowed) {
       throw new AppError(
@@ -73,33 +104,29 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
         },
       );
     }
+    reply.header('www-authenticate', bearerChallenge(message));
     throw new AppError('UNAUTHENTICATED', message);
   }
 
-  const limit = (key: string, perMinute: number, what: string) =>
-    enforceRateLimit(
-      rateLimiter,
-      key,
-      perMinute,
-      `Rate limit of ${perMinute} requests per minute for this ${what} exceeded`,
-    );
-
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const scope: RouteScope | undefined = request.routeOptions.config?.scope;
     if (!scope) return;
     const query = request.query as Record<string, unknown> | undefined;
     if (query && CREDENTIAL_QUERY_PARAMETERS.some((name) => name in query)) {
-      await refuse(request, 'API keys are accepted only in the Authorization header, never in the URL');
+      await refuse(
+        request,
+        reply,
+        'API keys are accepted only in the Authorization header, never in the URL',
+      );
     }
     const header = request.headers.authorization;
-    if (!header) return refuse(request, 'Missing API key: send Authorization: Bearer <API key>');
+    if (!header) return refuse(request, reply, 'Missing API key: send Authorization: Bearer <API key>');
     const token = BEARER.exec(header)?.[1];
-    if (!token) return refuse(request, 'The Authorization header must be "Bearer <API key>"');
+    if (!token) return refuse(request, reply, 'The Authorization header must be "Bearer <API key>"');
     const principal = await apiKeys.authenticate(token);
-    if (!principal) return refuse(request, 'The API key is not valid');
+    if (!principal) return refuse(request, reply, 'The API key is not valid');
 
-    await limit(`key:${principal.keyId}`, limits.perKey, 'API key');
-    await limit(`org:${principal.organizationId}`, limits.perOrganization, 'organization');
+    await countRequest(rateLimiter, principal, limits);
     if (scope !== 'authenticated' && !hasScope(principal.scopes, scope)) {
       throw new AppError('INSUFFICIENT_SCOPE', `This API key lacks the "${scope}" scope this route needs`, {
         details: { required_scope: scope },
