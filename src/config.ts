@@ -51,6 +51,8 @@ export interface Config {
   rateLimitPerKey: number;
   rateLimitPerOrganization: number;
   authFailureLimit: number;
+  mcpToolsPageSize: number;
+  mcpBatchLimit: number;
   trustedProxies: string[];
   allowedOrigins: string[];
   keyCacheTtlMs: number | undefined;
@@ -421,6 +423,21 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     default: '20',
     description: 'Failed authentications per minute from one client address before it gets 429.',
     parse: integer(1, 1_000_000),
+  },
+  {
+    key: 'mcpToolsPageSize',
+    env: 'SWITCHBOARD_MCP_TOOLS_PAGE_SIZE',
+    default: '200',
+    description: 'Tools per `tools/list` page on `/mcp`; a longer list continues at `nextCursor`.',
+    parse: integer(1, 10_000),
+  },
+  {
+    key: 'mcpBatchLimit',
+    env: 'SWITCHBOARD_MCP_BATCH_LIMIT',
+    default: '20',
+    description:
+      'Most JSON-RPC messages one `/mcp` request may batch (each `tools/call` in it counts against the rate limits as a request of its own).',
+    parse: integer(1, 100),
   },
   {
     key: 'trustedProxies',

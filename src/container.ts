@@ -412,6 +412,8 @@ export function httpDeps(container: Container): HttpDeps {
       rateLimitPerKey: config.rateLimitPerKey,
       rateLimitPerOrganization: config.rateLimitPerOrganization,
       authFailureLimit: config.authFailureLimit,
+      mcpToolsPageSize: config.mcpToolsPageSize,
+      mcpBatchLimit: config.mcpBatchLimit,
       trustedProxies: config.trustedProxies,
       allowedOrigins: config.allowedOrigins,
     },

@@ -83,6 +83,8 @@ export interface HttpDeps {
     rateLimitPerKey: number;
     rateLimitPerOrganization: number;
     authFailureLimit: number;
+    mcpToolsPageSize: number;
+    mcpBatchLimit: number;
     trustedProxies: readonly string[];
     allowedOrigins: readonly string[];
   };
@@ -198,6 +200,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     tools: services.tools,
     executions: services.executions,
     isUnavailable: deps.isUnavailable,
+    rateLimiter: deps.rateLimiter,
+    limits: { perKey: settings.rateLimitPerKey, perOrganization: settings.rateLimitPerOrganization },
+    toolsPageSize: settings.mcpToolsPageSize,
+    batchLimit: settings.mcpBatchLimit,
   });
   // vendor dialects: their own paths and error shapes, over the same use cases
   await app.register(langdockRoutes, {

@@ -7,21 +7,23 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import type { ExecutionService } from '../../app/executions/service.ts';
 import type { ToolService } from '../../app/tools.ts';
 import { CHANNELS } from '../../core/actions/model.ts';
 import { AppError } from '../../core/errors.ts';
+import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
 import { hasScope } from '../../core/scopes.ts';
-import { principalOf } from '../plugins/auth.ts';
-import { createMcpServer, type ToolCatalog } from './server.ts';
+import { countRequest, principalOf, type RequestLimits } from '../plugins/auth.ts';
+import { createMcpServer, type McpServerDeps, type ToolCatalog } from './server.ts';
 
-export interface McpRouteOptions {
-  version: string;
+export interface McpRouteOptions extends McpServerDeps {
   tools: ToolService;
-  executions: ExecutionService;
-  isUnavailable: (error: unknown) => boolean;
+  rateLimiter: RateLimiter;
+  limits: RequestLimits;
+  /** Most messages one JSON-RPC batch may hold. */
+  batchLimit: number;
 }
 
 /** The headers the transport reads; the API key and everything else stay out of the SDK's hands. */
@@ -39,13 +41,21 @@ const McpQuery = Type.Object({
   channel: Type.Optional(Type.Enum(CHANNELS, { description: 'Only the actions offered on this channel' })),
 });
 
-const DESCRIPTION =
+/** What /openapi.json says of POST /mcp, with this server's page size and batch limit. */
+const mcpDescription = ({ toolsPageSize, batchLimit }: McpRouteOptions) =>
   'The Model Context Protocol endpoint (Streamable HTTP transport, stateless, JSON responses). Point an MCP ' +
   'client at this URL with `Authorization: Bearer <API key>`. `tools/list` lists the active actions as tools ' +
   '(the same list as GET /v1/tools?format=mcp); `tools/call` executes the named action and records the ' +
   'execution. A failed execution is a tool result with `isError: true` and a message the model can act on; ' +
   '`_meta["switchboard/execution_id"]` names the record. `_meta.conversation_id` and `_meta.context` on a ' +
   'call work as `conversation_id` and `context` on POST /v1/actions/{id}/execute.\n\n' +
+  `\`tools/list\` answers in pages of ${toolsPageSize} tools: pass a page's \`nextCursor\` ` +
+  'as `cursor` for the next one; a cursor this server did not hand out is invalid params (-32602). A JSON-RPC ' +
+  `batch holds at most ${batchLimit} messages (more is a 400 with error -32600), ` +
+  "and each `tools/call` in it counts against the API key's and the organization's rate limits as a request " +
+  'of its own: a call past them is refused alone (error -32600, `data.code` RATE_LIMITED, ' +
+  '`data.retry_after_seconds`) while the others run. A 401 carries `WWW-Authenticate: Bearer` with ' +
+  '`error="invalid_token"` and the reason.\n\n' +
   'Scope: `actions:execute` and `actions:read`';
 
 const MethodNotAllowed = () =>
@@ -54,8 +64,15 @@ const MethodNotAllowed = () =>
     'This MCP endpoint is stateless: it opens no event stream and keeps no session; send JSON-RPC messages with POST',
   );
 
+/** A JSON-RPC error for the whole request, shaped as the transport shapes its own. */
+const jsonRpcError = (code: number, message: string) => ({
+  jsonrpc: '2.0',
+  error: { code, message },
+  id: null,
+});
+
 export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app, options) => {
-  const { tools } = options;
+  const { tools, rateLimiter, limits, batchLimit } = options;
 
   app.post(
     '/mcp',
@@ -65,7 +82,7 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app,
         operationId: 'sendMcpMessage',
         tags: ['mcp'],
         summary: 'Model Context Protocol (tools/list, tools/call)',
-        description: DESCRIPTION,
+        description: mcpDescription(options),
         querystring: McpQuery,
         body: Type.Unknown({ description: 'A JSON-RPC 2.0 message, or a batch of them' }),
         response: {
@@ -87,6 +104,24 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app,
           details: { required_scope: 'actions:read' },
         });
       }
+      if (Array.isArray(request.body) && request.body.length > batchLimit) {
+        return reply
+          .code(400)
+          .send(
+            jsonRpcError(
+              ErrorCode.InvalidRequest,
+              `Invalid Request: a batch may hold at most ${batchLimit} messages and this one holds ${request.body.length}; send them in smaller batches`,
+            ),
+          );
+      }
+      // The auth hook counted this request once, which pays for its first tools/call. Each further call
+      // in a batch counts as a request of its own, and is refused on its own past the limit, as it would
+      // be if sent separately: N calls cost N whether batched or not.
+      let calls = 0;
+      const admitCall = async () => {
+        calls += 1;
+        if (calls > 1) await countRequest(rateLimiter, principal, limits);
+      };
       const { agent_id: agentId, channel } = request.query;
       let loaded: ReturnType<ToolCatalog> | undefined;
       const catalog: ToolCatalog = () =>
@@ -94,7 +129,7 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app,
       // a wrong agent is the URL's mistake: answered as on /v1/tools, before any JSON-RPC
       if (agentId !== undefined) await catalog();
 
-      const server = createMcpServer(options, { principal, catalog, log: request.log });
+      const server = createMcpServer(options, { principal, catalog, admitCall, log: request.log });
       const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
       try {
         await server.connect(transport);

@@ -20,7 +20,8 @@ import { STATUS_BY_CODE } from '../../core/errors.ts';
 import type { ExecutionRecord } from '../../core/executions.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import { exportTools } from '../../core/tools/export.ts';
-import { toProblem } from '../plugins/errors.ts';
+import { toProblem, type Problem } from '../plugins/errors.ts';
+import { toolsPage } from './pagination.ts';
 import { toolError, toolResult } from './results.ts';
 
 export type ToolCatalog = () => ReturnType<ToolService['list']>;
@@ -29,12 +30,16 @@ export interface McpServerDeps {
   version: string;
   executions: ExecutionService;
   isUnavailable: (error: unknown) => boolean;
+  /** Tools per tools/list page. */
+  toolsPageSize: number;
 }
 
 export interface McpCaller {
   principal: Principal;
   /** The caller's tools, loaded at most once per request. */
   catalog: ToolCatalog;
+  /** Counts a tools/call against the caller's rate limits; rejects (RATE_LIMITED) past them. */
+  admitCall: () => Promise<void>;
   log: FastifyBaseLogger;
 }
 
@@ -44,27 +49,41 @@ export function createMcpServer(deps: McpServerDeps, caller: McpCaller): Server 
   const server = new Server({ name: 'switchboard', version: deps.version }, { capabilities: { tools: {} } });
 
   /** What may cross the wire about an error: a 4xx keeps its message, anything else is logged and hidden. */
-  function explain(error: unknown): { message: string; internal: boolean } {
+  function explain(error: unknown): { problem: Problem; internal: boolean } {
     const problem = toProblem(error, { isUnavailable: deps.isUnavailable });
     const internal = STATUS_BY_CODE[problem.code] >= 500;
     if (internal) caller.log.error({ err: error }, 'MCP request failed');
-    return { message: problem.message, internal };
+    return { problem, internal };
   }
 
+  /** `data` carries the API's error code, and when to retry a rate-limited call. */
   function protocolError(error: unknown): McpError {
-    const { message, internal } = explain(error);
-    return new McpError(internal ? ErrorCode.InternalError : ErrorCode.InvalidRequest, message);
+    const { problem, internal } = explain(error);
+    const { code, message, retryAfterSeconds } = problem;
+    if (internal) return new McpError(ErrorCode.InternalError, message);
+    return new McpError(ErrorCode.InvalidRequest, message, {
+      code,
+      ...(retryAfterSeconds === undefined ? {} : { retry_after_seconds: retryAfterSeconds }),
+    });
   }
 
-  server.setRequestHandler(ListToolsRequestSchema, async (): Promise<ListToolsResult> => {
+  server.setRequestHandler(ListToolsRequestSchema, async (request): Promise<ListToolsResult> => {
+    let listed: ListToolsResult;
     try {
-      return exportTools(await caller.catalog(), 'mcp') as ListToolsResult;
+      listed = exportTools(await caller.catalog(), 'mcp') as ListToolsResult;
     } catch (error) {
       throw protocolError(error);
     }
+    return toolsPage(listed.tools, request.params?.cursor, deps.toolsPageSize);
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+    // before anything else, as a separate request would be: past the limit, nothing runs
+    try {
+      await caller.admitCall();
+    } catch (error) {
+      throw protocolError(error);
+    }
     const { name, arguments: inputs = {}, _meta: meta = {} } = request.params;
     const { conversationId, context } = readMeta(meta);
     let tool;
@@ -88,9 +107,9 @@ export function createMcpServer(deps: McpServerDeps, caller: McpCaller): Server 
       return toolResult(record as ExecutionRecord);
     } catch (error) {
       // refused before it ran (deactivated meanwhile, rate limited): a tool result the model can read
-      const { message, internal } = explain(error);
-      if (internal) throw new McpError(ErrorCode.InternalError, message);
-      return toolError(message);
+      const { problem, internal } = explain(error);
+      if (internal) throw new McpError(ErrorCode.InternalError, problem.message);
+      return toolError(problem.message);
     }
   });
 

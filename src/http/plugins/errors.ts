@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, STATUS_BY_CODE } from '../../core/errors.ts';
 
-interface Problem {
+export interface Problem {
   code: ErrorCode;
   message: string;
   path?: string | undefined;
