@@ -23,7 +23,7 @@ ${Object.entries(SCOPE_DESCRIPTIONS)
  * Every tag an operation uses, in the order /docs shows them. A test checks that each used tag is declared
  * here and each declared one is used.
  */
-export const TAGS: readonly { name: string; description: string }[] = [
+const TAGS: readonly { name: string; description: string }[] = [
   { name: 'health', description: 'Liveness and readiness probes; no API key.' },
   { name: 'organizations', description: 'Tenants (admin scope). Every record belongs to exactly one.' },
   { name: 'keys', description: 'API keys of your organization, and who the calling key is.' },
@@ -96,7 +96,7 @@ const SCHEMA_REF = '#/components/schemas/';
  * for every discriminated `oneOf` of named schemas. Works on a copy: the document shares objects with
  * the route schemas Ajv compiled.
  */
-export function withDiscriminatorMappings<T extends object>(document: T): T {
+function withDiscriminatorMappings<T extends object>(document: T): T {
   const copy = structuredClone(document);
   const components = (copy as { components?: { schemas?: Record<string, unknown> } }).components;
   const named = components?.schemas ?? {};
