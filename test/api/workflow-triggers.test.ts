@@ -234,6 +234,100 @@ describe.each(STORE_KINDS)('workflow triggers on %s', (kind) => {
   });
 
   describe('constraints', () => {
+    const manualRun = async (constraints: unknown, input: Record<string, unknown>) => {
+      const wf = await create({ trigger_type: 'manual-trigger', trigger_constraints: constraints });
+      return t.request('POST', `/v1/workflows/${wf.workflow_id}/runs`, { body: { input } });
+    };
+
+    it.each<[string, unknown, Record<string, unknown>, number]>([
+      [
+        'ISO dates compare as text',
+        { '<': [{ var: 'at' }, '2025-01-01T00:00:00Z'] },
+        { at: '2024-12-31T09:00:00Z' },
+        202,
+      ],
+      ['a later ISO date does not pass', { '>=': [{ var: 'at' }, '2025-01-01'] }, { at: '2024-12-31' }, 422],
+      ['a missing var is null', { '===': [{ var: 'x' }, null] }, {}, 202],
+      ['an empty and is false', { and: [] }, {}, 422],
+      ['< between, inside', { '<': [1, { var: 'n' }, 3] }, { n: 2 }, 202],
+      ['< between, at the bound', { '<': [1, { var: 'n' }, 3] }, { n: 3 }, 422],
+      [
+        '<= between ISO dates',
+        { '<=': ['2024-01-01', { var: 'at' }, '2024-12-31'] },
+        { at: '2024-06-30' },
+        202,
+      ],
+      ['<= between, at the bound', { '<=': [1, { var: 'n' }, 3] }, { n: 3 }, 202],
+      ['cat and substr', { '==': [{ substr: [{ cat: ['ab', { var: 's' }] }, 1] }, 'bcd'] }, { s: 'cd' }, 202],
+      ['merge and in', { in: ['b', { merge: [['a'], { var: 'more' }] }] }, { more: ['b'] }, 202],
+      [
+        'arithmetic',
+        { '==': [{ '%': [{ '+': [{ '*': [2, 3] }, { '-': [5, 1] }, { '/': [4, 2] }] }, 5] }, 2] },
+        {},
+        202,
+      ],
+      ['min and max', { '<': [{ min: [{ var: 'a' }, 9] }, { max: [1, 2] }] }, { a: 1 }, 202],
+      [
+        'missing and missing_some',
+        { and: [{ '!': { missing: ['a'] } }, { missing_some: [1, ['a', 'b']] }] },
+        { a: 1 },
+        422,
+      ],
+      [
+        'map, filter and reduce',
+        {
+          '==': [
+            {
+              reduce: [
+                { filter: [{ map: [{ var: 'l' }, { '*': [{ var: '' }, 2] }] }, { '>': [{ var: '' }, 2] }] },
+                { '+': [{ var: 'current' }, { var: 'accumulator' }] },
+                0,
+              ],
+            },
+            10,
+          ],
+        },
+        { l: [1, 2, 3] },
+        202,
+      ],
+      [
+        'all, some and none',
+        {
+          and: [
+            { all: [{ var: 'l' }, { var: '' }] },
+            { some: [{ var: 'l' }, { '==': [{ var: '' }, 2] }] },
+            { none: [{ var: 'l' }, { '>': [{ var: '' }, 5] }] },
+          ],
+        },
+        { l: [1, 2] },
+        202,
+      ],
+      ['if and !!', { if: [{ '!!': [{ var: 'vip' }] }, true, false] }, { vip: 'yes' }, 202],
+      ['a literal true', true, {}, 202],
+      ['a literal false', false, {}, 422],
+      ['a literal empty list', [], {}, 422],
+    ])('hold as JSON Logic: %s', async (_name, constraints, input, status) => {
+      const response = await manualRun(constraints, input);
+      expect({ status: response.status, text: response.text }).toMatchObject({ status });
+    });
+
+    it.each<[string, unknown, string]>([
+      ['log, by name', { and: [true, { log: 'x' }] }, '"log" at /and/1'],
+      ['a custom operator, by name and path', { or: [false, { is_weekday: [] }] }, '"is_weekday" at /or/1'],
+      ['an engine extension that is not JSON Logic', { val: 'x' }, '"val"'],
+    ])('refuse at save %s', async (_name, constraints, message) => {
+      const response = await t.request('POST', '/v1/workflows', {
+        body: {
+          name: 'bad',
+          trigger_type: 'manual-trigger',
+          trigger_constraints: constraints,
+          workflow_blocks: echo,
+        },
+      });
+      expect(response.status).toBe(400);
+      expect(response.body.error.message).toContain(message);
+    });
+
     it('are checked at save (400 naming the operator) and on manual runs (422)', async () => {
       const bad = await t.request('POST', '/v1/workflows', {
         body: {

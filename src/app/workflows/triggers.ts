@@ -67,7 +67,7 @@ export function createTriggerService({ store, crypto, clock, logger, runs, revea
   const iso = (ms: number) => new Date(ms).toISOString();
 
   async function fire(version: WorkflowVersion, data: Record<string, unknown>): Promise<Fired> {
-    if (!constraintsPass(version.triggerConstraints, data))
+    if (!constraintsPass(version, data))
       return { workflowId: version.workflowId, runId: null, skipped: CONSTRAINTS_FAILED };
     const run = await runs.startVersion(version, data, null);
     return { workflowId: version.workflowId, runId: run.id, skipped: null };
