@@ -10,7 +10,7 @@ import {
   JsonLogicError,
   checkJsonLogic,
   compileConstraints,
-  evaluateJsonLogic,
+  compileJsonLogic,
   truthy,
 } from '../../src/core/workflows/json-logic.ts';
 
@@ -87,7 +87,7 @@ describe('JSON Logic operators', () => {
     ['a list is a rule', [1, { var: 'ticket.priority' }], [1, 3]],
     ['an object with two keys is a literal', { a: 1, b: 2 }, { a: 1, b: 2 }],
   ])('%s', (_name, rule, expected) => {
-    const value = evaluateJsonLogic(rule, data);
+    const value = compileJsonLogic(rule)(data);
     expect(value).toEqual(expected);
     expect(compileConstraints(rule)(data)).toBe(reference(rule, data));
   });
@@ -148,8 +148,8 @@ describe('JSON Logic operators', () => {
   });
 
   it('does not reach inherited functions through var', () => {
-    expect(evaluateJsonLogic({ var: 'ticket.constructor' }, data)).toBeNull();
-    expect(evaluateJsonLogic({ var: 'constructor' }, data)).toBeNull();
+    expect(compileJsonLogic({ var: 'ticket.constructor' })(data)).toBeNull();
+    expect(compileJsonLogic({ var: 'constructor' })(data)).toBeNull();
   });
 
   it.each<[string, unknown, unknown]>([

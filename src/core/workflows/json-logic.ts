@@ -93,16 +93,6 @@ export function checkJsonLogic(logic: unknown): void {
   compileJsonLogic(logic);
 }
 
-/** One run of a rule: its result, or JsonLogicError when the engine cannot compute it on this data. */
-export function evaluateJsonLogic(logic: unknown, data: unknown): unknown {
-  const compiled = compileJsonLogic(logic);
-  try {
-    return compiled(data);
-  } catch (error) {
-    throw new JsonLogicError(reasonOf(error));
-  }
-}
-
 export type CompiledConstraints = (data: unknown) => boolean;
 
 /**
