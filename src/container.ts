@@ -341,7 +341,7 @@ export async function createContainer(
         crypto,
         clock,
         triggerKinds: {
-          webhook: webhookTrigger(store),
+          webhook: webhookTrigger((organizationId, id) => secrets.reveal(organizationId, id)),
           'ai-trigger': aiTrigger(actions),
           'cron-trigger': cronTrigger(clock),
         },

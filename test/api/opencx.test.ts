@@ -129,6 +129,67 @@ describe.each(STORE_KINDS)('OpenCX actions API on %s', (kind) => {
     expect(native.body.http.query).toEqual({ source: 'agent' });
   });
 
+  describe('api_endpoint written as a URL template', () => {
+    const booking = (overrides: Record<string, unknown> = {}) => ({
+      name: unique('Booking'),
+      api_endpoint: 'https://api.example.com/v1/bookings/{id}',
+      request_type: 'GET',
+      payload: { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] },
+      ...overrides,
+    });
+    const nativeOf = async (id: string) =>
+      (await t.request('GET', `/v1/actions/${id}`, { key: reader })).body;
+
+    it.each<[string, Record<string, unknown>, string]>([
+      ['its {id} a described path parameter', {}, 'https://api.example.com/v1/bookings/{{id}}'],
+      ['its {id} an undescribed one', { payload: {} }, 'https://api.example.com/v1/bookings/{{id}}'],
+      [
+        'payload.path giving the path',
+        { payload: { path: '/bookings/{id}', parameters: [{ name: 'id', in: 'path', required: true }] } },
+        'https://api.example.com/v1/bookings/{{id}}',
+      ],
+      [
+        'payload.path naming another parameter',
+        {
+          api_endpoint: 'https://api.example.com/v1/items/{item}',
+          payload: { path: '/bookings/{booking}' },
+        },
+        'https://api.example.com/v1/items/bookings/{{booking}}',
+      ],
+    ])('is accepted and stored as given, %s', async (_name, overrides, url) => {
+      const body = booking(overrides);
+      const created = await create(body);
+      expect(created.status, created.text).toBe(201);
+      expectValid('action', created.body);
+      expect(created.body.api_endpoint).toBe(body.api_endpoint);
+      const read = await t.request('GET', `/actions/${created.body.id}`, { key: reader });
+      expect(read.body.api_endpoint).toBe(body.api_endpoint);
+      const native = await nativeOf(created.body.id);
+      expect(native.http.url).toBe(url);
+      expect(native.input_schema.required).toEqual(
+        expect.arrayContaining([url.includes('{{id}}') ? 'id' : 'booking']),
+      );
+    });
+
+    it('is accepted by PATCH, and the action calls the URL the template describes', async () => {
+      const created = await create(ticket({ name: unique('Template') }));
+      const template = `${upstream.url}/echo/bookings/{booking_id}`;
+      const patched = await t.request('PATCH', `/actions/${created.body.id}`, {
+        key: writer,
+        body: { api_endpoint: template, request_type: 'GET', payload: {} },
+      });
+      expect(patched.status, patched.text).toBe(200);
+      expect(patched.body.api_endpoint).toBe(template);
+      const run = await t.request('POST', `/v1/actions/${created.body.id}/execute`, {
+        key: writer,
+        body: { inputs: { booking_id: 'bk 42' } },
+      });
+      expect(run.status, run.text).toBe(200);
+      expect(run.body.status).toBe('succeeded');
+      expect(upstream.requests.at(-1)).toMatchObject({ method: 'GET', path: '/echo/bookings/bk%2042' });
+    });
+  });
+
   it('runs a created action through POST /v1/actions/{id}/execute against a loopback upstream', async () => {
     const created = await create({
       name: unique('Update booking'),
@@ -265,7 +326,12 @@ describe.each(STORE_KINDS)('OpenCX actions API on %s', (kind) => {
     ['no name', { name: undefined }, /name/],
     ['no api_endpoint', { api_endpoint: undefined }, /api_endpoint/],
     ['a relative api_endpoint', { api_endpoint: '/tickets' }, /api_endpoint/],
-    ['a placeholder in api_endpoint', { api_endpoint: 'https://h.example.com/t/{id}' }, /payload.path/],
+    [
+      'an api_endpoint that is not http(s)',
+      { api_endpoint: 'ftp://files.example.com/t/{id}' },
+      /api_endpoint/,
+    ],
+    ['an api_endpoint no URL parser accepts', { api_endpoint: 'https://exa mple.com/t' }, /api_endpoint/],
     ['an unknown request_type', { request_type: 'TRACE' }, /request_type/],
     ['no payload', { payload: undefined }, /payload/],
     ['an unknown channel', { enabled_on_channel: { channels: ['fax'] } }, /channels/],

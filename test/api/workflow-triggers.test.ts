@@ -2,15 +2,21 @@
  * Workflow triggers on both stores: webhook deliveries (token, Standard Webhooks signature, delivery-id
  * deduplication, SECURITY.md G01-G03), events fired by POST /v1/events, and JSON Logic constraints.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeCrypto } from '../../src/adapters/crypto/node-crypto.ts';
+import { Webhook } from 'standardwebhooks';
 import { signWebhook } from '../../src/app/workflows/webhook-signature.ts';
 import { STORE_KINDS } from '../helpers/databases.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/wait.ts';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+/** What a forger would send if an empty key were used: HMAC under zero bytes. */
+const signWebhookWithEmptyKey = (id: string, payload: string) =>
+  `v1,${createHmac('sha256', Buffer.alloc(0))
+    .update(`${id}.${Math.floor(Date.now() / 1000)}.${payload}`)
+    .digest('base64')}`;
 const echo = [{ $kind: 'Action', id: 'echo', type: 'set', input: { values: { got: '{{trigger.order}}' } } }];
 
 describe.each(STORE_KINDS)('workflow triggers on %s', (kind) => {
@@ -143,6 +149,143 @@ describe.each(STORE_KINDS)('workflow triggers on %s', (kind) => {
       expect((await deliver(wf.webhook_url, body, multi)).status).toBe(202);
     });
 
+    describe('Standard Webhooks, as the reference library signs', () => {
+      const newSecret = async (value: string) => {
+        const response = await t.request('POST', '/v1/secrets', {
+          body: { name: `HOOK_${randomBytes(4).toString('hex')}`, value },
+        });
+        expect(response.status).toBe(201);
+        return response.body.id as string;
+      };
+      const signedBy = (secret: string, id: string, payload: string, extra: string[] = []) => {
+        const signature = new Webhook(secret).sign(id, new Date(), payload);
+        return {
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-signature': [...extra, signature].join(' '),
+        };
+      };
+      const otherV1 = () => `v1,${randomBytes(32).toString('base64')}`;
+      const v1a = () => `v1a,${randomBytes(64).toString('base64')}`;
+      const hook = async (value: string) => {
+        const secretId = await newSecret(value);
+        const wf = await create({
+          trigger_type: 'webhook',
+          trigger_configuration: { signing_secret_id: secretId },
+        });
+        return { wf, secretId };
+      };
+
+      it.each<[string, string]>([
+        ['whsec_ alone', 'whsec_'],
+        ['not base64', 'not base64!'],
+        ['too short to decode', 'whsec_abc'],
+      ])(
+        'refuses a signing secret that is %s at save, on the native and the OpenCX routes',
+        async (_name, value) => {
+          const secretId = await newSecret(value);
+          const body = {
+            name: `unusable ${randomBytes(3).toString('hex')}`,
+            trigger_type: 'webhook',
+            trigger_configuration: { signing_secret_id: secretId },
+            workflow_blocks: echo,
+          };
+          const native = await t.request('POST', '/v1/workflows', { body });
+          expect(native.status).toBe(400);
+          expect(native.body.error.message).toContain(`signing secret ${secretId}`);
+          expect(native.body.error.path).toBe('/trigger_configuration/signing_secret_id');
+          const opencx = await t.request('POST', '/workflows', { body });
+          expect(opencx.status).toBe(400);
+          expect(opencx.body.message).toContain(`signing secret ${secretId}`);
+        },
+      );
+
+      it('decodes a secret with or without whsec_ the same way', async () => {
+        const key = randomBytes(24).toString('base64');
+        for (const value of [`whsec_${key}`, key]) {
+          const { wf } = await hook(value);
+          const payload = JSON.stringify({ order: 'P-1' });
+          const response = await deliver(
+            wf.webhook_url,
+            payload,
+            signedBy(value, `msg_${randomBytes(4).toString('hex')}`, payload),
+          );
+          expect({ value, status: response.status }).toEqual({ value, status: 202 });
+        }
+      });
+
+      it('accepts a header of many signatures (rotation, v1a beside v1) up to 64, and says when there are more', async () => {
+        const secret = `whsec_${randomBytes(32).toString('base64')}`;
+        const { wf } = await hook(secret);
+        const payload = JSON.stringify({ order: 'R-1' });
+        const filler = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 ? v1a() : otherV1()));
+        const rotated = await deliver(
+          wf.webhook_url,
+          payload,
+          signedBy(secret, 'msg_rot', payload, filler(39)),
+        );
+        expect(rotated.status).toBe(202);
+        expect(rotated.body.run_ids).toHaveLength(1);
+        const full = await deliver(
+          wf.webhook_url,
+          payload,
+          signedBy(secret, 'msg_full', payload, filler(63)),
+        );
+        expect(full.status).toBe(202);
+        const over = await deliver(
+          wf.webhook_url,
+          payload,
+          signedBy(secret, 'msg_over', payload, filler(64)),
+        );
+        expect(over.status).toBe(400);
+        expect(over.body.error.message).toBe(
+          'webhook-signature carries 65 signatures; at most 64 are accepted',
+        );
+        const wrong = await deliver(wf.webhook_url, payload, {
+          ...signedBy(secret, 'msg_wrong', payload),
+          'webhook-signature': filler(10).join(' '),
+        });
+        expect(wrong.status).toBe(401);
+      });
+
+      it('accepts webhook-id values up to 256 bytes of any printable form, and deduplicates on them', async () => {
+        const secret = `whsec_${randomBytes(32).toString('base64')}`;
+        const { wf } = await hook(secret);
+        const payload = JSON.stringify({ order: 'I-1' });
+        const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
+        const longest = `id ${printable.repeat(3)}`.slice(0, 255) + 'z';
+        expect(Buffer.byteLength(longest, 'latin1')).toBe(256);
+        for (const id of [longest, 'évènement über', 'a']) {
+          const first = await deliver(wf.webhook_url, payload, signedBy(secret, id, payload));
+          expect({ id, status: first.status }).toEqual({ id, status: 202 });
+          const again = await deliver(wf.webhook_url, payload, signedBy(secret, id, payload));
+          expect(again.body).toMatchObject({ duplicate: true, run_ids: first.body.run_ids });
+        }
+        const long = 'x'.repeat(257);
+        const refused = await deliver(wf.webhook_url, payload, signedBy(secret, long, payload));
+        expect(refused.status).toBe(400);
+        expect(refused.body.error.message).toContain('webhook-id is 257 bytes long; at most 256');
+      });
+
+      it('fails closed when the secret is rotated to an empty value after the workflow was saved', async () => {
+        const secret = `whsec_${randomBytes(32).toString('base64')}`;
+        const { wf, secretId } = await hook(secret);
+        const payload = JSON.stringify({ order: 'E-1' });
+        const rotated = await t.request('PATCH', `/v1/secrets/${secretId}`, { body: { value: 'whsec_' } });
+        expect(rotated.status).toBe(200);
+        const forged = {
+          'webhook-id': 'msg_forged',
+          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-signature': signWebhookWithEmptyKey('msg_forged', payload),
+        };
+        for (const headers of [signedBy(secret, 'msg_old', payload), forged]) {
+          const response = await deliver(wf.webhook_url, payload, headers);
+          expect(response.status).toBe(401);
+        }
+        expect(await runsOf(wf.workflow_id)).toHaveLength(0);
+      });
+    });
+
     it('starts no run when the constraints fail, and says so', async () => {
       const wf = await create({
         trigger_type: 'webhook',
@@ -234,6 +377,100 @@ describe.each(STORE_KINDS)('workflow triggers on %s', (kind) => {
   });
 
   describe('constraints', () => {
+    const manualRun = async (constraints: unknown, input: Record<string, unknown>) => {
+      const wf = await create({ trigger_type: 'manual-trigger', trigger_constraints: constraints });
+      return t.request('POST', `/v1/workflows/${wf.workflow_id}/runs`, { body: { input } });
+    };
+
+    it.each<[string, unknown, Record<string, unknown>, number]>([
+      [
+        'ISO dates compare as text',
+        { '<': [{ var: 'at' }, '2025-01-01T00:00:00Z'] },
+        { at: '2024-12-31T09:00:00Z' },
+        202,
+      ],
+      ['a later ISO date does not pass', { '>=': [{ var: 'at' }, '2025-01-01'] }, { at: '2024-12-31' }, 422],
+      ['a missing var is null', { '===': [{ var: 'x' }, null] }, {}, 202],
+      ['an empty and is false', { and: [] }, {}, 422],
+      ['< between, inside', { '<': [1, { var: 'n' }, 3] }, { n: 2 }, 202],
+      ['< between, at the bound', { '<': [1, { var: 'n' }, 3] }, { n: 3 }, 422],
+      [
+        '<= between ISO dates',
+        { '<=': ['2024-01-01', { var: 'at' }, '2024-12-31'] },
+        { at: '2024-06-30' },
+        202,
+      ],
+      ['<= between, at the bound', { '<=': [1, { var: 'n' }, 3] }, { n: 3 }, 202],
+      ['cat and substr', { '==': [{ substr: [{ cat: ['ab', { var: 's' }] }, 1] }, 'bcd'] }, { s: 'cd' }, 202],
+      ['merge and in', { in: ['b', { merge: [['a'], { var: 'more' }] }] }, { more: ['b'] }, 202],
+      [
+        'arithmetic',
+        { '==': [{ '%': [{ '+': [{ '*': [2, 3] }, { '-': [5, 1] }, { '/': [4, 2] }] }, 5] }, 2] },
+        {},
+        202,
+      ],
+      ['min and max', { '<': [{ min: [{ var: 'a' }, 9] }, { max: [1, 2] }] }, { a: 1 }, 202],
+      [
+        'missing and missing_some',
+        { and: [{ '!': { missing: ['a'] } }, { missing_some: [1, ['a', 'b']] }] },
+        { a: 1 },
+        422,
+      ],
+      [
+        'map, filter and reduce',
+        {
+          '==': [
+            {
+              reduce: [
+                { filter: [{ map: [{ var: 'l' }, { '*': [{ var: '' }, 2] }] }, { '>': [{ var: '' }, 2] }] },
+                { '+': [{ var: 'current' }, { var: 'accumulator' }] },
+                0,
+              ],
+            },
+            10,
+          ],
+        },
+        { l: [1, 2, 3] },
+        202,
+      ],
+      [
+        'all, some and none',
+        {
+          and: [
+            { all: [{ var: 'l' }, { var: '' }] },
+            { some: [{ var: 'l' }, { '==': [{ var: '' }, 2] }] },
+            { none: [{ var: 'l' }, { '>': [{ var: '' }, 5] }] },
+          ],
+        },
+        { l: [1, 2] },
+        202,
+      ],
+      ['if and !!', { if: [{ '!!': [{ var: 'vip' }] }, true, false] }, { vip: 'yes' }, 202],
+      ['a literal true', true, {}, 202],
+      ['a literal false', false, {}, 422],
+      ['a literal empty list', [], {}, 422],
+    ])('hold as JSON Logic: %s', async (_name, constraints, input, status) => {
+      const response = await manualRun(constraints, input);
+      expect({ status: response.status, text: response.text }).toMatchObject({ status });
+    });
+
+    it.each<[string, unknown, string]>([
+      ['log, by name', { and: [true, { log: 'x' }] }, '"log" at /and/1'],
+      ['a custom operator, by name and path', { or: [false, { is_weekday: [] }] }, '"is_weekday" at /or/1'],
+      ['an engine extension that is not JSON Logic', { val: 'x' }, '"val"'],
+    ])('refuse at save %s', async (_name, constraints, message) => {
+      const response = await t.request('POST', '/v1/workflows', {
+        body: {
+          name: 'bad',
+          trigger_type: 'manual-trigger',
+          trigger_constraints: constraints,
+          workflow_blocks: echo,
+        },
+      });
+      expect(response.status).toBe(400);
+      expect(response.body.error.message).toContain(message);
+    });
+
     it('are checked at save (400 naming the operator) and on manual runs (422)', async () => {
       const bad = await t.request('POST', '/v1/workflows', {
         body: {

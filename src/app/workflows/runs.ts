@@ -377,7 +377,7 @@ export function createRunService(deps: RunDeps) {
       const begin = async () => {
         const version = await store.workflows.active(principal.organizationId, workflowId);
         if (!version) throw notFound('Workflow');
-        if (!constraintsPass(version.triggerConstraints, input))
+        if (!constraintsPass(version, input))
           throw new AppError(
             'UNPROCESSABLE',
             'No run started: the trigger constraints are not met by the input',

@@ -47,7 +47,7 @@ export function createScheduler({ store, clock, crypto, logger, runs }: Schedule
       const created: WorkflowRun[] = [];
       for (const at of firing.fire) {
         const input = { scheduled_at: iso(at), workflow_id: workflowId };
-        if (!constraintsPass(version.triggerConstraints, input)) continue;
+        if (!constraintsPass(version, input)) continue;
         const run = queuedRun(crypto.newId(), version, input, null, iso(now));
         await tx.workflowRuns.insert(run);
         created.push(run);

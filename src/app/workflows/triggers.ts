@@ -14,7 +14,12 @@ import { constraintsPass } from '../../core/workflows/json-logic.ts';
 import { isEventTrigger, type WorkflowVersion } from '../../core/workflows/model.ts';
 import type { RevealSecret } from '../executions/secret-access.ts';
 import type { RunService } from './runs.ts';
-import { signingSecretIdOf, verifyWebhook, type SignedHeaders } from './webhook-signature.ts';
+import {
+  MAX_DELIVERY_ID_BYTES,
+  signingSecretIdOf,
+  verifyWebhook,
+  type SignedHeaders,
+} from './webhook-signature.ts';
 
 export const DELIVERY_TTL_MS = 24 * 3_600_000;
 
@@ -63,11 +68,23 @@ export type TriggerService = ReturnType<typeof createTriggerService>;
 
 const CONSTRAINTS_FAILED = 'trigger constraints not met';
 
+/**
+ * A delivery id up to MAX_DELIVERY_ID_BYTES of any form; a longer one is refused rather than ignored, so
+ * a sender learns that its retries would not be deduplicated. Header values arrive one character a byte.
+ */
+function checkDeliveryId(header: string, value: string | undefined): void {
+  if (value !== undefined && value.length > MAX_DELIVERY_ID_BYTES)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `${header} is ${value.length} bytes long; at most ${MAX_DELIVERY_ID_BYTES} are accepted`,
+    );
+}
+
 export function createTriggerService({ store, crypto, clock, logger, runs, reveal }: TriggerDeps) {
   const iso = (ms: number) => new Date(ms).toISOString();
 
   async function fire(version: WorkflowVersion, data: Record<string, unknown>): Promise<Fired> {
-    if (!constraintsPass(version.triggerConstraints, data))
+    if (!constraintsPass(version, data))
       return { workflowId: version.workflowId, runId: null, skipped: CONSTRAINTS_FAILED };
     const run = await runs.startVersion(version, data, null);
     return { workflowId: version.workflowId, runId: run.id, skipped: null };
@@ -113,6 +130,8 @@ export function createTriggerService({ store, crypto, clock, logger, runs, revea
       const version = await store.workflows.byWebhookToken(request.token);
       if (!version) throw notFound('Webhook');
       await request.admit?.(version.organizationId);
+      checkDeliveryId('webhook-id', request.signed.id);
+      checkDeliveryId('Idempotency-Key', request.idempotencyKey);
       const secretId = signingSecretIdOf(version.triggerConfiguration);
       if (secretId instanceof Error)
         throw new AppError('UNPROCESSABLE', 'The trigger configuration is invalid');
@@ -120,8 +139,11 @@ export function createTriggerService({ store, crypto, clock, logger, runs, revea
         const { value } = await reveal(version.organizationId, secretId);
         const refused = verifyWebhook(crypto, value, request.signed, request.rawBody, clock.now());
         if (refused) {
-          logger.warn({ workflowId: version.workflowId }, 'webhook delivery refused: bad signature');
-          throw new AppError('UNAUTHENTICATED', refused);
+          logger.warn(
+            { workflowId: version.workflowId, reason: refused.message },
+            'webhook delivery refused: bad signature',
+          );
+          throw new AppError(refused.code, refused.message);
         }
       }
       const data =

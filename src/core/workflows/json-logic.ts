@@ -1,162 +1,156 @@
 /**
- * A small JSON Logic evaluator (jsonlogic.com) for trigger constraints: data in, a value out, no code.
- * Operators are rows of a table; `check` rejects an unknown operator at save time so a constraint never
- * fails for the first time when a trigger fires.
+ * Trigger constraints are JSON Logic as jsonlogic.com defines it, run by json-logic-engine: a maintained
+ * engine that passes jsonlogic.com's shared tests and compiles a rule to a function once, so an event
+ * costs one call. `checkJsonLogic` refuses at save what would not run (an operator that is not
+ * jsonlogic.com's, `log`, a rule nested too deep, a constant part that cannot be computed), naming the
+ * path, so a constraint never fails for the first time when a trigger fires.
  */
-
-type Logic = unknown;
-type Evaluate = (logic: Logic, data: unknown) => unknown;
-/** Receives the raw arguments, so `and`, `or`, `if` and the array operators choose what to evaluate. */
-type Operator = (args: readonly Logic[], data: unknown, evaluate: Evaluate) => unknown;
+import { LogicEngine, defaultMethods } from 'json-logic-engine';
 
 export class JsonLogicError extends Error {}
 
 const MAX_DEPTH = 32;
 
-const truthy = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : Boolean(v));
+/**
+ * Every operator jsonlogic.com documents (`?:` is the reference engine's other name for `if`), less
+ * `log`, which writes to the server's console. The engine's own extensions (`val`, `try`, `throw`,
+ * `preserve`, `??`, `length`, ...) are not JSON Logic and are refused like any unknown name.
+ */
+const OPERATORS: ReadonlySet<string> = new Set([
+  ...['var', 'missing', 'missing_some'],
+  ...['if', '?:', 'and', 'or', '!', '!!'],
+  ...['==', '===', '!=', '!==', '<', '<=', '>', '>='],
+  ...['+', '-', '*', '/', '%', 'min', 'max'],
+  ...['map', 'filter', 'reduce', 'all', 'some', 'none', 'merge', 'in'],
+  ...['cat', 'substr'],
+]);
 
-function lookup(data: unknown, path: unknown): unknown {
-  if (path === null || path === undefined || path === '') return data;
-  if (typeof path !== 'string' && typeof path !== 'number') return undefined;
-  let current = data;
-  for (const part of String(path).split('.')) {
-    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, part)) return undefined;
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
-}
+/** The engine's operator that answers its argument unevaluated: how an object literal reaches it. */
+const LITERAL = 'preserve';
 
-// eslint-disable-next-line eqeqeq -- JSON Logic's `==` is JavaScript's loose equality by definition
-const loose = (a: unknown, b: unknown): boolean => a == b;
-const num = (v: unknown): number => Number(v);
+const methods = defaultMethods as unknown as Record<string, unknown>;
+const engine = new LogicEngine(
+  Object.fromEntries([...OPERATORS, LITERAL].map((name) => [name, methods[name]])),
+);
 
-/** `<` and `<=` take a third argument: `{"<": [1, x, 5]}` is 1 < x < 5. */
-const between =
-  (cmp: (a: number, b: number) => boolean): Operator =>
-  (args, data, ev) => {
-    const [a, b, c] = args.map((x) => num(ev(x, data)));
-    return args.length === 3 ? cmp(a!, b!) && cmp(b!, c!) : cmp(a!, b!);
-  };
+/** jsonlogic.com's truthiness: JavaScript's, except that an empty array is false (an empty object is true). */
+export const truthy = (value: unknown): boolean => (Array.isArray(value) ? value.length > 0 : Boolean(value));
+engine.truthy = truthy;
 
-const binary =
-  (f: (a: unknown, b: unknown) => unknown): Operator =>
-  (args, data, ev) =>
-    f(ev(args[0], data), ev(args[1], data));
+const where = (path: string) => path || '/';
 
-/** some / all / none: the second argument is evaluated against each element. */
-const quantifier =
-  (f: (items: unknown[], test: (item: unknown) => boolean) => boolean): Operator =>
-  (args, data, ev) => {
-    const items = ev(args[0], data);
-    if (!Array.isArray(items)) return false;
-    return f(items, (item) => truthy(ev(args[1], item)));
-  };
-
-function ifThen(args: readonly Logic[], data: unknown, ev: Evaluate): unknown {
-  let i = 0;
-  for (; i + 1 < args.length; i += 2) if (truthy(ev(args[i], data))) return ev(args[i + 1], data);
-  return i < args.length ? ev(args[i], data) : null;
-}
-
-const OPERATORS: Readonly<Record<string, Operator>> = {
-  '?:': (args, data, ev) => ifThen(args, data, ev),
-  var: (args, data, ev) => {
-    const found = lookup(data, ev(args[0], data));
-    return found === undefined && args.length > 1 ? ev(args[1], data) : found;
-  },
-  missing: (args, data, ev) => {
-    const keys =
-      args.length === 1 && Array.isArray(ev(args[0], data)) ? (ev(args[0], data) as unknown[]) : args;
-    return keys
-      .map((k) => ev(k, data))
-      .filter((k) => {
-        const v = lookup(data, k);
-        return v === undefined || v === null || v === '';
-      });
-  },
-  '==': binary(loose),
-  '===': binary((a, b) => a === b),
-  '!=': binary((a, b) => !loose(a, b)),
-  '!==': binary((a, b) => a !== b),
-  '>': binary((a, b) => num(a) > num(b)),
-  '>=': binary((a, b) => num(a) >= num(b)),
-  '<': between((a, b) => a < b),
-  '<=': between((a, b) => a <= b),
-  '!': (args, data, ev) => !truthy(ev(args[0], data)),
-  '!!': (args, data, ev) => truthy(ev(args[0], data)),
-  and: (args, data, ev) => {
-    let value: unknown = true;
-    for (const a of args) {
-      value = ev(a, data);
-      if (!truthy(value)) return value;
-    }
-    return value;
-  },
-  or: (args, data, ev) => {
-    let value: unknown = false;
-    for (const a of args) {
-      value = ev(a, data);
-      if (truthy(value)) return value;
-    }
-    return value;
-  },
-  if: (args, data, ev) => ifThen(args, data, ev),
-  in: binary((needle, haystack) =>
-    Array.isArray(haystack)
-      ? haystack.includes(needle)
-      : typeof haystack === 'string' && haystack.includes(String(needle)),
-  ),
-  some: quantifier((items, test) => items.some(test)),
-  all: quantifier((items, test) => items.length > 0 && items.every(test)),
-  none: quantifier((items, test) => !items.some(test)),
-};
-
-/** `{"op": args}` with exactly one key is an operation; anything else is a literal. */
-function operation(logic: Logic): [string, Logic[]] | undefined {
-  if (logic === null || typeof logic !== 'object' || Array.isArray(logic)) return undefined;
+/**
+ * The rule as the engine reads it, checked on the way: an object with one key is an operation, any other
+ * object is a literal (as the reference engine reads it), wrapped so the engine does not take its first
+ * key for an operator.
+ */
+function prepare(logic: unknown, path: string, depth: number): unknown {
+  if (depth > MAX_DEPTH) throw new JsonLogicError(`nested deeper than ${MAX_DEPTH} at ${where(path)}`);
+  if (Array.isArray(logic)) return logic.map((item, i) => prepare(item, `${path}/${i}`, depth + 1));
+  if (logic === null || typeof logic !== 'object') return logic;
   const keys = Object.keys(logic);
-  if (keys.length !== 1) return undefined;
-  const op = keys[0]!;
-  const raw = (logic as Record<string, unknown>)[op];
-  return [op, Array.isArray(raw) ? raw : [raw]];
-}
-
-/** Throws JsonLogicError naming the first unknown operator or an over-deep rule. */
-export function checkJsonLogic(logic: Logic, path = '', depth = 0): void {
-  if (depth > MAX_DEPTH) throw new JsonLogicError(`nested deeper than ${MAX_DEPTH} at ${path || '/'}`);
-  if (Array.isArray(logic)) {
-    logic.forEach((item, i) => checkJsonLogic(item, `${path}/${i}`, depth + 1));
-    return;
-  }
-  const op = operation(logic);
-  if (!op) {
-    if (logic !== null && typeof logic === 'object')
-      throw new JsonLogicError(`an object at ${path || '/'} must have exactly one key, the operator`);
-    return;
-  }
-  const [name, args] = op;
-  if (!Object.hasOwn(OPERATORS, name))
-    throw new JsonLogicError(`unknown operator "${name}" at ${path || '/'}`);
-  args.forEach((a, i) => checkJsonLogic(a, `${path}/${name}/${i}`, depth + 1));
-}
-
-export function evaluateJsonLogic(logic: Logic, data: unknown): unknown {
-  const evaluate: Evaluate = (l, d) => {
-    if (Array.isArray(l)) return l.map((item) => evaluate(item, d));
-    const op = operation(l);
-    if (!op) return l;
-    const [name, args] = op;
-    const operator = Object.hasOwn(OPERATORS, name) ? OPERATORS[name] : undefined;
-    if (!operator) throw new JsonLogicError(`unknown operator "${name}"`);
-    return operator(args, d, evaluate);
+  if (keys.length !== 1) return keys.length === 0 ? logic : { [LITERAL]: logic };
+  const name = keys[0]!;
+  if (name === 'log')
+    throw new JsonLogicError(`operator "log" at ${where(path)} is not allowed: it writes to the server log`);
+  if (!OPERATORS.has(name)) throw new JsonLogicError(`unknown operator "${name}" at ${where(path)}`);
+  const raw = (logic as Record<string, unknown>)[name];
+  const first: unknown = Array.isArray(raw) ? raw[0] : raw;
+  if (name === 'var' && typeof first === 'string' && first.startsWith('../'))
+    throw new JsonLogicError(`var "${first}" at ${where(path)}: JSON Logic has no outer scope (../)`);
+  // a lone argument keeps its shape: `{"missing": {"merge": ...}}` takes the list the merge makes
+  return {
+    [name]: Array.isArray(raw)
+      ? raw.map((a, i) => prepare(a, `${path}/${name}/${i}`, depth + 1))
+      : prepare(raw, `${path}/${name}/0`, depth + 1),
   };
-  return evaluate(logic, data);
 }
 
-/** A trigger's constraints pass when absent (null, or an empty object) or truthy. */
-export function constraintsPass(constraints: unknown, data: unknown): boolean {
-  if (constraints === null || constraints === undefined) return true;
-  if (typeof constraints === 'object' && !Array.isArray(constraints) && Object.keys(constraints).length === 0)
-    return true;
-  return truthy(evaluateJsonLogic(constraints, data));
+/** What the engine threw, as words: it throws NaN for arithmetic without a number, and plain objects. */
+function reasonOf(error: unknown): string {
+  if (typeof error === 'number' && Number.isNaN(error))
+    return 'an arithmetic operation has no numeric result';
+  if (error instanceof Error) return error.message;
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? type : 'an operator got arguments it cannot use';
 }
+
+export type CompiledLogic = (data: unknown) => unknown;
+
+/** Checks the rule and compiles it; throws JsonLogicError naming the first problem. */
+export function compileJsonLogic(logic: unknown): CompiledLogic {
+  const prepared = prepare(logic, '', 0);
+  try {
+    // the engine computes constant parts while it compiles, so a constant that cannot be computed throws here
+    return engine.build(prepared) as CompiledLogic;
+  } catch (error) {
+    throw new JsonLogicError(`cannot be evaluated: ${reasonOf(error)}`);
+  }
+}
+
+/** Throws JsonLogicError when the rule would not run: what the save-time check of a constraint calls. */
+export function checkJsonLogic(logic: unknown): void {
+  compileJsonLogic(logic);
+}
+
+export type CompiledConstraints = (data: unknown) => boolean;
+
+/**
+ * Trigger constraints as a test of the trigger's data. No constraints (null) pass everything. A rule
+ * passes when its result is truthy; one the engine cannot compute on the data (arithmetic on text, a
+ * stored rule that no longer compiles) does not pass: a constraint fails closed.
+ */
+export function compileConstraints(constraints: unknown): CompiledConstraints {
+  if (constraints === null || constraints === undefined) return () => true;
+  let compiled: CompiledLogic;
+  try {
+    compiled = compileJsonLogic(constraints);
+  } catch {
+    return () => false;
+  }
+  return (data) => {
+    try {
+      return truthy(compiled(data));
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * Compiled constraints by workflow version id (a version never changes), the least recently used
+ * dropped past `max`, so a rule is compiled once per version however many events it sees, and the
+ * cache stays bounded however many versions a server holds.
+ */
+export class ConstraintCache {
+  readonly #max: number;
+  readonly #compile: (constraints: unknown) => CompiledConstraints;
+  readonly #byVersion = new Map<string, CompiledConstraints>();
+
+  constructor(max: number, compile: (constraints: unknown) => CompiledConstraints = compileConstraints) {
+    this.#max = max;
+    this.#compile = compile;
+  }
+
+  get size(): number {
+    return this.#byVersion.size;
+  }
+
+  passes(version: { id: string; triggerConstraints: unknown }, data: unknown): boolean {
+    let compiled = this.#byVersion.get(version.id);
+    if (compiled) this.#byVersion.delete(version.id);
+    else compiled = this.#compile(version.triggerConstraints);
+    this.#byVersion.set(version.id, compiled);
+    if (this.#byVersion.size > this.#max) this.#byVersion.delete(this.#byVersion.keys().next().value!);
+    return compiled(data);
+  }
+}
+
+/** The process's constraints: a few thousand compiled rules are a few megabytes at most. */
+const constraints = new ConstraintCache(2_000);
+
+/** Whether the version's trigger constraints pass on `data`, compiling them on the version's first event. */
+export const constraintsPass = (
+  version: { id: string; triggerConstraints: unknown },
+  data: unknown,
+): boolean => constraints.passes(version, data);

@@ -30,8 +30,11 @@ const deliveryView = (d: Delivery) => ({
   workflows: d.fired.map((f) => ({ workflow_id: f.workflowId, run_id: f.runId, skipped: f.skipped })),
 });
 
-const header = (value: string | string[] | undefined): string | undefined =>
-  typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined;
+/** A header's value as sent (its first, if repeated); the use case checks lengths and says what is wrong. */
+const header = (value: string | string[] | undefined): string | undefined => {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first !== undefined && first.length > 0 ? first : undefined;
+};
 
 interface HookBody {
   raw: string;
@@ -75,7 +78,7 @@ export const hookRoutes: FastifyPluginAsyncTypebox<{
         tags,
         summary: 'Deliver to a webhook-triggered workflow: the JSON body becomes the trigger data',
         description:
-          'No API key: the token in the URL is the credential. When the trigger configuration names a `signing_secret_id`, Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) are required. A repeated `webhook-id` (or `Idempotency-Key`) within 24 h starts nothing and answers the first delivery.',
+          'No API key: the token in the URL is the credential. When the trigger configuration names a `signing_secret_id`, Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) are required: a delivery is accepted when any `v1` entry of `webhook-signature` (at most 64 space-separated entries; `v1a` and other versions are skipped) verifies. A repeated `webhook-id` (or `Idempotency-Key`, each at most 256 bytes) within 24 h starts nothing and answers the first delivery.',
         params: Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }),
         response: { 202: DeliveryView },
       },

@@ -23,7 +23,8 @@ const fields = {
   trigger_configuration: Type.Optional(Type.Unknown()),
   trigger_constraints: Type.Optional(
     Type.Unknown({
-      description: 'JSON Logic over the trigger data; a run starts only when it is truthy (absent: always)',
+      description:
+        "JSON Logic (jsonlogic.com) over the trigger data; a run starts only when it is truthy (null or absent: always). An operator that is not jsonlogic.com's, or `log`, is a 400.",
     }),
   ),
   workflow_blocks: Blocks,

@@ -164,7 +164,7 @@ export function createWorkflowKind(deps: WorkflowKindDeps): ActionKind<WorkflowC
     const chain = await ancestry(context);
     const refused = recursion(config, context, chain);
     if (refused) return refused;
-    if (!constraintsPass(version.triggerConstraints, context.inputs))
+    if (!constraintsPass(version, context.inputs))
       return failed({
         category: 'invalid_input',
         message: "These details don't meet the workflow's conditions, so it was not started.",

@@ -1,10 +1,25 @@
-/** Webhook triggers: an optional `signing_secret_id` naming a secret of the organization. */
-import { AppError } from '../../../core/errors.ts';
-import type { Store } from '../../../core/ports/store.ts';
-import { signingSecretIdOf } from '../webhook-signature.ts';
+/** Webhook triggers: an optional `signing_secret_id` naming a usable signing secret of the organization. */
+import { AppError, isAppError } from '../../../core/errors.ts';
+import type { RevealSecret } from '../../executions/secret-access.ts';
+import { signingKeyOf, signingSecretIdOf } from '../webhook-signature.ts';
 import type { TriggerKind } from './kind.ts';
 
-export function webhookTrigger(store: Store): TriggerKind {
+const SECRET_PATH = '/trigger_configuration/signing_secret_id';
+
+export function webhookTrigger(reveal: RevealSecret): TriggerKind {
+  /** The secret's value; a secret that does not exist is the caller's mistake, a 400. */
+  async function valueOf(organizationId: string, secretId: string): Promise<string> {
+    try {
+      return (await reveal(organizationId, secretId)).value;
+    } catch (error) {
+      if (isAppError(error) && error.code === 'NOT_FOUND')
+        throw new AppError('VALIDATION_FAILED', `trigger_configuration: no secret with id ${secretId}`, {
+          path: SECRET_PATH,
+        });
+      throw error;
+    }
+  }
+
   return {
     async configure(organizationId, configuration) {
       const secretId = signingSecretIdOf(configuration);
@@ -12,11 +27,16 @@ export function webhookTrigger(store: Store): TriggerKind {
         throw new AppError('VALIDATION_FAILED', `trigger_configuration: ${secretId.message}`, {
           path: '/trigger_configuration',
         });
-      if (secretId !== undefined && !(await store.secrets.get(organizationId, secretId)))
-        throw new AppError('VALIDATION_FAILED', `trigger_configuration: no secret with id ${secretId}`, {
-          path: '/trigger_configuration/signing_secret_id',
-        });
-      return configuration ?? null;
+      if (secretId === undefined) return configuration ?? null;
+      // an empty key would let anyone sign a delivery, and one that is not base64 verifies nothing
+      const key = signingKeyOf(await valueOf(organizationId, secretId));
+      if (key instanceof Error)
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `trigger_configuration: the signing secret ${secretId} ${key.message}`,
+          { path: SECRET_PATH },
+        );
+      return configuration;
     },
   };
 }

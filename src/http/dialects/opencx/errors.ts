@@ -39,8 +39,6 @@ export function sendOpenCxError(reply: FastifyReply, status: number, message: st
 function messageOf(problem: ReturnType<typeof toProblem>): string {
   if (problem.code === 'CONFLICT' && problem.path === '/tool_name')
     return 'Another action of this organization already has this operation_id; choose another one';
-  if (problem.message.startsWith('api_endpoint must match format'))
-    return 'api_endpoint must be an absolute URL without placeholders; describe path parameters such as {id} in payload.path and payload.parameters';
   const issues = problem.details?.issues as Issue[] | undefined;
   if (problem.code !== 'VALIDATION_FAILED' || !Array.isArray(issues) || issues.length === 0)
     return problem.message;

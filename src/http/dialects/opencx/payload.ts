@@ -3,12 +3,15 @@
  * request template of a native http action, through the OpenAPI importer's operation planner: the same
  * parameter, body and schema mapping an imported document gets.
  *
- * The URL called:
- * - without `payload.path`: `api_endpoint` as given (it is a URI, so it holds no placeholders);
+ * `api_endpoint` is any absolute http(s) URL a WHATWG URL parser accepts, templates included
+ * (`https://h/v1/bookings/{id}`), and is kept as given. The URL called:
+ * - without `payload.path`: `api_endpoint`, its `{param}` segments path parameters (described in
+ *   `payload.parameters`, or taken as required text);
  * - with `payload.path` (which may hold `{param}` path parameters): the base URL followed by the path. The
  *   base URL is `payload.base_url`, else the first absolute `payload.servers` URL, else `api_endpoint`
  *   up to where the path's fixed start begins in it (`https://h/v1/bookings` with `/bookings/{id}` →
- *   `https://h/v1`), else `api_endpoint` itself (`https://h/v1` with `/bookings/{id}`).
+ *   `https://h/v1`), else `api_endpoint` itself up to its first `{param}` segment (`https://h/v1` with
+ *   `/bookings/{id}`).
  * A query string in `api_endpoint` is sent as fixed query values. The method is `request_type`;
  * `payload.method`, when given, must agree with it. Credentials are not part of OpenCX's payload: add
  * them natively (PATCH /v1/actions/{id} `http.auth`); an OpenCX update keeps them.
@@ -44,8 +47,10 @@ export function requestTemplate(spec: EndpointSpec): RequestTemplate {
       '/payload/method',
       `payload.method (${declared}) and request_type (${spec.request_type}) name different methods; make them agree`,
     );
+  const parsed = URL.parse(spec.api_endpoint);
   const endpoint = ABSOLUTE.exec(spec.api_endpoint);
-  if (!endpoint) throw invalid('/api_endpoint', 'api_endpoint must be an absolute http:// or https:// URL');
+  if (!parsed || !/^https?:$/.test(parsed.protocol) || !endpoint)
+    throw invalid('/api_endpoint', 'api_endpoint must be an absolute http:// or https:// URL');
   const { base, path } = baseAndPath(spec, endpoint);
   const operation: Json = Object.fromEntries(
     Object.entries(spec.payload).filter(([key]) => !NOT_OPERATION.includes(key)),
@@ -85,9 +90,14 @@ function baseAndPath(spec: EndpointSpec, endpoint: RegExpExecArray): { base: str
   const fixedStart = (path.split('{')[0] ?? '').replace(/\/+$/, '');
   const at = fixedStart === '' ? -1 : endpointPath.lastIndexOf(fixedStart);
   const boundary = endpointPath.charAt(at + fixedStart.length);
-  const prefix = at >= 0 && (boundary === '' || boundary === '/') ? endpointPath.slice(0, at) : endpointPath;
+  const prefix =
+    at >= 0 && (boundary === '' || boundary === '/') ? endpointPath.slice(0, at) : untemplated(endpointPath);
   return { base: `${origin}${prefix.replace(/\/+$/, '')}`, path };
 }
+
+/** A template endpoint's path up to its first `{param}` segment: the path comes from payload.path. */
+const untemplated = (path: string): string =>
+  path.includes('{') ? (path.split('{')[0] ?? '').replace(/\/[^/]*$/, '') : path;
 
 function serverUrl(servers: unknown): string | undefined {
   for (const server of list(servers)) {

@@ -56,9 +56,10 @@ const createProperties = {
   name: Type.String({ minLength: 1, maxLength: 200, description: 'Action display name' }),
   description: Type.Optional(Type.String({ maxLength: 4_000, description: 'What this action does' })),
   api_endpoint: Type.String({
-    format: 'uri',
+    minLength: 1,
     maxLength: 2_048,
-    description: 'The full API endpoint URL to call',
+    description:
+      'The full API endpoint URL to call: an absolute http(s) URL as a WHATWG URL parser reads it, which may be a template such as https://api.example.com/v1/bookings/{id} (kept as given; its {id} is a path parameter unless payload.path gives the path)',
   }),
   request_type: Type.Enum(OPENCX_REQUEST_TYPES, { description: 'HTTP method' }),
   operation_id: Type.Optional(
