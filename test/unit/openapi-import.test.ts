@@ -461,14 +461,19 @@ describe('parameters and names', () => {
       'cookie parameter "s" is a cookie, and http actions send no cookies',
     ],
     [
-      'a GET with a body',
-      { get: { operationId: 'op', requestBody: { content: { 'application/json': { schema: {} } } } } },
-      'it sends a request body with GET, which an http action cannot',
+      'a GET that requires a body',
+      {
+        get: {
+          operationId: 'op',
+          requestBody: { required: true, content: { 'application/json': { schema: {} } } },
+        },
+      },
+      'it requires a request body with GET, which an http action cannot send',
     ],
     [
       'an external $ref',
       { get: { operationId: 'op', parameters: [{ $ref: 'common.yaml#/parameters/page' }] } },
-      'the $ref "common.yaml#/parameters/page" points outside the document; bundle it into one file (for example with `redocly bundle`) and import that',
+      'the $ref "common.yaml#/parameters/page" points outside the document; import it by url, or bundle it into one file (for example with `redocly bundle`)',
     ],
     [
       'a $ref to nothing',

@@ -1,8 +1,10 @@
 /**
  * A request body → variables and a body template. A JSON (or form-encoded) object's top-level
  * properties become variables and the template names each (`{"name": "{{name}}"}`); a nested object is
- * one object variable; any other body is one variable sent as the whole body. Bodies in other media
- * types (multipart, XML, binary) cannot be sent, so their operations are skipped.
+ * one object variable; any other body is one variable sent as the whole body. A body that can hold
+ * nothing (an object with no properties and no others allowed) is not sent, and neither is an optional
+ * or empty one on GET, HEAD or DELETE, whose servers read no body. Bodies in other media types
+ * (multipart, XML, binary) cannot be sent, so their operations are skipped.
  */
 import type { Variable } from '../actions/variable-model.ts';
 import type { NameClaims } from './names.ts';
@@ -12,6 +14,7 @@ import { toVariable } from './variables.ts';
 import { ImportProblem, type Json, quote, record, setEntry, text } from './values.ts';
 
 export interface BodyPlan {
+  /** undefined: the request is sent without a body. */
   body: unknown;
   bodyType: 'json' | 'form';
   /** Set when the API wants a JSON type other than application/json. */
@@ -21,6 +24,9 @@ export interface BodyPlan {
 }
 
 const FORM = 'application/x-www-form-urlencoded';
+/** Methods an http action sends without a body unless the document requires one (GET and HEAD never). */
+const BODY_OPTIONAL: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE']);
+const BODYLESS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 
 const baseType = (type: string) => (type.split(';')[0] ?? '').trim().toLowerCase();
 const isJson = (type: string) =>
@@ -37,11 +43,22 @@ export function planBody(
   const content = record(requestBody.content);
   const types = Object.keys(content);
   if (types.length === 0) return undefined;
-  if (method === 'GET' || method === 'HEAD')
-    throw new ImportProblem(`it sends a request body with ${method}, which an http action cannot`);
   const json = types.find((t) => baseType(t) === 'application/json') ?? types.find(isJson);
   const chosen = json ?? types.find((t) => baseType(t) === FORM);
-  if (chosen === undefined)
+  const shape = chosen === undefined ? undefined : shapeOf(root, record(content[chosen]).schema);
+  const empty = shape !== undefined && isEmpty(shape);
+  const without = (why: string): BodyPlan => ({
+    body: undefined,
+    bodyType: 'json',
+    variables: [],
+    notes: [`request body: ${why}; the request is sent without one`],
+  });
+  if (BODY_OPTIONAL.has(method) && (requestBody.required !== true || empty))
+    return without(empty ? 'it holds no fields' : `it is optional on ${method}`);
+  if (BODYLESS.has(method))
+    throw new ImportProblem(`it requires a request body with ${method}, which an http action cannot send`);
+  if (empty) return without('it holds no fields');
+  if (chosen === undefined || shape === undefined)
     throw new ImportProblem(
       `its request body is only ${types.join(', ')}; an http action sends a JSON or form-encoded body`,
     );
@@ -50,7 +67,6 @@ export function planBody(
     bodyType === 'json' && !['application/json', '*/*', 'application/*'].includes(baseType(chosen))
       ? chosen
       : undefined;
-  const shape = shapeOf(root, record(content[chosen]).schema);
   const plan: BodyPlan = { body: null, bodyType, variables: [], notes: [] };
   if (contentType) plan.contentType = contentType;
   if (shape.note) plan.notes.push(`request body: ${shape.note}`);
@@ -58,6 +74,9 @@ export function planBody(
   else whole(root, shape, requestBody, claims, plan);
   return plan;
 }
+
+const isEmpty = (shape: Shape): boolean =>
+  shape.type === 'object' && shape.closed === true && Object.keys(shape.properties).length === 0;
 
 /** Each top-level property is a variable; optional ones the agent leaves out are left out of the body. */
 function fields(root: Json, shape: Shape, claims: NameClaims, plan: BodyPlan): void {
