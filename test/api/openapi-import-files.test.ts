@@ -260,6 +260,17 @@ describe.each(STORE_KINDS)('OpenAPI import of multi-file documents on %s', (kind
         'query parameter "ids": a serialised value must be exactly one placeholder, such as "{{ids}}"',
       ],
       [
+        'a form body field on a JSON body',
+        {
+          method: 'POST',
+          url: 'https://api.example.com/items',
+          body: { ids: '{{id}}' },
+          serialization: { body: { ids: { style: 'deepObject' } } },
+        },
+        '/http/serialization/body/ids',
+        'form body field "ids": the action has no such form body field',
+      ],
+      [
         'pipeDelimited exploded',
         {
           url: 'https://api.example.com/items',
@@ -338,12 +349,35 @@ describe.each(STORE_KINDS)('OpenAPI import of multi-file documents on %s', (kind
       });
     });
 
+    it('sends a form body field as its style says (Stripe’s metadata[key]=value)', async () => {
+      const response = await create(
+        {
+          method: 'POST',
+          url: `${upstream.url}/echo/customers`,
+          body_type: 'form',
+          body: { email: '{{email}}', metadata: '{{metadata}}' },
+          serialization: { body: { metadata: { style: 'deepObject' } } },
+        },
+        [
+          { name: 'email', type: 'email', required: true },
+          { name: 'metadata', type: 'object', required: false },
+        ],
+      );
+      expect(response.status).toBe(201);
+      const run = await execute(response.body.id, {
+        email: 'ada@example.com',
+        metadata: { order_id: '6735' },
+      });
+      expect(run.body.status).toBe('succeeded');
+      expect(run.body.output.body).toBe('email=ada%40example.com&metadata%5Border_id%5D=6735');
+    });
+
     it('is described in /openapi.json with the http action', async () => {
       const doc = (await t.request('GET', '/openapi.json')).body;
       const body = doc.paths['/v1/actions'].post.requestBody.content['application/json'].schema;
       const serialization = body.properties.http.properties.serialization;
       expect(serialization.description).toMatch(/OpenAPI's style and explode/);
-      expect(Object.keys(serialization.properties)).toEqual(['query', 'headers', 'path']);
+      expect(Object.keys(serialization.properties)).toEqual(['query', 'headers', 'path', 'body']);
     });
 
     it('refuses, as invalid input, a value that would bring another query parameter', async () => {

@@ -256,6 +256,65 @@ describe('parameter serialisation from style and explode', () => {
   });
 });
 
+describe('form body fields, by their encoding', () => {
+  const form = (encoding: Record<string, unknown>, required: string[] = []) => ({
+    '/v1/customers': {
+      post: {
+        operationId: 'PostCustomers',
+        requestBody: {
+          content: {
+            'application/x-www-form-urlencoded': {
+              encoding,
+              schema: {
+                type: 'object',
+                required,
+                properties: {
+                  email: { type: 'string' },
+                  metadata: { type: 'object', additionalProperties: { type: 'string' } },
+                  expand: { type: 'array', items: { type: 'string' } },
+                  preferred_locales: { type: 'array', items: { type: 'string' } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  });
+
+  it('sends a list or object field as its encoding says, form exploded by default (Stripe)', () => {
+    const encoding = {
+      metadata: { style: 'deepObject', explode: true },
+      expand: { style: 'deepObject', explode: true },
+    };
+    const op = operation(plan(doc(form(encoding))), 'PostCustomers');
+    expect(op.action.http).toMatchObject({
+      body_type: 'form',
+      body: {
+        email: '{{email}}',
+        metadata: '{{metadata}}',
+        expand: '{{expand}}',
+        preferred_locales: '{{preferred_locales}}',
+      },
+      serialization: {
+        body: {
+          metadata: { style: 'deepObject', explode: true },
+          expand: { style: 'deepObject', explode: true },
+          preferred_locales: { style: 'form' },
+        },
+      },
+    });
+    expect(op.notes.join('\n')).not.toMatch(/JSON text/);
+  });
+
+  it('a required field whose encoding no form can send skips the operation, saying so', () => {
+    const result = plan(doc(form({ metadata: { style: 'matrix' } }, ['metadata'])));
+    expect(reason(result, 'PostCustomers')).toBe(
+      'body field "metadata" cannot be sent: matrix is not a style for a form field; use form, spaceDelimited, pipeDelimited, deepObject',
+    );
+  });
+});
+
 describe('the variable cap', () => {
   it('skips an operation with more inputs than an action takes, saying so (Twilio’s Parameter1..99)', () => {
     const properties = Object.fromEntries(

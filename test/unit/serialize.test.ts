@@ -10,6 +10,7 @@ import {
   type Lookup,
   type Serialization,
   TemplateError,
+  renderForm,
   renderHeaders,
   renderUrl,
   serializationProblem,
@@ -98,6 +99,20 @@ describe("OpenAPI's style examples table", () => {
     },
   );
 
+  it('a nested deepObject value goes as name[key][inner], its lists as name[key][]', () => {
+    const url = renderUrl(
+      {
+        url: 'https://api.example.com/p',
+        query: { card: '{{card}}' },
+        serialization: { query: { card: { style: 'deepObject' } } },
+      },
+      lookupOf({ card: { address: { city: 'Oslo' }, tags: ['a', 'b'] } }),
+    );
+    expect(decodeURIComponent(new URL(url).search)).toBe(
+      '?card[address][city]=Oslo&card[tags][]=a&card[tags][]=b',
+    );
+  });
+
   it('a deepObject list goes as name[]=item for each item', () => {
     const url = renderUrl(
       {
@@ -134,6 +149,17 @@ describe("OpenAPI's style examples table", () => {
       lookupOf({ color: VALUES.array }),
     );
     expect(defaulted).toBe(explicit);
+  });
+
+  it('a form body field takes the query styles (Stripe’s deepObject metadata)', () => {
+    const body = renderForm(
+      { email: '{{email}}', metadata: '{{metadata}}', locales: '{{locales}}' },
+      lookupOf({ email: 'a@b.example', metadata: { order_id: '6735', 'a&b': 'c=d' }, locales: ['en', 'fr'] }),
+      { metadata: { style: 'deepObject' }, locales: { style: 'form', explode: true } },
+    );
+    expect(body).toBe(
+      'email=a%40b.example&metadata%5Border_id%5D=6735&metadata%5Ba%26b%5D=c%3Dd&locales=en&locales=fr',
+    );
   });
 
   it('matrix writes the name it is given, not the variable', () => {
@@ -220,6 +246,7 @@ const hostileValue = fc.oneof(
   fc.array(hostileText, { maxLength: 5 }),
   fc.dictionary(hostileText, hostileText, { maxKeys: 5 }),
   fc.array(fc.array(hostileText, { maxLength: 2 }), { maxLength: 2 }),
+  fc.dictionary(hostileText, fc.dictionary(hostileText, hostileText, { maxKeys: 3 }), { maxKeys: 3 }),
 );
 const anyStyle = <T extends string>(styles: readonly T[]) =>
   fc.record({ style: fc.constantFrom(...styles), explode: fc.boolean() });
@@ -270,7 +297,7 @@ describe('a serialised value keeps the request structure (any style, any value)'
             Object.keys(value).length > 0;
           for (const key of own) {
             if (spread) expect(Object.keys(value as object)).toContain(key);
-            else if (style.style === 'deepObject') expect(key).toMatch(/^color\[[^[\]]*\]$/);
+            else if (style.style === 'deepObject') expect(key).toMatch(/^color(\[[^[\]]*\])+$/);
             else expect(key).toBe('color');
           }
         },
@@ -299,6 +326,34 @@ describe('a serialised value keeps the request structure (any style, any value)'
         expect(url.pathname.endsWith('/b')).toBe(true);
         expect(url.search).toBe('');
       }),
+      runs,
+    );
+  });
+
+  it('form body: the keys are the template’s, plus only a form/explode object’s own, never another field', () => {
+    fc.assert(
+      fc.property(
+        hostileValue,
+        anyStyle(['form', 'spaceDelimited', 'pipeDelimited', 'deepObject']),
+        (value, style) => {
+          let rendered: string;
+          try {
+            rendered = renderForm(
+              { metadata: '{{m}}', email: 'a@example.com' },
+              lookupOf({ m: value }),
+              { metadata: style },
+              ['api_key'],
+            );
+          } catch (error) {
+            refusedOnPurpose(error);
+            return;
+          }
+          const keys = [...new URLSearchParams(rendered).keys()];
+          expect(keys.filter((k) => k === 'email')).toEqual(['email']);
+          expect(keys).not.toContain('api_key');
+          expect(new URLSearchParams(rendered).get('email')).toBe('a@example.com');
+        },
+      ),
       runs,
     );
   });

@@ -7,7 +7,9 @@
  * (multipart, XML, binary) cannot be sent, so their operations are skipped.
  */
 import type { Variable } from '../actions/variable-model.ts';
+import type { Serialization } from '../templates/index.ts';
 import type { NameClaims } from './names.ts';
+import { serializationFor } from './parameters.ts';
 import { deref } from './refs.ts';
 import { type Shape, shapeOf } from './schemas.ts';
 import { toVariable } from './variables.ts';
@@ -19,6 +21,8 @@ export interface BodyPlan {
   bodyType: 'json' | 'form';
   /** Set when the API wants a JSON type other than application/json. */
   contentType?: string;
+  /** Form fields holding a list or object: how each is sent (the media type's `encoding`). */
+  serialization?: Record<string, Serialization>;
   variables: Variable[];
   notes: string[];
 }
@@ -70,7 +74,9 @@ export function planBody(
   const plan: BodyPlan = { body: null, bodyType, variables: [], notes: [] };
   if (contentType) plan.contentType = contentType;
   if (shape.note) plan.notes.push(`request body: ${shape.note}`);
-  if (shape.type === 'object' && Object.keys(shape.properties).length > 0) fields(root, shape, claims, plan);
+  const encoding = record(record(content[chosen]).encoding);
+  if (shape.type === 'object' && Object.keys(shape.properties).length > 0)
+    fields(root, shape, claims, plan, encoding);
   else whole(root, shape, requestBody, claims, plan);
   return plan;
 }
@@ -79,7 +85,7 @@ const isEmpty = (shape: Shape): boolean =>
   shape.type === 'object' && shape.closed === true && Object.keys(shape.properties).length === 0;
 
 /** Each top-level property is a variable; optional ones the agent leaves out are left out of the body. */
-function fields(root: Json, shape: Shape, claims: NameClaims, plan: BodyPlan): void {
+function fields(root: Json, shape: Shape, claims: NameClaims, plan: BodyPlan, encoding: Json): void {
   const template: Record<string, string> = {};
   for (const [field, child] of Object.entries(shape.properties)) {
     const fieldShape = shapeOf(root, child.schema, child.stack);
@@ -93,10 +99,18 @@ function fields(root: Json, shape: Shape, claims: NameClaims, plan: BodyPlan): v
       plan.notes.push(`${mapped.problem}; left out (it is optional)`);
       continue;
     }
+    if (plan.bodyType === 'form') {
+      // a form field is sent as a query parameter would be: its encoding's style, form by default
+      const serialization = serializationFor(record(encoding[field]), 'form', mapped.variable);
+      if (typeof serialization === 'string') {
+        if (required) throw new ImportProblem(`${label} ${serialization}`);
+        plan.notes.push(`${label} ${serialization}; left out (it is optional)`);
+        continue;
+      }
+      if (serialization !== undefined) setEntry((plan.serialization ??= {}), field, serialization);
+    }
     plan.variables.push(mapped.variable);
     plan.notes.push(...mapped.notes);
-    if (plan.bodyType === 'form' && (mapped.variable.type === 'object' || mapped.variable.type === 'array'))
-      plan.notes.push(`${label} is sent as JSON text in the form`);
     setEntry(template, field, `{{${name}}}`);
   }
   plan.body = template;

@@ -7,11 +7,13 @@ import {
   HTTP_METHODS,
   type HttpConfigInput,
   type HttpMethod,
+  type HttpSerialization,
   checkHttpConfig,
   normalizeHttpConfig,
 } from '../actions/kinds/http.ts';
 import { checkVariables } from '../actions/check-variables.ts';
 import { VARIABLE_LIMITS, type Variable } from '../actions/variable-model.ts';
+import type { Serialization } from '../templates/index.ts';
 import { toolNameFor } from '../tools/names.ts';
 import { planBody } from './body.ts';
 import { NameClaims } from './names.ts';
@@ -114,7 +116,7 @@ function build(ctx: OperationContext, ref: OperationRef, method: HttpMethod, ope
     ...(Object.keys(query).length > 0 ? { query } : {}),
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
     ...(body?.body === undefined ? {} : { body: body.body, body_type: body.bodyType }),
-    ...(Object.keys(parameters.serialization).length > 0 ? { serialization: parameters.serialization } : {}),
+    ...serializationOf(parameters.serialization, body?.body === undefined ? undefined : body.serialization),
     ...(auth.auth ? { auth: auth.auth } : {}),
   };
   if (http.url.length > 2048) throw new ImportProblem('its URL is longer than 2048 characters');
@@ -171,6 +173,15 @@ function fitVariables(variables: Variable[], notes: string[]): Variable[] {
     notes.push(`variable ${variable.name}: ${field} left out (${issue.message})`);
   }
   throw new ImportProblem('its inputs cannot be saved');
+}
+
+/** The config's serialization: the parameters', and the form body's fields'; absent when empty. */
+function serializationOf(
+  parameters: HttpSerialization,
+  body: Record<string, Serialization> | undefined,
+): { serialization?: HttpSerialization } {
+  const serialization = body === undefined ? parameters : { ...parameters, body };
+  return Object.keys(serialization).length > 0 ? { serialization } : {};
 }
 
 function humanize(operationId: string): string {

@@ -46,6 +46,7 @@ const DEFAULT_STYLE: Readonly<Record<ParameterPlace, ParameterStyle>> = {
   query: 'form',
   header: 'simple',
   path: 'simple',
+  form: 'form',
 };
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
@@ -168,7 +169,7 @@ function add(root: Json, parameter: Json, claims: NameClaims, plan: ParameterPla
  * scalar in form or simple style, or a parameter described by `content`); a string says why it cannot
  * be sent.
  */
-function serializationFor(
+export function serializationFor(
   parameter: Json,
   place: ParameterPlace,
   variable: Variable,
@@ -185,11 +186,17 @@ function serializationFor(
   if (problem !== undefined) return `cannot be sent: ${problem}`;
   if (style === 'deepObject' && variable.type !== 'object' && variable.type !== 'array')
     return 'has the deepObject style, which sends an object, but it is neither an object nor a list';
-  const structured = variable.type === 'array' || variable.type === 'object';
-  if (!structured && style !== 'label' && style !== 'matrix') return undefined;
+  if (!serializationWanted(serialization, variable)) return undefined;
   if (style === 'matrix' && String(parameter.name) !== variable.name)
     serialization.name = String(parameter.name);
   return serialization;
+}
+
+/** A scalar in form or simple style is sent by today's rendering already; lists, objects, label and matrix need it. */
+function serializationWanted(s: Serialization, variable: Variable): boolean {
+  return (
+    variable.type === 'array' || variable.type === 'object' || s.style === 'label' || s.style === 'matrix'
+  );
 }
 
 /** A parameter described by `content` (3.x) rather than `schema`. */

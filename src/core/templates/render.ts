@@ -146,14 +146,34 @@ function renderNode(node: unknown, lookup: Lookup, location: string): unknown {
   return node;
 }
 
-/** application/x-www-form-urlencoded: literal keys, rendered values, URLSearchParams encoding. */
-export function renderForm(fields: Readonly<Record<string, string>>, lookup: Lookup): string {
-  const params = new URLSearchParams();
+/**
+ * application/x-www-form-urlencoded: literal keys, rendered values, URLSearchParams encoding; a field
+ * with a serialisation sends its whole value as a query parameter of that style would. `reservedKeys`
+ * (a field auth adds) may not be brought by a value.
+ */
+export function renderForm(
+  fields: Readonly<Record<string, string>>,
+  lookup: Lookup,
+  serialization: Readonly<Record<string, Serialization>> = {},
+  reservedKeys: readonly string[] = [],
+): string {
+  const encoded: string[] = [];
+  const keys = [...Object.keys(fields), ...reservedKeys];
   for (const [key, template] of Object.entries(fields)) {
-    const value = renderOmittable(template, lookup, `body.${key}`);
-    if (value !== OMIT) params.append(key, value);
+    const location = `body.${key}`;
+    const style = Object.hasOwn(serialization, key) ? serialization[key] : undefined;
+    if (style === undefined) {
+      const value = renderOmittable(template, lookup, location);
+      if (value !== OMIT) encoded.push(new URLSearchParams([[key, value]]).toString());
+      continue;
+    }
+    const others = new Set(keys.filter((k) => k !== key));
+    const rendered = renderStyled(template, lookup, location, (v) =>
+      serializeQuery(key, v, style, location, others),
+    );
+    if (rendered !== OMIT) encoded.push(...rendered);
   }
-  return params.toString();
+  return encoded.join('&');
 }
 
 export interface UrlTemplate {

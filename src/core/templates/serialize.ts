@@ -17,13 +17,15 @@ export const PARAMETER_STYLES = [
   'matrix',
 ] as const;
 export type ParameterStyle = (typeof PARAMETER_STYLES)[number];
-export type ParameterPlace = 'query' | 'path' | 'header';
+/** Where a value goes: `form` is a field of an application/x-www-form-urlencoded body. */
+export type ParameterPlace = 'query' | 'path' | 'header' | 'form';
 
 /** The styles OpenAPI defines for each place (cookies are never sent). */
 export const STYLES_BY_PLACE: Readonly<Record<ParameterPlace, readonly ParameterStyle[]>> = {
   query: ['form', 'spaceDelimited', 'pipeDelimited', 'deepObject'],
   path: ['simple', 'label', 'matrix'],
   header: ['simple'],
+  form: ['form', 'spaceDelimited', 'pipeDelimited', 'deepObject'],
 };
 
 export interface Serialization {
@@ -41,7 +43,7 @@ export const explodes = (s: Serialization): boolean =>
 export function serializationProblem(place: ParameterPlace, s: Serialization): string | undefined {
   const allowed = STYLES_BY_PLACE[place];
   if (!allowed.includes(s.style))
-    return `${s.style} is not a style for a ${place} parameter; use ${allowed.join(', ')}`;
+    return `${s.style} is not a style for a ${place === 'form' ? 'form field' : `${place} parameter`}; use ${allowed.join(', ')}`;
   if ((s.style === 'spaceDelimited' || s.style === 'pipeDelimited') && explodes(s))
     return `${s.style} is defined only with explode false`;
   if (s.style === 'deepObject' && !explodes(s)) return 'deepObject is defined only with explode true';
@@ -116,6 +118,14 @@ export function serializeQuery(
   location: string,
   taken: ReadonlySet<string>,
 ): string[] {
+  if (s.style === 'deepObject') {
+    if (value === null || typeof value !== 'object')
+      throw unserializable(
+        `The value for ${location} must be an object or a list (deepObject style)`,
+        location,
+      );
+    return deepPairs(name, value, location, 0).map(([k, v]) => `${encodeComponent(k)}=${encodeComponent(v)}`);
+  }
   const parts = partsOf(value, s.style, location);
   const key = encodeComponent(name);
   const explode = explodes(s);
@@ -135,28 +145,41 @@ export function serializeQuery(
       return [`${key}=${flat(parts, encodeComponent).join('%20')}`];
     case 'pipeDelimited':
       return [`${key}=${flat(parts, encodeComponent).join('%7C')}`];
-    case 'deepObject': {
-      // OpenAPI defines deepObject for objects only; a list goes as name[]=a&name[]=b, the convention
-      // of the APIs that declare it (Stripe's expand[]) and of Rails, PHP and qs
-      if (parts.kind === 'list')
-        return parts.items.map((item) => `${encodeComponent(`${name}[]`)}=${encodeComponent(item)}`);
-      if (parts.kind !== 'map')
-        throw unserializable(
-          `The value for ${location} must be an object or a list (deepObject style)`,
-          location,
-        );
-      return parts.entries.map(([k, v]) => {
-        if (/[[\]]/.test(k))
-          throw unserializable(
-            `The value for ${location} has a key with "[" or "]", which the deepObject style cannot send`,
-            location,
-          );
-        return `${encodeComponent(`${name}[${k}]`)}=${encodeComponent(v)}`;
-      });
-    }
     default:
       throw unserializable(`${s.style} is not a style for a query parameter`, location);
   }
+}
+
+/** Deepest nesting a deepObject value may have. */
+const MAX_DEEP = 8;
+
+/**
+ * deepObject pairs: `name[key]` for each property, as OpenAPI defines it. Where it leaves the style
+ * undefined, the convention of the APIs that use it (Stripe) and of Rails, PHP and qs: a nested object
+ * goes on as `name[key][inner]`, a list as `name[key][]` per item. A key holding "[" or "]", which would
+ * make another path of keys, is refused.
+ */
+function deepPairs(prefix: string, value: unknown, location: string, depth: number): [string, string][] {
+  if (depth > MAX_DEEP)
+    throw unserializable(`The value for ${location} is nested more than ${MAX_DEEP} levels deep`, location);
+  if (Array.isArray(value))
+    return value.flatMap((item) => {
+      if (item !== null && typeof item === 'object')
+        throw unserializable(
+          `The value for ${location} has a list of lists or objects, which the deepObject style cannot send`,
+          location,
+        );
+      return [[`${prefix}[]`, toText(item)] as [string, string]];
+    });
+  if (value === null || typeof value !== 'object') return [[prefix, toText(value)]];
+  return Object.entries(value).flatMap(([key, child]) => {
+    if (/[[\]]/.test(key))
+      throw unserializable(
+        `The value for ${location} has a key with "[" or "]", which the deepObject style cannot send`,
+        location,
+      );
+    return deepPairs(`${prefix}[${key}]`, child, location, depth + 1);
+  });
 }
 
 /** A path placeholder's text: simple, label or matrix, each item percent-encoded. */

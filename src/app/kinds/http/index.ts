@@ -182,7 +182,12 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
         config.body === null
           ? undefined
           : config.body_type === 'form'
-            ? renderForm(config.body as Record<string, string>, lookup)
+            ? renderForm(
+                config.body as Record<string, string>,
+                lookup,
+                config.serialization?.body,
+                auth.type === 'body' ? [auth.field] : [],
+              )
             : renderJson(config.body, lookup);
     } catch (error) {
       if (error instanceof TemplateError) {

@@ -163,13 +163,10 @@ export const ResponseShapingSchema = Type.Object(
 
 const SerializationSchema = Type.Object(
   {
-    style: Type.Union(
-      PARAMETER_STYLES.map((style) => Type.Literal(style)),
-      {
-        description:
-          'query: form, spaceDelimited, pipeDelimited, deepObject; path: simple, label, matrix; headers: simple',
-      },
-    ),
+    style: Type.Enum(PARAMETER_STYLES, {
+      description:
+        'query and form body fields: form, spaceDelimited, pipeDelimited, deepObject; path: simple, label, matrix; headers: simple',
+    }),
     explode: Type.Optional(
       Type.Boolean({ description: 'Default true for form and deepObject, false for the other styles' }),
     ),
@@ -199,6 +196,12 @@ export const HttpSerializationSchema = Type.Object(
     path: Type.Optional(
       Type.Record(Type.String({ minLength: 1, maxLength: 128 }), SerializationSchema, {
         description: 'By the variable of a `{{placeholder}}` in a path segment of `url`',
+      }),
+    ),
+    body: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 128 }), SerializationSchema, {
+        description:
+          'By field of a form body (body_type form), with the query styles; its value must be one placeholder',
       }),
     ),
   },
@@ -425,6 +428,13 @@ const PLACE_LABEL: Readonly<Record<ParameterPlace, string>> = {
   query: 'query parameter',
   header: 'header',
   path: 'path parameter',
+  form: 'form body field',
+};
+const PLACE_KEY: Readonly<Record<ParameterPlace, keyof HttpSerialization>> = {
+  query: 'query',
+  header: 'headers',
+  path: 'path',
+  form: 'body',
 };
 
 /**
@@ -440,7 +450,7 @@ function checkSerialization(config: HttpConfig): DefinitionIssue[] {
     s: Serialization,
     templates: Record<string, string> | null,
   ): DefinitionIssue | undefined => {
-    const path = `/http/serialization/${place === 'header' ? 'headers' : place}/${key}`;
+    const path = `/http/serialization/${PLACE_KEY[place]}/${key}`;
     const label = `${PLACE_LABEL[place]} "${key}"`;
     if (templates === null ? !pathRefs.has(key) : !Object.hasOwn(templates, key))
       return {
@@ -463,7 +473,15 @@ function checkSerialization(config: HttpConfig): DefinitionIssue[] {
     ...Object.entries(given.query ?? {}).map(([key, s]) => check('query', key, s, config.query)),
     ...Object.entries(given.headers ?? {}).map(([key, s]) => check('header', key, s, config.headers)),
     ...Object.entries(given.path ?? {}).map(([key, s]) => check('path', key, s, null)),
+    ...Object.entries(given.body ?? {}).map(([key, s]) => check('form', key, s, formFields(config))),
   ].filter((issue): issue is DefinitionIssue => issue !== undefined);
+}
+
+/** The fields of a form body, whose values are templates; none for a JSON body. */
+function formFields(config: HttpConfig): Record<string, string> {
+  return config.body_type === 'form' && isFlatStringRecord(config.body)
+    ? (config.body as Record<string, string>)
+    : {};
 }
 
 function splitSafely(url: string) {
