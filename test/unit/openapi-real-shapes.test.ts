@@ -5,35 +5,8 @@
  * with two hundred body fields, and DigitalOcean's operations kept in files of their own.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  type ImportPlan,
-  type PlanOptions,
-  type PlannedOperation,
-  ReferencedFiles,
-  planImport,
-} from '../../src/core/openapi/index.ts';
-
-function plan(document: unknown, options: Partial<PlanOptions> = {}): ImportPlan {
-  return planImport(document, { credentials: {}, toolNames: new Set(), ...options });
-}
-
-function operation(result: ImportPlan, key: string): PlannedOperation {
-  const found = result.operations.find((o) => o.key === key);
-  if (!found) throw new Error(`${key} not planned: ${JSON.stringify(result.skipped)}`);
-  return found;
-}
-
-const reason = (result: ImportPlan, key: string) => result.skipped.find((s) => s.key === key)?.reason;
-
-function doc(paths: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return {
-    openapi: '3.0.3',
-    info: { title: 'Test', version: '1' },
-    servers: [{ url: 'https://api.example.com/v1' }],
-    paths,
-    ...extra,
-  };
-}
+import { ReferencedFiles } from '../../src/core/openapi/index.ts';
+import { doc, operation, plan, reason } from '../helpers/openapi.ts';
 
 const EMPTY_FORM = {
   required: false,
@@ -209,6 +182,21 @@ describe('parameter serialisation from style and explode', () => {
     );
   });
 
+  /** Kubernetes-like: one list query parameter in the Swagger 2.0 way. */
+  const swaggerList = (parameter: Record<string, unknown>) => ({
+    swagger: '2.0',
+    info: { title: 'k', version: '1' },
+    host: 'k8s.example.com',
+    paths: {
+      '/pods': {
+        get: {
+          operationId: 'list',
+          parameters: [{ name: 'fields', in: 'query', type: 'array', ...parameter }],
+        },
+      },
+    },
+  });
+
   it.each([
     [undefined, { style: 'form', explode: false }],
     ['csv', { style: 'form', explode: false }],
@@ -216,40 +204,14 @@ describe('parameter serialisation from style and explode', () => {
     ['ssv', { style: 'spaceDelimited', explode: false }],
     ['pipes', { style: 'pipeDelimited', explode: false }],
   ])('Swagger 2.0 collectionFormat %s becomes %j', (collectionFormat, expected) => {
-    const swagger = {
-      swagger: '2.0',
-      info: { title: 'k', version: '1' },
-      host: 'k8s.example.com',
-      paths: {
-        '/pods': {
-          get: {
-            operationId: 'list',
-            parameters: [
-              { name: 'fields', in: 'query', type: 'array', items: { type: 'string' }, collectionFormat },
-            ],
-          },
-        },
-      },
-    };
+    const swagger = swaggerList({ items: { type: 'string' }, collectionFormat });
     expect(operation(plan(swagger), 'list').action.http.serialization).toEqual({
       query: { fields: expected },
     });
   });
 
   it('Swagger 2.0 collectionFormat tsv, which 3.x has no style for, is left out with the reason', () => {
-    const swagger = {
-      swagger: '2.0',
-      info: { title: 'k', version: '1' },
-      host: 'k8s.example.com',
-      paths: {
-        '/pods': {
-          get: {
-            operationId: 'list',
-            parameters: [{ name: 'fields', in: 'query', type: 'array', collectionFormat: 'tsv' }],
-          },
-        },
-      },
-    };
+    const swagger = swaggerList({ collectionFormat: 'tsv' });
     expect(operation(plan(swagger), 'list').notes.join('\n')).toMatch(
       /query parameter "fields" has the style "tabDelimited \(collectionFormat tsv\)", which an http action cannot send; left out/,
     );
