@@ -286,7 +286,8 @@ describe.each(STORE_KINDS)('OpenAPI import of multi-file documents on %s', (kind
       ]);
       expect(response.status).toBe(400);
       expect(response.body.error.code).toBe('VALIDATION_FAILED');
-      expect(response.body.error.details.issues).toContainEqual({ path, message });
+      expect(response.body.error).toMatchObject({ path, message });
+      expect(response.body.error.details.issues).toEqual([{ path, message }]);
     });
 
     it('a dry run shows the request it would send, and the run sends exactly that', async () => {
