@@ -157,11 +157,6 @@ describe('parameter serialisation from style and explode', () => {
       'path parameter "id" cannot be sent: deepObject is not a style for a path parameter; use simple, label, matrix',
     ],
     [
-      'deepObject on a scalar',
-      { name: 'q', in: 'query', required: true, style: 'deepObject', schema: { type: 'string' } },
-      'query parameter "q" has the deepObject style, which sends an object, but it is neither an object nor a list',
-    ],
-    [
       'an unknown style',
       { name: 'q', in: 'query', required: true, style: 'tabDelimited', schema: { type: 'array' } },
       'query parameter "q" has the style "tabDelimited", which an http action cannot send',
@@ -171,6 +166,16 @@ describe('parameter serialisation from style and explode', () => {
     expect(reason(plan(doc({ [path]: { get: { operationId: 'op', parameters: [parameter] } } })), 'op')).toBe(
       why,
     );
+  });
+
+  it('a scalar with the deepObject style is sent as name=value, as Stripe means it', () => {
+    const parameter = { name: 'trial_end', in: 'query', style: 'deepObject', schema: { type: 'integer' } };
+    const op = operation(plan(doc({ '/x': { get: { operationId: 'op', parameters: [parameter] } } })), 'op');
+    expect(op.action.http).toEqual({
+      method: 'GET',
+      url: 'https://api.example.com/v1/x',
+      query: { trial_end: '{{trial_end}}' },
+    });
   });
 
   it('an optional parameter with a style it cannot send is left out, noted', () => {

@@ -184,15 +184,17 @@ export function serializationFor(
   };
   const problem = serializationProblem(place, serialization);
   if (problem !== undefined) return `cannot be sent: ${problem}`;
-  if (style === 'deepObject' && variable.type !== 'object' && variable.type !== 'array')
-    return 'has the deepObject style, which sends an object, but it is neither an object nor a list';
   if (!serializationWanted(serialization, variable)) return undefined;
   if (style === 'matrix' && String(parameter.name) !== variable.name)
     serialization.name = String(parameter.name);
   return serialization;
 }
 
-/** A scalar in form or simple style is sent by today's rendering already; lists, objects, label and matrix need it. */
+/**
+ * Lists, objects, and scalars in label or matrix style need a serialisation; any other scalar is sent
+ * as `name=value`, which is also what a document that gives a scalar deepObject means (Stripe encodes
+ * `trial_end: "now" | integer` so).
+ */
 function serializationWanted(s: Serialization, variable: Variable): boolean {
   return (
     variable.type === 'array' || variable.type === 'object' || s.style === 'label' || s.style === 'matrix'
