@@ -2,6 +2,8 @@
  * The OpenAPI reader thread: parses documents and the files they refer to, and plans the import, so the
  * seconds a large YAML document takes never hold up the event loop that answers requests.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { AppError } from '../../core/errors.ts';
 import {
@@ -31,6 +33,21 @@ export type ReaderReply =
         details: Record<string, unknown> | undefined;
       };
     };
+
+/**
+ * Parsing is background work: on Linux this thread takes the lowest CPU priority (a thread's own nice
+ * value, set through its id), so when the machine is busy the event loop's thread gets the CPU first.
+ * Elsewhere, or where it is not allowed, the thread runs at the process's priority.
+ */
+function yieldCpu(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+  } catch {
+    // not Linux, or not permitted
+  }
+}
+yieldCpu();
 
 const readings = new Map<number, { files: ReferencedFiles; url: string | undefined }>();
 const utf8 = new TextDecoder('utf-8', { fatal: true });
