@@ -46,6 +46,7 @@ import type { EgressOptions } from './adapters/http-client/options.ts';
 import { createEmbeddedQueue } from './adapters/queue/embedded/embedded-queue.ts';
 import { createPgBossQueue } from './adapters/queue/pg-boss/pg-boss-queue.ts';
 import { MemoryRateLimiter } from './adapters/rate-limit/memory.ts';
+import { createWorkerOpenApiReader } from './adapters/openapi/worker-reader.ts';
 import { createQuickJsSandbox, type QuickJsSandbox } from './adapters/sandbox/quickjs-sandbox.ts';
 import { type Clock, systemClock } from './core/ports/clock.ts';
 import type { Crypto } from './core/ports/crypto.ts';
@@ -212,6 +213,8 @@ export async function createContainer(
         'outbound calls may reach these private destinations (SWITCHBOARD_ALLOW_PRIVATE_NETWORKS)',
       );
     }
+    // parses and plans OpenAPI documents on a thread of its own, started with the first import
+    const openApiReader = createWorkerOpenApiReader();
     const sandbox = createQuickJsSandbox({
       workers: config.sandboxWorkers || availableParallelism(),
       lazy: true,
@@ -335,7 +338,7 @@ export async function createContainer(
       agentActions: createAgentActionService({ agents, actions }),
       tools: createToolService({ store, actions, agents }),
       postCall,
-      imports: createOpenApiImportService({ store, http, actions }),
+      imports: createOpenApiImportService({ store, http, actions, reader: openApiReader, clock }),
       workflows: createWorkflowService({
         store,
         crypto,
@@ -382,6 +385,7 @@ export async function createContainer(
         await stopWork();
         await recorder.drain();
         await sandbox.close();
+        await openApiReader.close();
         await http.close();
         await rateLimiter.close();
         await authFailureLimiter.close();

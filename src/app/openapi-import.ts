@@ -1,9 +1,12 @@
 /**
  * Importing an OpenAPI or Swagger document as http actions: the document comes inline or from a URL
- * fetched through the one guarded egress client; core/openapi plans every operation; a preview returns
- * the plan, an import saves the selected operations through the action service, so every save-time
- * check applies to each, and reports what it created and what it refused, with the reason.
+ * fetched through the one guarded egress client, and so do the files its references name (a document
+ * split over several files), within a bound on their number, total size and time; the reader port
+ * parses and plans every operation off the event loop; a preview returns the plan, an import saves the
+ * selected operations through the action service, so every save-time check applies to each, and
+ * reports what it created and what it refused, with the reason.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { authUrls } from '../core/actions/kinds/http.ts';
 import type { DefinitionIssue } from '../core/actions/model.ts';
 import { AppError } from '../core/errors.ts';
@@ -12,9 +15,10 @@ import {
   type PlannedOperation,
   type SchemeCredential,
   type SkippedOperation,
-  planImport,
 } from '../core/openapi/index.ts';
+import type { Clock } from '../core/ports/clock.ts';
 import { EgressError, type HttpClient } from '../core/ports/http-client.ts';
+import type { OpenApiReader, OpenApiReading } from '../core/ports/openapi-reader.ts';
 import type { Store } from '../core/ports/store.ts';
 import type { Principal } from '../core/tenancy.ts';
 import { toolNameFor } from '../core/tools/names.ts';
@@ -59,10 +63,15 @@ export interface OpenApiImportDeps {
   store: Store;
   http: HttpClient;
   actions: ActionService;
+  reader: OpenApiReader;
+  clock: Clock;
 }
 
 export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
 const FETCH_TIMEOUT_MS = 20_000;
+/** Bounds on the files a document's references name: how many, their total size, and the time for all. */
+export const REFERENCED_FILES = { maxFiles: 2_000, maxBytes: 32 * 1024 * 1024, deadlineMs: 60_000 };
+const CONCURRENT_FILE_FETCHES = 8;
 const ACCEPT =
   'application/openapi+json, application/json, application/openapi+yaml, application/yaml, text/yaml;q=0.9, */*;q=0.5';
 
@@ -71,7 +80,10 @@ const invalid = (path: string, message: string, details?: Record<string, unknown
 
 export type OpenApiImportService = ReturnType<typeof createOpenApiImportService>;
 
-export function createOpenApiImportService({ store, http, actions }: OpenApiImportDeps) {
+/** The body's bytes (UTF-8 text, decoded by the reader, off the event loop), or why there is none. */
+type Fetched = { bytes: Uint8Array; url: string } | { why: string; details: Record<string, unknown> };
+
+export function createOpenApiImportService({ store, http, actions, reader, clock }: OpenApiImportDeps) {
   async function load(request: ImportRequest): Promise<{ document: unknown; url: string | null }> {
     if ((request.document === undefined) === (request.url === undefined))
       throw invalid(
@@ -82,36 +94,72 @@ export function createOpenApiImportService({ store, http, actions }: OpenApiImpo
       );
     if (request.url === undefined) return { document: request.document, url: null };
     const fetched = await fetchDocument(request.url);
-    return { document: fetched.text, url: fetched.url };
+    return { document: fetched.bytes, url: fetched.url };
   }
 
-  async function fetchDocument(url: string): Promise<{ text: string; url: string }> {
-    const host = checkedUrl('/url', url).host;
+  async function fetchDocument(url: string): Promise<{ bytes: Uint8Array; url: string }> {
+    checkedUrl('/url', url);
+    const fetched = await fetchFile(url, MAX_DOCUMENT_BYTES, FETCH_TIMEOUT_MS);
+    if ('why' in fetched)
+      throw invalid('/url', `Could not fetch the document: ${fetched.why}`, fetched.details);
+    return fetched;
+  }
+
+  /** A file through the egress guard, or why not (a sentence naming the host). */
+  async function fetchFile(url: string, maxBytes: number, timeoutMs: number): Promise<Fetched> {
+    const host = new URL(url).host;
     let response;
     try {
       response = await http.request({
         method: 'GET',
         url,
         headers: { accept: ACCEPT },
-        maxResponseBytes: MAX_DOCUMENT_BYTES,
-        timeoutMs: FETCH_TIMEOUT_MS,
+        maxResponseBytes: maxBytes,
+        timeoutMs,
       });
     } catch (error) {
       if (!(error instanceof EgressError)) throw error;
       const why =
-        error.code === 'RESPONSE_TOO_LARGE'
-          ? `it is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB`
-          : error.message;
-      throw invalid('/url', `Could not fetch the document from ${host}: ${why}`, { code: error.code });
+        error.code === 'RESPONSE_TOO_LARGE' ? `it is larger than ${megabytes(maxBytes)}` : error.message;
+      return { why: `${host}: ${why}`, details: { code: error.code } };
     }
     if (response.status < 200 || response.status > 299)
-      throw invalid('/url', `Could not fetch the document: ${host} answered HTTP ${response.status}`, {
-        status: response.status,
-      });
-    try {
-      return { text: new TextDecoder('utf-8', { fatal: true }).decode(response.body), url: response.url };
-    } catch {
-      throw invalid('/url', `The document at ${host} is not UTF-8 text`);
+      return { why: `${host} answered HTTP ${response.status}`, details: { status: response.status } };
+    return { bytes: response.body, url: response.url };
+  }
+
+  /**
+   * Fetches the files the document's references name, and the files those name, a few at a time; a
+   * file past the bounds, or one that cannot be fetched, is failed with the reason.
+   */
+  async function fetchReferenced(reading: OpenApiReading): Promise<void> {
+    const { maxFiles, maxBytes, deadlineMs } = REFERENCED_FILES;
+    const deadline = clock.now() + deadlineMs;
+    const requested = new Set<string>();
+    let bytes = 0;
+    const one = async (url: string): Promise<void> => {
+      requested.add(url);
+      const timeLeft = Math.min(FETCH_TIMEOUT_MS, deadline - clock.now());
+      const room = Math.min(MAX_DOCUMENT_BYTES, maxBytes - bytes);
+      const beyond =
+        requested.size > maxFiles
+          ? `the document refers to more than ${maxFiles} files`
+          : room <= 0
+            ? `the files the document refers to add up to more than ${megabytes(maxBytes)}`
+            : timeLeft <= 0
+              ? `fetching the files the document refers to took more than ${deadlineMs / 1000} s`
+              : undefined;
+      if (beyond !== undefined) return reading.fail(url, beyond);
+      const fetched = await fetchFile(url, room, timeLeft);
+      if ('why' in fetched) return reading.fail(url, fetched.why);
+      bytes += fetched.bytes.byteLength;
+      return reading.add(url, fetched.bytes);
+    };
+    for (;;) {
+      const next = reading.pending.filter((url) => !requested.has(url));
+      if (next.length === 0) return;
+      for (let at = 0; at < next.length; at += CONCURRENT_FILE_FETCHES)
+        await Promise.all(next.slice(at, at + CONCURRENT_FILE_FETCHES).map(one));
     }
   }
 
@@ -204,19 +252,27 @@ export function createOpenApiImportService({ store, http, actions }: OpenApiImpo
       if (request.baseUrl !== undefined) checkedUrl('/base_url', request.baseUrl);
       await checkSecrets(organizationId, request.credentials);
       const { document, url } = await load(request);
-      const plan = planImport(document, {
-        documentUrl: url ?? undefined,
-        baseUrl: request.baseUrl,
-        credentials: request.credentials,
-        toolNames: await store.actions.toolNames(organizationId),
-        select: request.select,
-      });
+      const reading = await reader.open(document, url ?? undefined);
+      let plan: ImportPlan;
+      try {
+        await fetchReferenced(reading);
+        plan = await reading.plan({
+          baseUrl: request.baseUrl,
+          credentials: request.credentials,
+          toolNames: await store.actions.toolNames(organizationId),
+          select: request.select,
+        });
+      } finally {
+        reading.close();
+      }
       guardPlan(plan);
       if (request.dryRun || request.select === undefined) return { dryRun: true, plan, url };
 
       const created: CreatedAction[] = [];
       const refused: RefusedOperation[] = plan.skipped.map((s) => ({ key: s.key, reason: s.reason }));
       for (const operation of plan.operations) {
+        // a save whose store answers at once never returns to the event loop: let requests in between
+        await nextTurn();
         const result = await save(principal, operation);
         if ('actionId' in result) created.push(result);
         else refused.push(result);
@@ -225,6 +281,8 @@ export function createOpenApiImportService({ store, http, actions }: OpenApiImpo
     },
   };
 }
+
+const megabytes = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
 
 function where(operation: PlannedOperation): Omit<SkippedOperation, 'reason'> {
   return {

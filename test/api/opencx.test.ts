@@ -352,8 +352,11 @@ describe.each(STORE_KINDS)('OpenCX actions API on %s', (kind) => {
       /cookie/,
     ],
     [
-      'a body sent with GET',
-      { request_type: 'GET', payload: { requestBody: { content: { 'application/json': { schema: {} } } } } },
+      'a body GET requires',
+      {
+        request_type: 'GET',
+        payload: { requestBody: { required: true, content: { 'application/json': { schema: {} } } } },
+      },
       /body/,
     ],
     ['an XML-only body', { payload: { requestBody: { content: { 'application/xml': {} } } } }, /xml/],

@@ -7,12 +7,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../../src/core/errors.ts';
-import {
-  type ImportPlan,
-  type PlanOptions,
-  type PlannedOperation,
-  planImport,
-} from '../../src/core/openapi/index.ts';
+import type { PlannedOperation } from '../../src/core/openapi/index.ts';
+import { doc, operation, plan, reason } from '../helpers/openapi.ts';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/openapi/${name}`, import.meta.url), 'utf8');
@@ -20,32 +16,7 @@ const PETSTORE = fixture('petstore-swagger2.json');
 const GITHUB = fixture('github-issues-openapi30.json');
 const SPOTIFY = fixture('spotify-openapi31.yaml');
 
-function plan(document: unknown, options: Partial<PlanOptions> = {}): ImportPlan {
-  return planImport(document, { credentials: {}, toolNames: new Set(), ...options });
-}
-
-function operation(result: ImportPlan, key: string): PlannedOperation {
-  const found = result.operations.find((o) => o.key === key);
-  if (!found)
-    throw new Error(
-      `${key} not planned: ${JSON.stringify(result.skipped.find((s) => s.key === key) ?? result.skipped)}`,
-    );
-  return found;
-}
-
-const reason = (result: ImportPlan, key: string) => result.skipped.find((s) => s.key === key)?.reason;
 const variable = (op: PlannedOperation, name: string) => op.action.variables.find((v) => v.name === name);
-
-/** A minimal 3.0 document around some paths. */
-function doc(paths: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return {
-    openapi: '3.0.3',
-    info: { title: 'Test', version: '1' },
-    servers: [{ url: 'https://api.example.com/v1' }],
-    paths,
-    ...extra,
-  };
-}
 
 describe('Swagger 2.0: Petstore', () => {
   const result = plan(PETSTORE, { credentials: { api_key: { secretId: 'sec_1' } } });
@@ -461,14 +432,19 @@ describe('parameters and names', () => {
       'cookie parameter "s" is a cookie, and http actions send no cookies',
     ],
     [
-      'a GET with a body',
-      { get: { operationId: 'op', requestBody: { content: { 'application/json': { schema: {} } } } } },
-      'it sends a request body with GET, which an http action cannot',
+      'a GET that requires a body',
+      {
+        get: {
+          operationId: 'op',
+          requestBody: { required: true, content: { 'application/json': { schema: {} } } },
+        },
+      },
+      'it requires a request body with GET, which an http action cannot send',
     ],
     [
       'an external $ref',
       { get: { operationId: 'op', parameters: [{ $ref: 'common.yaml#/parameters/page' }] } },
-      'the $ref "common.yaml#/parameters/page" points outside the document; bundle it into one file (for example with `redocly bundle`) and import that',
+      'the $ref "common.yaml#/parameters/page" points outside the document; import it by url, or bundle it into one file (for example with `redocly bundle`)',
     ],
     [
       'a $ref to nothing',

@@ -1,26 +1,36 @@
 /**
  * A request body → variables and a body template. A JSON (or form-encoded) object's top-level
  * properties become variables and the template names each (`{"name": "{{name}}"}`); a nested object is
- * one object variable; any other body is one variable sent as the whole body. Bodies in other media
- * types (multipart, XML, binary) cannot be sent, so their operations are skipped.
+ * one object variable; any other body is one variable sent as the whole body. A body that can hold
+ * nothing (an object with no properties and no others allowed) is not sent, and neither is an optional
+ * or empty one on GET, HEAD or DELETE, whose servers read no body. Bodies in other media types
+ * (multipart, XML, binary) cannot be sent, so their operations are skipped.
  */
 import type { Variable } from '../actions/variable-model.ts';
+import type { Serialization } from '../templates/index.ts';
 import type { NameClaims } from './names.ts';
+import { serializationFor } from './parameters.ts';
 import { deref } from './refs.ts';
 import { type Shape, shapeOf } from './schemas.ts';
 import { toVariable } from './variables.ts';
 import { ImportProblem, type Json, quote, record, setEntry, text } from './values.ts';
 
 export interface BodyPlan {
+  /** undefined: the request is sent without a body. */
   body: unknown;
   bodyType: 'json' | 'form';
   /** Set when the API wants a JSON type other than application/json. */
   contentType?: string;
+  /** Form fields holding a list or object: how each is sent (the media type's `encoding`). */
+  serialization?: Record<string, Serialization>;
   variables: Variable[];
   notes: string[];
 }
 
 const FORM = 'application/x-www-form-urlencoded';
+/** Methods an http action sends without a body unless the document requires one (GET and HEAD never). */
+const BODY_OPTIONAL: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE']);
+const BODYLESS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 
 const baseType = (type: string) => (type.split(';')[0] ?? '').trim().toLowerCase();
 const isJson = (type: string) =>
@@ -37,11 +47,22 @@ export function planBody(
   const content = record(requestBody.content);
   const types = Object.keys(content);
   if (types.length === 0) return undefined;
-  if (method === 'GET' || method === 'HEAD')
-    throw new ImportProblem(`it sends a request body with ${method}, which an http action cannot`);
   const json = types.find((t) => baseType(t) === 'application/json') ?? types.find(isJson);
   const chosen = json ?? types.find((t) => baseType(t) === FORM);
-  if (chosen === undefined)
+  const shape = chosen === undefined ? undefined : shapeOf(root, record(content[chosen]).schema);
+  const empty = shape !== undefined && isEmpty(shape);
+  const without = (why: string): BodyPlan => ({
+    body: undefined,
+    bodyType: 'json',
+    variables: [],
+    notes: [`request body: ${why}; the request is sent without one`],
+  });
+  if (BODY_OPTIONAL.has(method) && (requestBody.required !== true || empty))
+    return without(empty ? 'it holds no fields' : `it is optional on ${method}`);
+  if (BODYLESS.has(method))
+    throw new ImportProblem(`it requires a request body with ${method}, which an http action cannot send`);
+  if (empty) return without('it holds no fields');
+  if (chosen === undefined || shape === undefined)
     throw new ImportProblem(
       `its request body is only ${types.join(', ')}; an http action sends a JSON or form-encoded body`,
     );
@@ -50,17 +71,21 @@ export function planBody(
     bodyType === 'json' && !['application/json', '*/*', 'application/*'].includes(baseType(chosen))
       ? chosen
       : undefined;
-  const shape = shapeOf(root, record(content[chosen]).schema);
   const plan: BodyPlan = { body: null, bodyType, variables: [], notes: [] };
   if (contentType) plan.contentType = contentType;
   if (shape.note) plan.notes.push(`request body: ${shape.note}`);
-  if (shape.type === 'object' && Object.keys(shape.properties).length > 0) fields(root, shape, claims, plan);
+  const encoding = record(record(content[chosen]).encoding);
+  if (shape.type === 'object' && Object.keys(shape.properties).length > 0)
+    fields(root, shape, claims, plan, encoding);
   else whole(root, shape, requestBody, claims, plan);
   return plan;
 }
 
+const isEmpty = (shape: Shape): boolean =>
+  shape.type === 'object' && shape.closed === true && Object.keys(shape.properties).length === 0;
+
 /** Each top-level property is a variable; optional ones the agent leaves out are left out of the body. */
-function fields(root: Json, shape: Shape, claims: NameClaims, plan: BodyPlan): void {
+function fields(root: Json, shape: Shape, claims: NameClaims, plan: BodyPlan, encoding: Json): void {
   const template: Record<string, string> = {};
   for (const [field, child] of Object.entries(shape.properties)) {
     const fieldShape = shapeOf(root, child.schema, child.stack);
@@ -74,10 +99,18 @@ function fields(root: Json, shape: Shape, claims: NameClaims, plan: BodyPlan): v
       plan.notes.push(`${mapped.problem}; left out (it is optional)`);
       continue;
     }
+    if (plan.bodyType === 'form') {
+      // a form field is sent as a query parameter would be: its encoding's style, form by default
+      const serialization = serializationFor(record(encoding[field]), 'form', mapped.variable);
+      if (typeof serialization === 'string') {
+        if (required) throw new ImportProblem(`${label} ${serialization}`);
+        plan.notes.push(`${label} ${serialization}; left out (it is optional)`);
+        continue;
+      }
+      if (serialization !== undefined) setEntry((plan.serialization ??= {}), field, serialization);
+    }
     plan.variables.push(mapped.variable);
     plan.notes.push(...mapped.notes);
-    if (plan.bodyType === 'form' && (mapped.variable.type === 'object' || mapped.variable.type === 'array'))
-      plan.notes.push(`${label} is sent as JSON text in the form`);
     setEntry(template, field, `{{${name}}}`);
   }
   plan.body = template;

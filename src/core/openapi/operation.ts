@@ -7,11 +7,13 @@ import {
   HTTP_METHODS,
   type HttpConfigInput,
   type HttpMethod,
+  type HttpSerialization,
   checkHttpConfig,
   normalizeHttpConfig,
 } from '../actions/kinds/http.ts';
 import { checkVariables } from '../actions/check-variables.ts';
 import { VARIABLE_LIMITS, type Variable } from '../actions/variable-model.ts';
+import type { Serialization } from '../templates/index.ts';
 import { toolNameFor } from '../tools/names.ts';
 import { planBody } from './body.ts';
 import { NameClaims } from './names.ts';
@@ -113,7 +115,8 @@ function build(ctx: OperationContext, ref: OperationRef, method: HttpMethod, ope
     url: `${server}${parameters.path}`,
     ...(Object.keys(query).length > 0 ? { query } : {}),
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
-    ...(body ? { body: body.body, body_type: body.bodyType } : {}),
+    ...(body?.body === undefined ? {} : { body: body.body, body_type: body.bodyType }),
+    ...serializationOf(parameters.serialization, body?.body === undefined ? undefined : body.serialization),
     ...(auth.auth ? { auth: auth.auth } : {}),
   };
   if (http.url.length > 2048) throw new ImportProblem('its URL is longer than 2048 characters');
@@ -148,24 +151,17 @@ function build(ctx: OperationContext, ref: OperationRef, method: HttpMethod, ope
 }
 
 /**
- * Within the action's limits, and passing the save-time variable check: optional variables beyond the
- * 100th are left out, and a field the check refuses (an odd default) is dropped, each noted.
+ * Within the action's limits, and passing the save-time variable check: a field the check refuses (an
+ * odd default) is dropped and noted. An operation with more inputs than an action takes is skipped:
+ * leaving some out would send requests its template can no longer fill.
  */
 function fitVariables(variables: Variable[], notes: string[]): Variable[] {
-  let fitted = variables;
-  if (fitted.length > VARIABLE_LIMITS.maxVariables) {
-    const required = fitted.filter((v) => v.required);
-    if (required.length > VARIABLE_LIMITS.maxVariables)
-      throw new ImportProblem(
-        `it needs ${required.length} inputs; an action takes at most ${VARIABLE_LIMITS.maxVariables}`,
-      );
-    const room = VARIABLE_LIMITS.maxVariables - required.length;
-    const kept = new Set([...required, ...fitted.filter((v) => !v.required).slice(0, room)]);
-    notes.push(
-      `${fitted.length - kept.size} optional inputs left out: an action takes at most ${VARIABLE_LIMITS.maxVariables}`,
+  const fitted = variables;
+  const max = VARIABLE_LIMITS.maxVariables;
+  if (fitted.length > max)
+    throw new ImportProblem(
+      `it has ${fitted.length} parameters and body fields (${fitted.filter((v) => v.required).length} required); an action takes at most ${max} inputs`,
     );
-    fitted = fitted.filter((v) => kept.has(v));
-  }
   for (let round = 0; round < 7 * fitted.length + 1; round++) {
     const [issue] = checkVariables(fitted);
     if (issue === undefined) return fitted;
@@ -177,6 +173,15 @@ function fitVariables(variables: Variable[], notes: string[]): Variable[] {
     notes.push(`variable ${variable.name}: ${field} left out (${issue.message})`);
   }
   throw new ImportProblem('its inputs cannot be saved');
+}
+
+/** The config's serialization: the parameters', and the form body's fields'; absent when empty. */
+function serializationOf(
+  parameters: HttpSerialization,
+  body: Record<string, Serialization> | undefined,
+): { serialization?: HttpSerialization } {
+  const serialization = body === undefined ? parameters : { ...parameters, body };
+  return Object.keys(serialization).length > 0 ? { serialization } : {};
 }
 
 function humanize(operationId: string): string {

@@ -1,11 +1,20 @@
 /**
  * Parameters → variables: path parameters become `{{name}}` path segments, query and header parameters
  * the http config's query and headers. Path-item parameters apply unless the operation redefines one of
- * the same name and location. What cannot be sent (cookies, headers Switchboard sets itself) is left
- * out when optional, and skips the operation when required.
+ * the same name and location. A list or object parameter is sent as its `style` and `explode` say (the
+ * config's serialization); one described by `content` is sent as that media type's text, which is JSON
+ * text. What cannot be sent (cookies, headers Switchboard sets itself, a style no http action knows) is
+ * left out when optional, and skips the operation when required.
  */
-import { RESERVED_HEADERS } from '../actions/kinds/http.ts';
+import { type HttpSerialization, RESERVED_HEADERS } from '../actions/kinds/http.ts';
 import type { Variable } from '../actions/variable-model.ts';
+import {
+  PARAMETER_STYLES,
+  type ParameterPlace,
+  type ParameterStyle,
+  type Serialization,
+  serializationProblem,
+} from '../templates/index.ts';
 import type { NameClaims } from './names.ts';
 import { deref } from './refs.ts';
 import { shapeOf } from './schemas.ts';
@@ -28,9 +37,17 @@ export interface ParameterPlan {
   path: string;
   query: Record<string, string>;
   headers: Record<string, string>;
+  serialization: HttpSerialization;
   variables: Variable[];
   notes: string[];
 }
+
+const DEFAULT_STYLE: Readonly<Record<ParameterPlace, ParameterStyle>> = {
+  query: 'form',
+  header: 'simple',
+  path: 'simple',
+  form: 'form',
+};
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 /** OpenAPI ignores these header parameters; the others Switchboard sets itself. */
@@ -47,7 +64,7 @@ export function planParameters(
   claims: NameClaims,
   auth: AuthPlan,
 ): ParameterPlan {
-  const plan: ParameterPlan = { path, query: {}, headers: {}, variables: [], notes: [] };
+  const plan: ParameterPlan = { path, query: {}, headers: {}, serialization: {}, variables: [], notes: [] };
   const parameters = merged(root, pathItem, operation);
   const inPath = [...new Set([...path.matchAll(PLACEHOLDER)].map((m) => m[1] ?? ''))];
   const names = new Map<string, string>();
@@ -134,12 +151,54 @@ function add(root: Json, parameter: Json, claims: NameClaims, plan: ParameterPla
     label,
   );
   if ('problem' in mapped) return refuse(mapped.problem.slice(label.length + 1));
+  const serialization = serializationFor(parameter, where as ParameterPlace, mapped.variable);
+  if (typeof serialization === 'string') return refuse(serialization);
   plan.variables.push(mapped.variable);
   plan.notes.push(...mapped.notes);
   if (parameter.deprecated === true) plan.notes.push(`${label} is deprecated`);
-  if (where === 'query' && (mapped.variable.type === 'array' || mapped.variable.type === 'object'))
-    plan.notes.push(`${label} is sent as one value holding JSON text (such as ["a","b"])`);
+  if (serialization !== undefined) {
+    const place = where === 'header' ? 'headers' : (where as 'query' | 'path');
+    const key = where === 'path' ? name : raw;
+    setEntry((plan.serialization[place] ??= {}), key, serialization);
+  }
   return name;
+}
+
+/**
+ * The parameter's style and explode, or undefined where today's rendering already sends the same (a
+ * scalar in form or simple style, or a parameter described by `content`); a string says why it cannot
+ * be sent.
+ */
+export function serializationFor(
+  parameter: Json,
+  place: ParameterPlace,
+  variable: Variable,
+): Serialization | string | undefined {
+  if (parameter.schema === undefined && parameter.content !== undefined) return undefined;
+  const style = text(parameter.style) ?? DEFAULT_STYLE[place];
+  if (!(PARAMETER_STYLES as readonly string[]).includes(style))
+    return `has the style ${quote(style)}, which an http action cannot send`;
+  const serialization: Serialization = {
+    style: style as ParameterStyle,
+    ...(typeof parameter.explode === 'boolean' ? { explode: parameter.explode } : {}),
+  };
+  const problem = serializationProblem(place, serialization);
+  if (problem !== undefined) return `cannot be sent: ${problem}`;
+  if (!serializationWanted(serialization, variable)) return undefined;
+  if (style === 'matrix' && String(parameter.name) !== variable.name)
+    serialization.name = String(parameter.name);
+  return serialization;
+}
+
+/**
+ * Lists, objects, and scalars in label or matrix style need a serialisation; any other scalar is sent
+ * as `name=value`, which is also what a document that gives a scalar deepObject means (Stripe encodes
+ * `trial_end: "now" | integer` so).
+ */
+function serializationWanted(s: Serialization, variable: Variable): boolean {
+  return (
+    variable.type === 'array' || variable.type === 'object' || s.style === 'label' || s.style === 'matrix'
+  );
 }
 
 /** A parameter described by `content` (3.x) rather than `schema`. */

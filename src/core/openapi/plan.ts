@@ -45,6 +45,10 @@ export interface ImportPlan {
 
 export const MAX_OPERATIONS = 2000;
 
+/**
+ * `document` is the text or the parsed document; a multi-file one comes bundled (bundle.ts), else its
+ * references into other files skip the operations that need them.
+ */
 export function planImport(document: unknown, options: PlanOptions): ImportPlan {
   const read = readDocument(document, options.documentUrl);
   const root = read.doc;
@@ -110,8 +114,18 @@ function operationsOf(root: Json): (OperationRef | SkippedOperation)[] {
       found.push({ key: path, operationId: null, method: null, path, reason: error.message });
       continue;
     }
-    for (const [method, operation] of Object.entries(pathItem)) {
-      if (!(OPERATION_METHODS as readonly string[]).includes(method) || !isRecord(operation)) continue;
+    for (const [method, raw] of Object.entries(pathItem)) {
+      if (!(OPERATION_METHODS as readonly string[]).includes(method) || !isRecord(raw)) continue;
+      // an operation kept in a file of its own (`get: {$ref: ...}`) is read from there, or skipped
+      let operation: Json;
+      try {
+        operation = deref(root, raw).value;
+      } catch (error) {
+        if (!(error instanceof ImportProblem)) throw error;
+        const key = `${method.toUpperCase()} ${path}`;
+        found.push({ key, operationId: null, method: method.toUpperCase(), path, reason: error.message });
+        continue;
+      }
       found.push({ key: '', path, method, pathItem, operation });
     }
   }

@@ -1,17 +1,24 @@
 /**
- * Internal `$ref`s: JSON Pointers into the same document (`#/components/schemas/Pet`). A reference to
- * another file or URL is an ImportProblem: the importer reads one document and fetches nothing else.
+ * `$ref`s as JSON Pointers into the document (`#/components/schemas/Pet`). References into other files
+ * were rewritten into pointers when the files could be fetched (bundle.ts); one that is still a file or
+ * URL is an ImportProblem saying why it was not read.
  */
-import { ImportProblem, type Json, isRecord, quote } from './values.ts';
+import { UNREAD_KEY } from './bundle.ts';
+import { ImportProblem, type Json, isRecord, quote, record } from './values.ts';
 
 /** Longest chain of references to references followed before giving up. */
 const MAX_HOPS = 32;
 
 export function resolvePointer(root: unknown, ref: string): unknown {
-  if (!ref.startsWith('#'))
+  if (!ref.startsWith('#')) {
+    const unread = record(record(root)[UNREAD_KEY]);
+    const why = Object.hasOwn(unread, ref) && typeof unread[ref] === 'string' ? unread[ref] : undefined;
     throw new ImportProblem(
-      `the $ref ${quote(ref)} points outside the document; bundle it into one file (for example with \`redocly bundle\`) and import that`,
+      why === undefined
+        ? `the $ref ${quote(ref)} points outside the document; import it by url, or bundle it into one file (for example with \`redocly bundle\`)`
+        : `the $ref ${quote(ref)} could not be read: ${why}`,
     );
+  }
   let pointer: string;
   try {
     pointer = decodeURIComponent(ref.slice(1));

@@ -26,6 +26,8 @@ export interface Shape {
   maximum?: number;
   maxLength?: number;
   readOnly?: boolean;
+  /** `additionalProperties: false`: an object with no properties is then always empty. */
+  closed?: boolean;
   properties: Record<string, Child>;
   required: string[];
   items?: Child;
@@ -90,6 +92,7 @@ function own(value: Json): Partial<Shape> {
   if (typeof value.maximum === 'number') out.maximum = value.maximum;
   if (typeof value.maxLength === 'number') out.maxLength = value.maxLength;
   if (value.readOnly === true) out.readOnly = true;
+  if (value.additionalProperties === false) out.closed = true;
   return out;
 }
 
@@ -149,6 +152,7 @@ const FIRST_WINS = [
   'maxLength',
   'items',
   'note',
+  'closed',
 ] as const;
 
 /** allOf: properties and required lists merged; for the rest, the first part that says wins (the schema's own). */

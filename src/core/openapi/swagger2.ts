@@ -5,6 +5,7 @@
  * A parameter `$ref` that cannot be resolved marks its operation with `x-import-problem`, so it is
  * reported as skipped rather than failing the whole document.
  */
+import { FILES_KEY, UNREAD_KEY } from './bundle.ts';
 import { resolvePointer } from './refs.ts';
 import { ImportProblem, type Json, entries, isRecord, list, record, stringList, text } from './values.ts';
 
@@ -66,6 +67,8 @@ export function convertSwagger2(doc: Json, documentUrl?: string): Json {
       ),
     },
     ...(Array.isArray(doc.security) ? { security: doc.security } : {}),
+    // the files of a multi-file document, which references point into as they are
+    ...(doc[FILES_KEY] === undefined ? {} : { [FILES_KEY]: doc[FILES_KEY], [UNREAD_KEY]: doc[UNREAD_KEY] }),
   };
 }
 
@@ -116,6 +119,29 @@ function mergeParameters(doc: Json, pathLevel: unknown[], operationLevel: unknow
   return [...byKey.values()];
 }
 
+/**
+ * 2.0's collectionFormat as 3.x's style and explode (csv is 2.0's default); tsv has no 3.x style and
+ * keeps a name of its own, which the importer reports as one it cannot send.
+ */
+const COLLECTION_STYLES: Readonly<Record<string, Json>> = {
+  csv: { style: 'form', explode: false },
+  multi: { style: 'form', explode: true },
+  ssv: { style: 'spaceDelimited', explode: false },
+  pipes: { style: 'pipeDelimited', explode: false },
+  tsv: { style: 'tabDelimited (collectionFormat tsv)', explode: false },
+};
+
+function styleOf(parameter: Json): Json {
+  if (parameter.type !== 'array') return {};
+  const format = text(parameter.collectionFormat) ?? 'csv';
+  const style = Object.hasOwn(COLLECTION_STYLES, format)
+    ? (COLLECTION_STYLES[format] as Json)
+    : { style: `collectionFormat ${format}` };
+  if (parameter.in === 'query') return style;
+  // path and header lists: simple (csv) is the only style 3.x gives them
+  return format === 'csv' ? { style: 'simple', explode: false } : style;
+}
+
 function convertParameter(parameter: Json): Json {
   const schema = Object.fromEntries(
     SCHEMA_KEYWORDS.filter((k) => k in parameter).map((k) => [k, parameter[k]]),
@@ -123,6 +149,7 @@ function convertParameter(parameter: Json): Json {
   return {
     name: parameter.name,
     in: parameter.in,
+    ...styleOf(parameter),
     ...(parameter.description === undefined ? {} : { description: parameter.description }),
     required: parameter.in === 'path' ? true : parameter.required === true,
     schema: rewriteRefs(schema),

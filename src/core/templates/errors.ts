@@ -7,6 +7,8 @@ export type TemplateErrorCode =
   | 'UNSAFE_PATH'
   /** A header value would contain CR, LF or NUL. */
   | 'UNSAFE_HEADER'
+  /** A value its parameter's style cannot send (a nested list, a deepObject key with brackets). */
+  | 'UNSERIALIZABLE'
   /** Placeholders where they may not be: the scheme or host of a URL, a secret in a URL path. */
   | 'NOT_TEMPLATABLE';
 

@@ -19,3 +19,12 @@ export {
   type Lookup,
   type UrlTemplate,
 } from './render.ts';
+export {
+  PARAMETER_STYLES,
+  STYLES_BY_PLACE,
+  explodes,
+  serializationProblem,
+  type ParameterPlace,
+  type ParameterStyle,
+  type Serialization,
+} from './serialize.ts';

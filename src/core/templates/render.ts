@@ -6,6 +6,9 @@
 import { BoundedCache } from '../bounded-cache.ts';
 import { TemplateError } from './errors.ts';
 import { parseTemplate, soleReference } from './parse.ts';
+import { type Serialization, serializeHeader, serializePath, serializeQuery, toText } from './serialize.ts';
+
+export { toText };
 
 /**
  * What a reference stands for in this run. `found: false`: it names nothing (an error wherever it is).
@@ -13,15 +16,6 @@ import { parseTemplate, soleReference } from './parse.ts';
  * position that can simply be left out (a query parameter, a header, a body field) is then omitted.
  */
 export type Lookup = (ref: string) => { found: true; value: unknown } | { found: false };
-
-/** Text for a value placed inside a string. */
-export function toText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
-    return String(value);
-  if (value === null) return 'null';
-  return JSON.stringify(value) ?? '';
-}
 
 const OMIT = Symbol('omit');
 
@@ -50,14 +44,14 @@ function missing(ref: string, location: string): TemplateError {
 const same = (text: string): string => text;
 
 /**
- * A string with every placeholder replaced by `encode(text of value)`; an absent value is an error.
- * `literal` transforms the template's own text (used to decode a query string as written).
+ * A string with every placeholder replaced by `encode(value)` (its text, by default); an absent value is
+ * an error. `literal` transforms the template's own text (used to decode a query string as written).
  */
 export function renderString(
   template: string,
   lookup: Lookup,
   location: string,
-  encode: (text: string) => string = same,
+  encode: (value: unknown, ref: string) => string = toText,
   literal: (text: string) => string = same,
 ): string {
   let out = '';
@@ -68,7 +62,7 @@ export function renderString(
     }
     const value = resolve(segment.ref, lookup, location);
     if (value === undefined) throw missing(segment.ref, location);
-    out += encode(toText(value));
+    out += encode(value, segment.ref);
   }
   return out;
 }
@@ -82,20 +76,27 @@ function renderOmittable(
 ): string | typeof OMIT {
   const sole = soleReference(template);
   if (sole !== undefined && resolve(sole, lookup, location) === undefined) return OMIT;
-  return renderString(template, lookup, location, same, literal);
+  return renderString(template, lookup, location, toText, literal);
 }
 
 const UNSAFE_HEADER_CHARS = /[\r\n\0]/;
 
-/** Header values: names are literal; a rendered value with CR, LF or NUL is refused (B03). */
+/**
+ * Header values: names are literal; a rendered value with CR, LF or NUL is refused (B03). A header
+ * with a serialisation takes its placeholder's whole value (a list or object) in the simple style.
+ */
 export function renderHeaders(
   headers: Readonly<Record<string, string>>,
   lookup: Lookup,
+  serialization: Readonly<Record<string, Serialization>> = {},
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, template] of Object.entries(headers)) {
     const location = `headers.${name}`;
-    const value = renderOmittable(template, lookup, location);
+    const style = Object.hasOwn(serialization, name) ? serialization[name] : undefined;
+    const value = style
+      ? renderStyled(template, lookup, location, (v) => serializeHeader(v, style, location))
+      : renderOmittable(template, lookup, location);
     if (value === OMIT) continue;
     if (UNSAFE_HEADER_CHARS.test(value)) {
       throw new TemplateError(
@@ -145,14 +146,34 @@ function renderNode(node: unknown, lookup: Lookup, location: string): unknown {
   return node;
 }
 
-/** application/x-www-form-urlencoded: literal keys, rendered values, URLSearchParams encoding. */
-export function renderForm(fields: Readonly<Record<string, string>>, lookup: Lookup): string {
-  const params = new URLSearchParams();
+/**
+ * application/x-www-form-urlencoded: literal keys, rendered values, URLSearchParams encoding; a field
+ * with a serialisation sends its whole value as a query parameter of that style would. `reservedKeys`
+ * (a field auth adds) may not be brought by a value.
+ */
+export function renderForm(
+  fields: Readonly<Record<string, string>>,
+  lookup: Lookup,
+  serialization: Readonly<Record<string, Serialization>> = {},
+  reservedKeys: readonly string[] = [],
+): string {
+  const encoded: string[] = [];
+  const keys = [...Object.keys(fields), ...reservedKeys];
   for (const [key, template] of Object.entries(fields)) {
-    const value = renderOmittable(template, lookup, `body.${key}`);
-    if (value !== OMIT) params.append(key, value);
+    const location = `body.${key}`;
+    const style = Object.hasOwn(serialization, key) ? serialization[key] : undefined;
+    if (style === undefined) {
+      const value = renderOmittable(template, lookup, location);
+      if (value !== OMIT) encoded.push(new URLSearchParams([[key, value]]).toString());
+      continue;
+    }
+    const others = new Set(keys.filter((k) => k !== key));
+    const rendered = renderStyled(template, lookup, location, (v) =>
+      serializeQuery(key, v, style, location, others),
+    );
+    if (rendered !== OMIT) encoded.push(...rendered);
   }
-  return params.toString();
+  return encoded.join('&');
 }
 
 export interface UrlTemplate {
@@ -160,6 +181,29 @@ export interface UrlTemplate {
   url: string;
   /** Extra query parameters: literal names, templated values. */
   query?: Readonly<Record<string, string>>;
+  /** How `query` parameters (by key) and path placeholders (by reference) serialise a whole value. */
+  serialization?: {
+    query?: Readonly<Record<string, Serialization>> | undefined;
+    path?: Readonly<Record<string, Serialization>> | undefined;
+  };
+  /** Query keys added after rendering (an API key): a value may not bring one of them. */
+  reservedQueryKeys?: readonly string[];
+}
+
+/**
+ * A template that is one placeholder, its whole value serialised; OMIT when it has no value. Any other
+ * template (text around the placeholder) is rendered as text and serialised as one value.
+ */
+function renderStyled<T>(
+  template: string,
+  lookup: Lookup,
+  location: string,
+  serialize: (value: unknown) => T,
+): T | typeof OMIT {
+  const sole = soleReference(template);
+  if (sole === undefined) return serialize(renderString(template, lookup, location));
+  const value = resolve(sole, lookup, location);
+  return value === undefined ? OMIT : serialize(value);
 }
 
 interface SplitUrl {
@@ -214,12 +258,21 @@ const STRUCTURAL_SEGMENTS = new Set(['', '.', '..']);
  * empty, `.` or `..` (B01); each query value encoded with URLSearchParams semantics (B06). A query
  * parameter whose sole placeholder has no value is left out.
  */
-export function renderUrl({ url, query = {} }: UrlTemplate, lookup: Lookup): string {
+export function renderUrl(
+  { url, query = {}, serialization = {}, reservedQueryKeys = [] }: UrlTemplate,
+  lookup: Lookup,
+): string {
   const { origin, pathSegments, queryPairs } = splitUrlTemplate(url);
+  const pathStyles = serialization.path ?? {};
+  const queryStyles = serialization.query ?? {};
   const path = pathSegments.map((template, i) => {
     if (!template.includes('{{')) return template;
     const location = `url path segment ${i + 1}`;
-    const rendered = renderString(template, lookup, location, encodeURIComponent);
+    const encode = (value: unknown, ref: string) => {
+      const style = Object.hasOwn(pathStyles, ref) ? pathStyles[ref] : undefined;
+      return style ? serializePath(ref, value, style, location) : encodeURIComponent(toText(value));
+    };
+    const rendered = renderString(template, lookup, location, encode);
     if (STRUCTURAL_SEGMENTS.has(rendered)) {
       throw new TemplateError(
         'UNSAFE_PATH',
@@ -230,17 +283,32 @@ export function renderUrl({ url, query = {} }: UrlTemplate, lookup: Lookup): str
     }
     return rendered;
   });
-  const params = new URLSearchParams();
+  // unstyled pairs keep URLSearchParams encoding; styled ones write their delimiters themselves
+  const encoded: string[] = [];
+  const plain = (key: string, value: string) => encoded.push(new URLSearchParams([[key, value]]).toString());
+  const literalKeys = queryPairs.map(([rawKey]) => decodeQueryComponent(rawKey));
+  const taken = new Set([...literalKeys, ...Object.keys(query), ...reservedQueryKeys]);
   for (const [rawKey, template] of queryPairs) {
     const key = decodeQueryComponent(rawKey);
     const value = renderOmittable(template, lookup, `query.${key}`, decodeQueryComponent);
-    if (value !== OMIT) params.append(key, value);
+    if (value !== OMIT) plain(key, value);
   }
   for (const [key, template] of Object.entries(query)) {
-    const value = renderOmittable(template, lookup, `query.${key}`);
-    if (value !== OMIT) params.append(key, value);
+    const location = `query.${key}`;
+    const style = Object.hasOwn(queryStyles, key) ? queryStyles[key] : undefined;
+    if (style === undefined) {
+      const value = renderOmittable(template, lookup, location);
+      if (value !== OMIT) plain(key, value);
+      continue;
+    }
+    const others = new Set(taken);
+    others.delete(key);
+    const rendered = renderStyled(template, lookup, location, (v) =>
+      serializeQuery(key, v, style, location, others),
+    );
+    if (rendered !== OMIT) encoded.push(...rendered);
   }
-  const search = params.toString();
+  const search = encoded.join('&');
   return `${origin}${path.length > 0 ? `/${path.join('/')}` : ''}${search ? `?${search}` : ''}`;
 }
 

@@ -52,7 +52,8 @@ export const ImportOpenApiBody = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 2048,
-        description: 'Where to fetch the document (through the egress guard; at most 5 MB)',
+        description:
+          'Where to fetch the document (through the egress guard; at most 5 MB), and the URL the files its $refs name are fetched relative to (at most 2,000 files, 32 MB)',
       }),
     ),
     select: Type.Optional(

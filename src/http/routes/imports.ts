@@ -1,4 +1,6 @@
 /** POST /v1/imports/openapi: preview or import an OpenAPI / Swagger document's operations as http actions. */
+import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
@@ -40,9 +42,13 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ imports: OpenApiImportSer
         credentials: credentialsFrom(body.secrets ?? {}),
         dryRun: body.dry_run === true,
       });
-      return outcome.dryRun
-        ? reply.code(200).send(previewView(outcome))
-        : reply.code(201).send(resultView(outcome));
+      if (!outcome.dryRun) return reply.code(201).send(resultView(outcome));
+      const preview = Readable.from(jsonInSlices(previewView(outcome)), { objectMode: false });
+      // the JSON of the 200 schema's shape, as a stream: Fastify sends it as it comes
+      return reply
+        .code(200)
+        .type('application/json; charset=utf-8')
+        .send(preview as unknown as Static<typeof ImportPreviewView>);
     },
   );
 };
@@ -70,6 +76,36 @@ function allowLongStrings(app: FastifyInstance): void {
       done(error as Error, undefined);
     }
   });
+}
+
+/** List items written per chunk. */
+const SLICE = 50;
+
+/**
+ * The preview of a large document runs to megabytes of JSON: it is streamed, each chunk a slice of list
+ * items written as the connection takes it, so the event loop answers other requests in between. The
+ * bytes are those of JSON.stringify.
+ */
+async function* jsonInSlices(value: Record<string, unknown>): AsyncGenerator<Buffer> {
+  let text = '{';
+  for (const [index, [key, item]] of Object.entries(value).entries()) {
+    text += `${index === 0 ? '' : ','}${JSON.stringify(key)}:`;
+    if (!Array.isArray(item)) {
+      text += JSON.stringify(item);
+      continue;
+    }
+    text += '[';
+    for (const [at, element] of item.entries()) {
+      text += `${at === 0 ? '' : ','}${JSON.stringify(element) ?? 'null'}`;
+      if (at % SLICE === SLICE - 1) {
+        yield Buffer.from(text, 'utf8');
+        text = '';
+        await nextTurn();
+      }
+    }
+    text += ']';
+  }
+  yield Buffer.from(`${text}}`, 'utf8');
 }
 
 type Secrets = NonNullable<Static<typeof ImportOpenApiBody>['secrets']>;

@@ -168,16 +168,26 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
     try {
       url = new URL(
         renderUrl(
-          { url: absoluteUrl(config, context.integration?.baseUrl ?? null), query: config.query },
+          {
+            url: absoluteUrl(config, context.integration?.baseUrl ?? null),
+            query: config.query,
+            serialization: config.serialization ?? {},
+            reservedQueryKeys: auth.type === 'api_key' && auth.in === 'query' ? [auth.name] : [],
+          },
           lookup,
         ),
       );
-      headers = renderHeaders(config.headers, lookup);
+      headers = renderHeaders(config.headers, lookup, config.serialization?.headers);
       body =
         config.body === null
           ? undefined
           : config.body_type === 'form'
-            ? renderForm(config.body as Record<string, string>, lookup)
+            ? renderForm(
+                config.body as Record<string, string>,
+                lookup,
+                config.serialization?.body,
+                auth.type === 'body' ? [auth.field] : [],
+              )
             : renderJson(config.body, lookup);
     } catch (error) {
       if (error instanceof TemplateError) {

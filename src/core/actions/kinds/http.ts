@@ -6,10 +6,15 @@
 import Type, { type Static } from 'typebox';
 import { discriminated } from '../../schema/discriminated.ts';
 import {
+  PARAMETER_STYLES,
+  type ParameterPlace,
+  type Serialization,
   TemplateError,
   referencesIn,
   referencesInTree,
   renderUrl,
+  serializationProblem,
+  soleReference,
   splitUrlTemplate,
 } from '../../templates/index.ts';
 import type { DefinitionIssue } from '../model.ts';
@@ -168,6 +173,60 @@ export const ResponseShapingSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const SerializationSchema = Type.Object(
+  {
+    style: Type.Enum(PARAMETER_STYLES, {
+      description:
+        'query and form body fields: form, spaceDelimited, pipeDelimited, deepObject; path: simple, label, matrix; headers: simple',
+    }),
+    explode: Type.Optional(
+      Type.Boolean({ description: 'Default true for form and deepObject, false for the other styles' }),
+    ),
+    name: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'matrix only: the name before "=" (default: the variable)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const HttpSerializationSchema = Type.Object(
+  {
+    query: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 128 }), SerializationSchema, {
+        description: 'By key of `query`; its value must be one placeholder, e.g. "{{ids}}"',
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Record(Type.String({ pattern: HEADER_NAME }), SerializationSchema, {
+        description: 'By name in `headers`; its value must be one placeholder',
+      }),
+    ),
+    path: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 128 }), SerializationSchema, {
+        description: 'By the variable of a `{{placeholder}}` in a path segment of `url`',
+      }),
+    ),
+    body: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 128 }), SerializationSchema, {
+        description:
+          'By field of a form body (body_type form), with the query styles; its value must be one placeholder',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "How a parameter sends a whole value (a list or object) by OpenAPI's style and explode: " +
+      '{"query": {"ids": {"style": "form", "explode": false}}} sends ids=a,b. A parameter not named here ' +
+      'sends a list or object as JSON text.',
+  },
+);
+export type HttpSerialization = Static<typeof HttpSerializationSchema>;
+
 export const HttpConfigSchema = Type.Object(
   {
     method: Type.Enum(HTTP_METHODS),
@@ -190,6 +249,7 @@ export const HttpConfigSchema = Type.Object(
       }),
     ),
     body_type: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('form')])),
+    serialization: Type.Optional(HttpSerializationSchema),
     auth: Type.Optional(AuthSchema),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
     retry: Type.Optional(
@@ -219,6 +279,8 @@ export interface HttpConfig {
   headers: Record<string, string>;
   body: unknown;
   body_type: 'json' | 'form';
+  /** Absent (every action saved before it existed, and most since): lists and objects go as JSON text. */
+  serialization?: HttpSerialization;
   /** null: the integration's default auth, or none. */
   auth: AuthConfig | null;
   timeout_ms: number | null;
@@ -239,6 +301,7 @@ export function normalizeHttpConfig(input: HttpConfigInput): HttpConfig {
     headers: input.headers ?? {},
     body: input.body ?? null,
     body_type: input.body_type ?? 'json',
+    ...(input.serialization === undefined ? {} : { serialization: input.serialization }),
     auth: input.auth ?? null,
     timeout_ms: input.timeout_ms ?? null,
     retry: input.retry ?? null,
@@ -336,6 +399,7 @@ export function checkHttpConfig(config: HttpConfig, context: HttpCheckContext): 
       });
     }
   }
+  issues.push(...checkSerialization(config));
   const hasBody = config.body !== null;
   if (hasBody && BODYLESS.has(config.method)) {
     issues.push({
@@ -370,6 +434,66 @@ export function checkHttpConfig(config: HttpConfig, context: HttpCheckContext): 
       issues.push({ path: '/http/auth/username', message: 'A username needs a secret_id (its password)' });
   }
   return issues;
+}
+
+const PLACE_LABEL: Readonly<Record<ParameterPlace, string>> = {
+  query: 'query parameter',
+  header: 'header',
+  path: 'path parameter',
+  form: 'form body field',
+};
+const PLACE_KEY: Readonly<Record<ParameterPlace, keyof HttpSerialization>> = {
+  query: 'query',
+  header: 'headers',
+  path: 'path',
+  form: 'body',
+};
+
+/**
+ * Each serialised parameter must exist, be a single placeholder (its whole value is serialised), and
+ * use a style OpenAPI defines for its place; the message names the parameter.
+ */
+function checkSerialization(config: HttpConfig): DefinitionIssue[] {
+  const given = config.serialization ?? {};
+  const pathRefs = new Set(referencesIn(splitSafely(config.url)?.pathSegments.join('/') ?? ''));
+  const check = (
+    place: ParameterPlace,
+    key: string,
+    s: Serialization,
+    templates: Record<string, string> | null,
+  ): DefinitionIssue | undefined => {
+    const path = `/http/serialization/${PLACE_KEY[place]}/${key}`;
+    const label = `${PLACE_LABEL[place]} "${key}"`;
+    if (templates === null ? !pathRefs.has(key) : !Object.hasOwn(templates, key))
+      return {
+        path,
+        message:
+          templates === null
+            ? `${label}: no path segment of the URL holds {{${key}}}`
+            : `${label}: the action has no such ${PLACE_LABEL[place]}`,
+      };
+    const template = templates?.[key];
+    if (template !== undefined && soleReference(template) === undefined)
+      return {
+        path,
+        message: `${label}: a serialised value must be exactly one placeholder, such as "{{${key}}}"`,
+      };
+    const problem = serializationProblem(place, s);
+    return problem === undefined ? undefined : { path, message: `${label}: ${problem}` };
+  };
+  return [
+    ...Object.entries(given.query ?? {}).map(([key, s]) => check('query', key, s, config.query)),
+    ...Object.entries(given.headers ?? {}).map(([key, s]) => check('header', key, s, config.headers)),
+    ...Object.entries(given.path ?? {}).map(([key, s]) => check('path', key, s, null)),
+    ...Object.entries(given.body ?? {}).map(([key, s]) => check('form', key, s, formFields(config))),
+  ].filter((issue): issue is DefinitionIssue => issue !== undefined);
+}
+
+/** The fields of a form body, whose values are templates; none for a JSON body. */
+function formFields(config: HttpConfig): Record<string, string> {
+  return config.body_type === 'form' && isFlatStringRecord(config.body)
+    ? (config.body as Record<string, string>)
+    : {};
 }
 
 function splitSafely(url: string) {
