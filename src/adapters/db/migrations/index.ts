@@ -15,6 +15,7 @@ import { workflowVersionSerial } from './0012-workflow-version-serial.ts';
 import { workflowSchedules } from './0013-workflow-schedules.ts';
 import { workflowRunsUnstarted } from './0014-workflow-runs-unstarted.ts';
 import { workflowRunParent } from './0015-workflow-run-parent.ts';
+import { jobDeadLetters } from './0016-job-dead-letters.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -34,6 +35,7 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0013-workflow-schedules', workflowSchedules],
   ['0014-workflow-runs-unstarted', workflowRunsUnstarted],
   ['0015-workflow-run-parent', workflowRunParent],
+  ['0016-job-dead-letters', jobDeadLetters],
 ];
 
 class StaticProvider implements MigrationProvider {
