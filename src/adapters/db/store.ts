@@ -92,6 +92,12 @@ export class KyselyStore implements Store {
     this.workflowSchedules = new KyselyWorkflowScheduleRepository(db);
   }
 
+  async databaseNow(): Promise<number> {
+    if (this.dialect !== 'postgres') return Date.now();
+    const { rows } = await sql<{ now: string }>`select now() as now`.execute(this.db);
+    return Date.parse(rows[0]?.now ?? '');
+  }
+
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
     return this.db.transaction().execute((trx) => fn(new KyselyStore(trx, this.dialect)));
