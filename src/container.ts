@@ -305,6 +305,7 @@ export async function createContainer(
       kinds,
       reveal: (organizationId, id) => secrets.reveal(organizationId, id),
       execute: (principal, actionId, request) => executions.execute(principal, actionId, request),
+      runsPerOrganization: config.workflowRunsPerOrganization,
     });
     workflowRuns.work();
     // a run whose process died between saving it and enqueueing its first job is sent on a lease later

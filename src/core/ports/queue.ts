@@ -76,6 +76,8 @@ export interface JobStatus {
   state: JobState;
   attempt: number;
   lastError: string | null;
+  /** Present (true) when the last attempt ended with its lease lapsing (its worker died, hung or paused). */
+  leaseLost?: true | undefined;
 }
 
 export interface WorkOptions {

@@ -1,8 +1,16 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Page, PageRequest } from '../../../core/pagination.ts';
 import type { RunPatch, StepPatch, WorkflowRunRepository } from '../../../core/ports/workflow-store.ts';
-import type { RunError, RunStatus, RunStep, StepStatus, WorkflowRun } from '../../../core/workflows/model.ts';
+import type {
+  RunError,
+  RunStatus,
+  RunStep,
+  StepOwner,
+  StepStatus,
+  WorkflowRun,
+} from '../../../core/workflows/model.ts';
 import type { Database } from '../schema.ts';
+import { holdsSlot, noStep, waitsForSlot } from './workflow-run-slots.ts';
 import { fetchPage, isUniqueViolation, parseJson } from './shared.ts';
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
@@ -39,7 +47,11 @@ const toStep = (row: Selectable<Database['workflow_run_steps']>): RunStep => ({
   executionId: row.execution_id,
   startedAt: row.started_at,
   finishedAt: row.finished_at,
+  owner: row.job_id === null ? null : { jobId: row.job_id, attempt: row.job_attempt ?? 0 },
 });
+
+const UNFINISHED: readonly RunStatus[] = ['queued', 'running'];
+const UNFINISHED_STEP: readonly StepStatus[] = ['queued', 'running'];
 
 /** Only the fields a patch names; `undefined` leaves a column as it is. */
 function columns<T extends object>(patch: T, jsonFields: readonly string[]): Record<string, unknown> {
@@ -95,17 +107,50 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
       .selectAll('r')
       .where('r.status', '=', 'queued')
       .where('r.created_at', '<', before)
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb.selectFrom('workflow_run_steps as s').select('s.step_id').whereRef('s.run_id', '=', 'r.id'),
-          ),
-        ),
-      )
+      .where(noStep)
+      .where(holdsSlot)
       .orderBy('r.created_at')
       .limit(limit)
       .execute();
     return rows.map(toRun);
+  }
+
+  async waitingOrganizations(before: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('workflow_runs as r')
+      .select('r.organization_id')
+      .distinct()
+      .where('r.created_at', '<', before)
+      .where(waitsForSlot)
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.organization_id);
+  }
+
+  async unfinished(after: string, before: string, limit: number): Promise<WorkflowRun[]> {
+    const rows = await this.db
+      .selectFrom('workflow_runs')
+      .selectAll()
+      .where('status', 'in', UNFINISHED)
+      .where('id', '>', after)
+      .where('created_at', '<', before)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toRun);
+  }
+
+  async heldSteps(runIds: readonly string[]): Promise<RunStep[]> {
+    if (runIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('workflow_run_steps')
+      .selectAll()
+      .where('run_id', 'in', runIds)
+      .where('job_id', 'is not', null)
+      .orderBy('run_id')
+      .orderBy('position')
+      .execute();
+    return rows.map(toStep);
   }
 
   list(organizationId: string, workflowId: string, page: PageRequest): Promise<Page<WorkflowRun>> {
@@ -152,6 +197,8 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
           execution_id: step.executionId,
           started_at: step.startedAt,
           finished_at: step.finishedAt,
+          job_id: step.owner?.jobId ?? null,
+          job_attempt: step.owner?.attempt ?? null,
         })
         .execute();
       return true;
@@ -172,20 +219,65 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
     return row && toStep(row);
   }
 
+  private step(organizationId: string, runId: string, stepId: string) {
+    return this.db
+      .updateTable('workflow_run_steps')
+      .where('organization_id', '=', organizationId)
+      .where('run_id', '=', runId)
+      .where('step_id', '=', stepId);
+  }
+
   async updateStep(
     organizationId: string,
     runId: string,
     stepId: string,
     patch: StepPatch,
     from: readonly StepStatus[],
+    owner?: StepOwner,
   ): Promise<boolean> {
-    const result = await this.db
-      .updateTable('workflow_run_steps')
+    let update = this.step(organizationId, runId, stepId)
       .set(columns(patch, ['input', 'output', 'error']))
-      .where('organization_id', '=', organizationId)
-      .where('run_id', '=', runId)
-      .where('step_id', '=', stepId)
-      .where('status', 'in', from)
+      .where('status', 'in', from);
+    if (owner) update = update.where('job_id', '=', owner.jobId).where('job_attempt', '=', owner.attempt);
+    const result = await update.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async claimStep(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    owner: StepOwner,
+    patch: StepPatch,
+  ): Promise<boolean> {
+    const result = await this.step(organizationId, runId, stepId)
+      .set({
+        ...columns(patch, ['input', 'output', 'error']),
+        job_id: owner.jobId,
+        job_attempt: owner.attempt,
+      })
+      .where('status', 'in', UNFINISHED_STEP)
+      .where((eb) =>
+        eb.or([
+          eb('job_id', 'is', null),
+          eb.and([eb('job_id', '=', owner.jobId), eb('job_attempt', '<=', owner.attempt)]),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async handOver(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    from: string,
+    to: StepOwner,
+  ): Promise<boolean> {
+    const result = await this.step(organizationId, runId, stepId)
+      .set({ job_id: to.jobId, job_attempt: to.attempt })
+      .where('status', 'in', UNFINISHED_STEP)
+      .where('job_id', '=', from)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }

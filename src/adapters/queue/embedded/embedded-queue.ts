@@ -69,7 +69,8 @@ type JobsTable = {
 type JobsDatabase = { jobs: JobsTable };
 type JobRow = JobsTable;
 
-const LEASE_EXPIRED = 'The job lease expired before the attempt finished (worker stopped, crashed or hung)';
+export const LEASE_EXPIRED =
+  'The job lease expired before the attempt finished (worker stopped, crashed or hung)';
 
 export interface EmbeddedQueueOptions<DB> extends QueueTimingOptions {
   /** The embedded store's Kysely instance (KyselyStore.db), migrated to 0004-jobs or later. */
@@ -107,6 +108,7 @@ const toStatus = (row: Pick<JobRow, 'id' | 'name' | 'state' | 'attempt' | 'last_
   state: toState(row),
   attempt: row.attempt,
   lastError: row.last_error,
+  ...(row.state !== 'completed' && row.last_error === LEASE_EXPIRED ? { leaseLost: true } : {}),
 });
 
 function toState(row: Pick<JobRow, 'state' | 'attempt'>): JobState {

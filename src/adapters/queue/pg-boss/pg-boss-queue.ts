@@ -336,12 +336,14 @@ export function createPgBossQueue(options: PgBossQueueOptions): Queue {
       }[]
     ).map((row) => {
       const state = STATES[row.state] ?? 'dead';
+      const lastError = state === 'completed' ? null : outputMessage(row.output);
       return {
         id: row.id,
         name: row.name,
         state,
         attempt: row.started_on === null ? 0 : row.retry_count + 1,
-        lastError: state === 'completed' ? null : outputMessage(row.output),
+        lastError,
+        ...(lastError !== null && LEASE_LAPSED.has(lastError) ? { leaseLost: true as const } : {}),
       };
     });
   }

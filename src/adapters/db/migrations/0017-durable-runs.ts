@@ -1,0 +1,45 @@
+import { sql } from 'kysely';
+import type { MigrationFactory } from './types.ts';
+
+/**
+ * Runs stay exactly-once under faults (issue 13).
+ *
+ * - `workflow_run_steps.job_id`, `job_attempt`: the queue job, and its attempt, that hold the step. An
+ *   attempt begins only if the step is its job's (a later attempt of that job takes it over) and commits
+ *   only while it still holds it, so a worker paused past its lease cannot overwrite its successor's
+ *   result. Rows written before have none: the first attempt that begins such a step takes it.
+ * - `workflow_run_slots`: one row per run holding one of its organization's slots (started, not finished,
+ *   not asleep in a delay). Runs over the organization's cap wait `queued` without a slot. Runs already
+ *   under way hold one.
+ * - `workflow_runs_unfinished`: the sweep's walk through the runs not finished, whose jobs it checks.
+ * - `workflow_runs_waiting`: an organization's oldest queued runs, admitted as slots free up.
+ */
+export const durableRuns: MigrationFactory = () => ({
+  async up(db) {
+    // one column per statement: SQLite adds no more
+    await db.schema.alterTable('workflow_run_steps').addColumn('job_id', 'text').execute();
+    await db.schema.alterTable('workflow_run_steps').addColumn('job_attempt', 'integer').execute();
+
+    await db.schema
+      .createTable('workflow_run_slots')
+      .addColumn('run_id', 'text', (c) => c.primaryKey().references('workflow_runs.id').onDelete('cascade'))
+      .addColumn('organization_id', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('workflow_run_slots_by_organization')
+      .on('workflow_run_slots')
+      .column('organization_id')
+      .execute();
+    await sql`
+      insert into workflow_run_slots (run_id, organization_id)
+      select id, organization_id from workflow_runs where status in ('queued', 'running')`.execute(db);
+
+    await sql`create index workflow_runs_unfinished on workflow_runs (id)
+                where status in ('queued', 'running')`.execute(db);
+    await db.schema
+      .createIndex('workflow_runs_waiting')
+      .on('workflow_runs')
+      .columns(['organization_id', 'status', 'id'])
+      .execute();
+  },
+});
