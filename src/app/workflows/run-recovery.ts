@@ -128,9 +128,12 @@ export function createRunRecovery(deps: RecoveryDeps) {
     });
   }
 
-  /** One page of the walk through unfinished runs: each one's holding job must be alive. */
-  async function checkHolders(before: string): Promise<number> {
-    const runs = await store.workflowRuns.unfinished(cursor, before, SWEEP_PAGE);
+  /**
+   * One page of the walk through unfinished runs: each one's holding job must be alive. A run that has
+   * just started is no exception: a step is recorded only once its job exists.
+   */
+  async function checkHolders(): Promise<number> {
+    const runs = await store.workflowRuns.unfinished(cursor, SWEEP_PAGE);
     cursor = runs.length < SWEEP_PAGE ? '' : (runs.at(-1)?.id ?? '');
     const held = await store.workflowRuns.heldSteps(runs.map((r) => r.id));
     const holders = new Map<string, RunStep>();
@@ -184,7 +187,7 @@ export function createRunRecovery(deps: RecoveryDeps) {
     let admitted = 0;
     for (const organizationId of await store.workflowRuns.waitingOrganizations(before, SWEEP_PAGE))
       admitted += await progress.admit(organizationId);
-    return unstarted.length + admitted + (await checkHolders(before));
+    return unstarted.length + admitted + (await checkHolders());
   }
 
   return { dead, sweep };

@@ -125,8 +125,8 @@ export interface WorkflowRunRepository {
   unstarted(before: string, limit: number): Promise<WorkflowRun[]>;
   /** Organizations with runs saved before `before` that wait for a slot (queued, no slot, no step). */
   waitingOrganizations(before: string, limit: number): Promise<string[]>;
-  /** Runs of any organization not finished, saved before `before`, after `after` in id order. */
-  unfinished(after: string, before: string, limit: number): Promise<WorkflowRun[]>;
+  /** Runs of any organization not finished, the first `limit` after `after` in id order. */
+  unfinished(after: string, limit: number): Promise<WorkflowRun[]>;
   /** The steps of these runs (of any organization) that a job holds, in each run's order. */
   heldSteps(runIds: readonly string[]): Promise<RunStep[]>;
 }

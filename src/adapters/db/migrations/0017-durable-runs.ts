@@ -11,7 +11,7 @@ import type { MigrationFactory } from './types.ts';
  * - `workflow_run_slots`: one row per run holding one of its organization's slots (started, not finished,
  *   not asleep in a delay). Runs over the organization's cap wait `queued` without a slot. Runs already
  *   under way hold one.
- * - `workflow_runs_unfinished`: the sweep's walk through the runs not finished, whose jobs it checks.
+ * - `workflow_runs_by_status_id`: the sweep's walk, in id order, through the runs not finished.
  * - `workflow_runs_waiting`: an organization's oldest queued runs, admitted as slots free up.
  */
 export const durableRuns: MigrationFactory = () => ({
@@ -34,8 +34,11 @@ export const durableRuns: MigrationFactory = () => ({
       insert into workflow_run_slots (run_id, organization_id)
       select id, organization_id from workflow_runs where status in ('queued', 'running')`.execute(db);
 
-    await sql`create index workflow_runs_unfinished on workflow_runs (id)
-                where status in ('queued', 'running')`.execute(db);
+    await db.schema
+      .createIndex('workflow_runs_by_status_id')
+      .on('workflow_runs')
+      .columns(['status', 'id'])
+      .execute();
     await db.schema
       .createIndex('workflow_runs_waiting')
       .on('workflow_runs')

@@ -127,17 +127,22 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
     return rows.map((row) => row.organization_id);
   }
 
-  async unfinished(after: string, before: string, limit: number): Promise<WorkflowRun[]> {
-    const rows = await this.db
-      .selectFrom('workflow_runs')
-      .selectAll()
-      .where('status', 'in', UNFINISHED)
-      .where('id', '>', after)
-      .where('created_at', '<', before)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map(toRun);
+  async unfinished(after: string, limit: number): Promise<WorkflowRun[]> {
+    // one seek per status on (status, id): `status in (...)` would have to sort every unfinished run
+    const page = (status: RunStatus) =>
+      this.db
+        .selectFrom('workflow_runs')
+        .selectAll()
+        .where('status', '=', status)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+    const rows = (await Promise.all(UNFINISHED.map(page))).flat();
+    return rows
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .slice(0, limit)
+      .map(toRun);
   }
 
   async heldSteps(runIds: readonly string[]): Promise<RunStep[]> {
