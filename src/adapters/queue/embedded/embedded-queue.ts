@@ -231,6 +231,33 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
     return died;
   }
 
+  /**
+   * Leases that lapsed (the worker died, hung or lost its store): the attempt counts, and a job at its
+   * last attempt is dead and followed by its dead letter. A read first, so that a tick with nothing to
+   * do takes no write lock. INDEXED BY: with table statistics SQLite may prefer a scan, not knowing how
+   * few jobs run.
+   */
+  async function expireLeases(now: string) {
+    const lapsed = await sql`select 1 from jobs indexed by jobs_state
+                              where state = 'running' and lease_expires_at <= ${now} limit 1`.execute(db);
+    if (lapsed.rows.length === 0) return { expired: [], letters: [] };
+    return db.transaction().execute(async (tx) => {
+      const { rows } = await sql<Dying & Pick<JobRow, 'name' | 'state'>>`
+        update jobs indexed by jobs_state
+           set state = case when attempt >= max_attempts then 'dead' else 'queued' end,
+               completed_at = case when attempt >= max_attempts then ${now} else null end,
+               run_at = ${now},
+               updated_at = ${now},
+               lease_owner = null,
+               lease_expires_at = null,
+               last_error = ${LEASE_EXPIRED}
+         where state = 'running' and lease_expires_at <= ${now}
+        returning ${sql.join(['name', 'state', ...DYING].map((c) => sql.id(c)))}`.execute(tx);
+      const dead = rows.filter((row) => row.state === 'dead');
+      return { expired: rows, letters: await deadLetters(tx, dead, true) };
+    });
+  }
+
   const backend: QueueBackend<EmbeddedClaim> = {
     maintenanceMs: Math.min(5_000, Math.max(25, timings.leaseMs / 4)),
 
@@ -287,25 +314,7 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
     release: (claim, reason, retryInMs) => giveBack(claim, reason, retryInMs, false),
 
     async maintain() {
-      const now = iso();
-      // leases that lapsed: the worker died, hung or lost its store; the attempt counts, and a job at its
-      // last attempt is dead and followed by its dead letter
-      const { expired, letters } = await db.transaction().execute(async (tx) => {
-        // INDEXED BY: with table statistics SQLite may prefer a scan, not knowing how few jobs run
-        const { rows } = await sql<Dying & Pick<JobRow, 'name' | 'state'>>`
-          update jobs indexed by jobs_state
-             set state = case when attempt >= max_attempts then 'dead' else 'queued' end,
-                 completed_at = case when attempt >= max_attempts then ${now} else null end,
-                 run_at = ${now},
-                 updated_at = ${now},
-                 lease_owner = null,
-                 lease_expires_at = null,
-                 last_error = ${LEASE_EXPIRED}
-           where state = 'running' and lease_expires_at <= ${now}
-          returning ${sql.join(['name', 'state', ...DYING].map((c) => sql.id(c)))}`.execute(tx);
-        const dead = rows.filter((row) => row.state === 'dead');
-        return { expired: rows, letters: await deadLetters(tx, dead, true) };
-      });
+      const { expired, letters } = await expireLeases(iso());
       for (const row of expired) {
         timings.logger.warn(
           { jobId: row.id, job: row.name, attempt: row.attempt, state: row.state },
