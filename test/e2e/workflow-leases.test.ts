@@ -1,6 +1,6 @@
 /**
- * Durable runs stay exactly-once when a worker loses its lease (SECURITY.md G-15, G-16), with real
- * processes on both stores and the ledger chain a → b → c of workflow-crash.test.ts.
+ * Durable runs stay exactly-once when a worker loses its lease, with real processes on both stores and
+ * the ledger chain a → b → c of workflow-crash.test.ts.
  *
  * Paused worker: worker A pauses itself (SIGSTOP, SWITCHBOARD_FAULT_AT=step-finished:2:stop) with b's
  * response in hand and its result not yet committed; worker B takes b over once A's lease lapses. A is
