@@ -146,12 +146,12 @@ describe.each(STORE_KINDS)('workflow runs in the store on %s', (kind) => {
       ids.push(run.id);
     }
     const slots = store.workflowRunSlots;
-    const admit = () => store.transaction((tx) => tx.workflowRunSlots.admit(org, 2));
+    const admit = () => store.transaction((tx) => tx.workflowRunSlots.admit(org, 2, now()));
     const finish = async (id: string) => {
       await store.workflowRuns.update(org, id, { status: 'succeeded' }, ['queued', 'running']);
       await slots.release(org, id);
     };
-    await expect(slots.admit(org, 2)).rejects.toThrow(/transaction/);
+    await expect(slots.admit(org, 2, now())).rejects.toThrow(/transaction/);
     expect(await admit()).toEqual(ids.slice(0, 2));
     expect(await admit()).toEqual([]);
     await finish(ids[0]!);
@@ -167,6 +167,6 @@ describe.each(STORE_KINDS)('workflow runs in the store on %s', (kind) => {
     expect(await admit()).toEqual([]);
     await finish(ids[3]!);
     expect(await admit()).toEqual([ids[4]]);
-    expect(await store.transaction((tx) => tx.workflowRunSlots.admit(org, 0))).toEqual([]);
+    expect(await store.transaction((tx) => tx.workflowRunSlots.admit(org, 0, now()))).toEqual([]);
   });
 });

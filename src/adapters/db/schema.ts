@@ -166,6 +166,7 @@ export interface Database {
     started_at: string | null;
     finished_at: string | null;
     parent_run_id: string | null;
+    admitted_at: string | null;
   };
   workflow_run_steps: {
     run_id: string;

@@ -171,7 +171,7 @@ export function createRunProgress(deps: ProgressDeps) {
 
   /** Admits the organization's runs waiting for a slot, as far as its cap allows, and sends them on. */
   async function admit(organizationId: string): Promise<number> {
-    const admitted = await store.transaction((tx) => tx.workflowRunSlots.admit(organizationId, cap));
+    const admitted = await store.transaction((tx) => tx.workflowRunSlots.admit(organizationId, cap, now()));
     await send(organizationId, admitted);
     return admitted.length;
   }
@@ -179,7 +179,7 @@ export function createRunProgress(deps: ProgressDeps) {
   /** Frees the run's slot (it finished, or sleeps) and admits whoever waits for it, in one transaction. */
   async function release(tx: Store, run: WorkflowRun): Promise<string[]> {
     await tx.workflowRunSlots.release(run.organizationId, run.id);
-    return tx.workflowRunSlots.admit(run.organizationId, cap);
+    return tx.workflowRunSlots.admit(run.organizationId, cap, now());
   }
 
   /** A run asleep in a delay holds no slot: another run of its organization may go meanwhile. */

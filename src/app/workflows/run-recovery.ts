@@ -175,8 +175,9 @@ export function createRunRecovery(deps: RecoveryDeps) {
   }
 
   /**
-   * Sends on the runs stranded by a process that died (see the header), once they are older than
-   * `graceMs`; answers how many it acted on. The server and workers call it every half lease.
+   * Sends on or fails the runs a process that died left stranded (see the header), those saved or
+   * admitted with no job only once they are older than `graceMs`; answers how many it acted on. The
+   * server and workers call it every half lease.
    */
   async function sweep(graceMs = SWEEP_GRACE_MS): Promise<number> {
     const before = iso(clock.now() - graceMs);
@@ -185,7 +186,8 @@ export function createRunRecovery(deps: RecoveryDeps) {
     if (unstarted.length > 0)
       logger.warn({ runs: unstarted.length }, 'workflow runs saved without a job sent on');
     let admitted = 0;
-    for (const organizationId of await store.workflowRuns.waitingOrganizations(before, SWEEP_PAGE))
+    // a freed slot whose admission was lost (its process died): nothing else would admit the next run
+    for (const organizationId of await store.workflowRuns.waitingOrganizations(SWEEP_PAGE))
       admitted += await progress.admit(organizationId);
     return unstarted.length + admitted + (await checkHolders());
   }

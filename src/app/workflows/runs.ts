@@ -71,7 +71,7 @@ export function createRunService(deps: RunDeps) {
     const run = queuedRun(deps.crypto.newId(), version, input, callerKeyId, now(), parentRunId);
     const admitted = await store.transaction(async (tx) => {
       await tx.workflowRuns.insert(run);
-      return tx.workflowRunSlots.admit(run.organizationId, deps.runsPerOrganization);
+      return tx.workflowRunSlots.admit(run.organizationId, deps.runsPerOrganization, run.createdAt);
     });
     deps.faults('run-saved');
     if (admitted.includes(run.id)) {

@@ -123,8 +123,8 @@ export interface WorkflowRunRepository {
    * (so with no job: the process that saved or admitted them died first); oldest first.
    */
   unstarted(before: string, limit: number): Promise<WorkflowRun[]>;
-  /** Organizations with runs saved before `before` that wait for a slot (queued, no slot, no step). */
-  waitingOrganizations(before: string, limit: number): Promise<string[]>;
+  /** Organizations with runs waiting for a slot (queued, not yet admitted), at most `limit`. */
+  waitingOrganizations(limit: number): Promise<string[]>;
   /** Runs of any organization not finished, the first `limit` after `after` in id order. */
   unfinished(after: string, limit: number): Promise<WorkflowRun[]>;
   /** The steps of these runs (of any organization) that a job holds, in each run's order. */
@@ -137,11 +137,11 @@ export interface WorkflowRunRepository {
  */
 export interface WorkflowRunSlotRepository {
   /**
-   * Gives the organization's oldest runs waiting for a slot (queued, no slot, no step yet) the slots free
-   * under `cap` (0: no cap), at most ADMIT_BATCH at once; answers their ids. Serialized per organization
-   * across processes: call it inside a transaction.
+   * Gives the organization's oldest runs waiting for a slot (queued and not yet admitted) the slots free
+   * under `cap` (0: no cap), at most ADMIT_BATCH at once, admitted `at`; answers their ids. Serialized
+   * per organization across processes: call it inside a transaction.
    */
-  admit(organizationId: string, cap: number): Promise<string[]>;
+  admit(organizationId: string, cap: number, at: string): Promise<string[]>;
   /** The run no longer holds a slot (it finished, or sleeps in a delay). */
   release(organizationId: string, runId: string): Promise<void>;
   /** The run holds a slot again (it woke from a delay), whatever the cap. */

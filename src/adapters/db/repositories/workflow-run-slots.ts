@@ -1,23 +1,10 @@
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { WorkflowRunSlotRepository } from '../../../core/ports/workflow-store.ts';
 import type { DialectName } from '../migrations/types.ts';
 import type { Database } from '../schema.ts';
 
 /** Runs admitted by one call at most; with no cap, a backlog is admitted in batches of this. */
 export const ADMIT_BATCH = 100;
-
-type Runs = ExpressionBuilder<Database & { r: Database['workflow_runs'] }, 'r'>;
-/** The run (`r`) has no step recorded yet: no job was ever enqueued for it. */
-export const noStep = (eb: Runs) =>
-  eb.not(
-    eb.exists(eb.selectFrom('workflow_run_steps as s').select('s.step_id').whereRef('s.run_id', '=', 'r.id')),
-  );
-/** The run (`r`) holds one of its organization's slots. */
-export const holdsSlot = (eb: Runs) =>
-  eb.exists(eb.selectFrom('workflow_run_slots as l').select('l.run_id').whereRef('l.run_id', '=', 'r.id'));
-/** The run (`r`) waits for a slot: queued, not admitted, no step yet (a queued run asleep in its first delay has one). */
-export const waitsForSlot = (eb: Runs) =>
-  eb.and([eb('r.status', '=', 'queued'), noStep(eb), eb.not(holdsSlot(eb))]);
 
 export class KyselyWorkflowRunSlotRepository implements WorkflowRunSlotRepository {
   readonly #db: Kysely<Database>;
@@ -27,7 +14,7 @@ export class KyselyWorkflowRunSlotRepository implements WorkflowRunSlotRepositor
     this.#dialect = dialect;
   }
 
-  async admit(organizationId: string, cap: number): Promise<string[]> {
+  async admit(organizationId: string, cap: number, at: string): Promise<string[]> {
     const db = this.#db;
     if (!db.isTransaction) throw new Error('Runs are admitted inside a transaction');
     // Admissions of one organization take turns, so that processes admitting at once cannot together
@@ -46,20 +33,24 @@ export class KyselyWorkflowRunSlotRepository implements WorkflowRunSlotRepositor
       free = Math.min(free, cap - Number(held.n));
       if (free <= 0) return [];
     }
+    // waiting: queued and never admitted (the workflow_runs_waiting index holds exactly these in order)
     const waiting = await db
-      .selectFrom('workflow_runs as r')
-      .select('r.id')
-      .where('r.organization_id', '=', organizationId)
-      .where(waitsForSlot)
-      .orderBy('r.id')
+      .selectFrom('workflow_runs')
+      .select('id')
+      .where('status', '=', 'queued')
+      .where('admitted_at', 'is', null)
+      .where('organization_id', '=', organizationId)
+      .orderBy('id')
       .limit(free)
       .execute();
     if (waiting.length === 0) return [];
+    const ids = waiting.map((r) => r.id);
+    await db.updateTable('workflow_runs').set({ admitted_at: at }).where('id', 'in', ids).execute();
     await db
       .insertInto('workflow_run_slots')
-      .values(waiting.map((r) => ({ run_id: r.id, organization_id: organizationId })))
+      .values(ids.map((id) => ({ run_id: id, organization_id: organizationId })))
       .execute();
-    return waiting.map((r) => r.id);
+    return ids;
   }
 
   async release(organizationId: string, runId: string): Promise<void> {

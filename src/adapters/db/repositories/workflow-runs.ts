@@ -10,7 +10,6 @@ import type {
   WorkflowRun,
 } from '../../../core/workflows/model.ts';
 import type { Database } from '../schema.ts';
-import { holdsSlot, noStep, waitsForSlot } from './workflow-run-slots.ts';
 import { fetchPage, isUniqueViolation, parseJson } from './shared.ts';
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
@@ -107,24 +106,37 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
       .selectAll('r')
       .where('r.status', '=', 'queued')
       .where('r.created_at', '<', before)
-      .where(noStep)
-      .where(holdsSlot)
+      .where('r.admitted_at', 'is not', null)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb.selectFrom('workflow_run_steps as s').select('s.step_id').whereRef('s.run_id', '=', 'r.id'),
+          ),
+        ),
+      )
       .orderBy('r.created_at')
       .limit(limit)
       .execute();
     return rows.map(toRun);
   }
 
-  async waitingOrganizations(before: string, limit: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('workflow_runs as r')
-      .select('r.organization_id')
-      .distinct()
-      .where('r.created_at', '<', before)
-      .where(waitsForSlot)
-      .limit(limit)
-      .execute();
-    return rows.map((row) => row.organization_id);
+  async waitingOrganizations(limit: number): Promise<string[]> {
+    // one seek per organization on workflow_runs_waiting, however long its queue of waiting runs
+    const organizations: string[] = [];
+    for (let after = ''; organizations.length < limit;) {
+      const next = await this.db
+        .selectFrom('workflow_runs')
+        .select('organization_id')
+        .where('status', '=', 'queued')
+        .where('admitted_at', 'is', null)
+        .where('organization_id', '>', after)
+        .orderBy('organization_id')
+        .limit(1)
+        .executeTakeFirst();
+      if (!next) break;
+      organizations.push((after = next.organization_id));
+    }
+    return organizations;
   }
 
   async unfinished(after: string, limit: number): Promise<WorkflowRun[]> {
