@@ -101,12 +101,14 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
   }
 
   async unstarted(before: string, limit: number): Promise<WorkflowRun[]> {
+    // from the slots: an admitted run with no step holds one, and they are as few as the runs under
+    // way, while the queued runs may be a backlog of any length waiting for slots
     const rows = await this.db
-      .selectFrom('workflow_runs as r')
+      .selectFrom('workflow_run_slots as l')
+      .innerJoin('workflow_runs as r', 'r.id', 'l.run_id')
       .selectAll('r')
       .where('r.status', '=', 'queued')
       .where('r.created_at', '<', before)
-      .where('r.admitted_at', 'is not', null)
       .where((eb) =>
         eb.not(
           eb.exists(
