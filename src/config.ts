@@ -7,7 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { FAULT_POINTS, type FaultPoint, type FaultSetting } from './core/ports/faults.ts';
+import {
+  FAULT_ACTIONS,
+  FAULT_POINTS,
+  type FaultAction,
+  type FaultPoint,
+  type FaultSetting,
+} from './core/ports/faults.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -43,6 +49,7 @@ export interface Config {
   confirmationTtlMs: number;
   jobLeaseMs: number;
   jobRetryBaseMs: number;
+  workflowRunsPerOrganization: number;
   logLevel: LogLevel;
   executionRetentionDays: number;
   conversationActionBudget: number;
@@ -364,6 +371,14 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     parse: integer(10, 600_000),
   },
   {
+    key: 'workflowRunsPerOrganization',
+    env: 'SWITCHBOARD_WORKFLOW_RUNS_PER_ORG',
+    default: '100',
+    description:
+      'Workflow runs of one organization under way at once (a run asleep in a delay step does not count); the others wait `queued` and start in order as slots free up. 0 turns the cap off.',
+    parse: integer(0, 1_000_000),
+  },
+  {
     key: 'conversationActionBudget',
     env: 'SWITCHBOARD_CONVERSATION_ACTION_BUDGET',
     default: '20',
@@ -490,12 +505,19 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     key: 'faultAt',
     env: 'SWITCHBOARD_FAULT_AT',
     default: undefined,
-    description: `For crash tests only: \`<point>:<n>\` makes the process kill itself (SIGKILL) the nth time a workflow step reaches the point (${FAULT_POINTS.join(', ')}). Leave unset.`,
+    description: `For crash tests only: \`<point>:<n>[:stop]\` kills (SIGKILL) or stops (SIGSTOP) this process the nth time a workflow step reaches a point (${FAULT_POINTS.join(', ')}).`,
     parse: optional((raw) => {
-      const [point, nth] = raw.split(':');
-      if (!FAULT_POINTS.includes(point as FaultPoint) || !/^[1-9][0-9]*$/.test(nth ?? ''))
-        throw new Error(`must be <point>:<n> with a point among ${FAULT_POINTS.join(', ')}`);
-      return { point: point as FaultPoint, nth: Number(nth) };
+      const [point, nth, action = 'kill', ...rest] = raw.split(':');
+      if (
+        !FAULT_POINTS.includes(point as FaultPoint) ||
+        !/^[1-9][0-9]*$/.test(nth ?? '') ||
+        !FAULT_ACTIONS.includes(action as FaultAction) ||
+        rest.length > 0
+      )
+        throw new Error(
+          `must be <point>:<n> or <point>:<n>:stop with a point among ${FAULT_POINTS.join(', ')}`,
+        );
+      return { point: point as FaultPoint, nth: Number(nth), action: action as FaultAction };
     }),
   },
 ];

@@ -111,7 +111,14 @@ const SCHEDULER_TICK_MS = 5_000;
 
 export interface ContainerOptions {
   logger?: PinoLogger;
+  /** This process's clock (default: the system's); tests pass a fake one. */
   clock?: Clock;
+  /**
+   * The time cron schedules fire by. Default: the database's clock on PostgreSQL (`select now()` once a
+   * tick), so that a process whose own clock is off fires nothing early or late; `clock` on SQLite (one
+   * machine), and whenever a `clock` is given (a test's fake time stands for the database's too).
+   */
+  scheduleTime?: 'database' | 'clock';
 }
 
 /** Header and field names whose values are credentials; pino replaces them before anything is written. */
@@ -301,6 +308,7 @@ export async function createContainer(
       kinds,
       reveal: (organizationId, id) => secrets.reveal(organizationId, id),
       execute: (principal, actionId, request) => executions.execute(principal, actionId, request),
+      runsPerOrganization: config.workflowRunsPerOrganization,
     });
     workflowRuns.work();
     // a run whose process died between saving it and enqueueing its first job is sent on a lease later
@@ -312,7 +320,10 @@ export async function createContainer(
       Math.max(Math.floor(config.jobLeaseMs / 2), 500),
     );
     sweep.unref();
-    const scheduler = createScheduler({ store, clock, crypto, logger, runs: workflowRuns });
+    const scheduleTime =
+      options.scheduleTime ?? (options.clock || store.dialect !== 'postgres' ? 'clock' : 'database');
+    const time = scheduleTime === 'database' ? () => store.databaseNow() : async () => clock.now();
+    const scheduler = createScheduler({ store, time, crypto, logger, runs: workflowRuns });
     const ticking = config.workQueue ? scheduler.start(SCHEDULER_TICK_MS) : undefined;
     const stopWork = async () => {
       clearInterval(sweep);
@@ -346,7 +357,7 @@ export async function createContainer(
         triggerKinds: {
           webhook: webhookTrigger((organizationId, id) => secrets.reveal(organizationId, id)),
           'ai-trigger': aiTrigger(actions),
-          'cron-trigger': cronTrigger(clock),
+          'cron-trigger': cronTrigger(time),
         },
       }),
       workflowRuns,

@@ -45,10 +45,16 @@ describe.each(STORE_KINDS)('cron-trigger workflows on %s', (kind) => {
         ...extra,
       },
     });
+  /** Workflows made so far, so that a test ticking through whole days can stop the others' schedules. */
+  const made: string[] = [];
   const created = async (configuration: unknown) => {
     const response = await create(configuration);
     if (response.status !== 201) throw new Error(response.text);
+    made.push(response.body.workflow_id as string);
     return response.body.workflow_id as string;
+  };
+  const deleteMade = async () => {
+    for (const id of made.splice(0)) await t.request('DELETE', `/v1/workflows/${id}`);
   };
   const runsOf = async (workflowId: string) => {
     const runs: WorkflowRun[] = [];
@@ -243,5 +249,80 @@ describe.each(STORE_KINDS)('cron-trigger workflows on %s', (kind) => {
     await t.container.scheduler.tick();
     expect(await scheduledOf(id)).toEqual(['2026-06-06T00:02:00.000Z', '2026-06-06T00:06:00.000Z']);
     expect((await runsOf(id)).every((r) => r.versionNumber === 2)).toBe(true);
+  });
+
+  /**
+   * Daylight saving in America/New_York: on 2027-03-14 clocks go from 02:00 EST to 03:00 EDT (02:30 does
+   * not exist), on 2027-11-07 from 02:00 EDT back to 01:00 EST (01:30 happens twice). Each day is ticked
+   * every 5 minutes (as a scheduler does every 5 s) from local midnight to the next.
+   */
+  it.each([
+    ['30 2 * * *', 'spring', ['2027-03-14T07:30:00.000Z']], // once, at 03:30 EDT
+    ['30 1 * * *', 'fall', ['2027-11-07T05:30:00.000Z']], // once, at its first pass (01:30 EDT)
+    ['30 * * * *', 'spring', 23], // every real hour: a 23-hour day
+    ['30 * * * *', 'fall', 25],
+  ] as const)(
+    'fires %s in America/New_York on the %s clock change as cron does: %j',
+    async (cron, change, expected) => {
+      const [dayStart, dayEnd] =
+        change === 'spring'
+          ? ['2027-03-14T05:00:00.000Z', '2027-03-15T04:00:00.000Z']
+          : ['2027-11-07T04:00:00.000Z', '2027-11-08T05:00:00.000Z'];
+      await deleteMade();
+      now = Date.parse(dayStart) - MINUTE;
+      const id = await created({ cron, timezone: 'America/New_York' });
+      for (now = Date.parse(dayStart); now < Date.parse(dayEnd); now += 5 * MINUTE)
+        await t.container.scheduler.tick();
+      const scheduled = await scheduledOf(id);
+      if (typeof expected === 'number') expect(scheduled).toHaveLength(expected);
+      else expect(scheduled).toEqual(expected);
+      expect(new Set(scheduled).size).toBe(scheduled.length);
+      await t.request('DELETE', `/v1/workflows/${id}`);
+    },
+    120_000,
+  );
+
+  it.each([
+    // the scheduler was down across the change; `all` catches up on every occurrence missed, once each
+    ['30 2 * * *', '2027-03-14T05:00:00.000Z', '2027-03-14T09:00:00.000Z', ['2027-03-14T07:30:00.000Z']],
+    ['30 1 * * *', '2027-11-07T04:00:00.000Z', '2027-11-07T08:00:00.000Z', ['2027-11-07T05:30:00.000Z']],
+  ])('catches %s up once after being down from %s to %s', async (cron, down, up, expected) => {
+    now = Date.parse(down);
+    const id = await created({ cron, timezone: 'America/New_York', missed: 'all' });
+    now = Date.parse(up);
+    await t.container.scheduler.tick();
+    await t.container.scheduler.tick();
+    expect(await scheduledOf(id)).toEqual(expected);
+    await t.request('DELETE', `/v1/workflows/${id}`);
+  });
+
+  it('fires by the database’s clock: a process whose clock runs ahead fires nothing early', async () => {
+    now = Date.parse('2026-06-07T00:00:30.000Z');
+    const id = await created({ cron: '* * * * *' });
+    // the schedule's next occurrence in real time, a minute or so away
+    const databaseNow = (await t.container.store.databaseNow()) + 5_000;
+    const schedule = await t.container.store.workflowSchedules.get(t.container.defaultOrganizationId, id);
+    const nextAt = new Date(occurrenceAfter({ cron: '* * * * *', timezone: 'UTC' }, databaseNow) ?? 0);
+    await t.container.store.workflowSchedules.put({ ...schedule!, nextAt: nextAt.toISOString() });
+    const ahead = { now: () => Date.now() + 10 * MINUTE };
+    const replicas: Container[] = [];
+    try {
+      for (const scheduleTime of ['database', 'clock'] as const) {
+        const config = loadConfig({ env: { ...t.db.env, SWITCHBOARD_WORK_QUEUE: 'false' }, envFile: false });
+        const logger = createLogger({ logLevel: 'silent' });
+        replicas.push(await createContainer(config, { logger, clock: ahead, scheduleTime }));
+      }
+      const [byDatabase, byOwnClock] = replicas;
+      await byDatabase!.scheduler.tick();
+      expect(await runsOf(id)).toHaveLength(0);
+      // the same process going by its own clock fires an occurrence still minutes away
+      await byOwnClock!.scheduler.tick();
+      const early = await scheduledOf(id);
+      expect(early).toHaveLength(1);
+      expect(Date.parse(early[0]!)).toBeGreaterThan(Date.now() + 5 * MINUTE);
+    } finally {
+      for (const replica of replicas) await replica.close();
+    }
+    await t.request('DELETE', `/v1/workflows/${id}`);
   });
 });

@@ -14,11 +14,10 @@
  * live) or, when the fault strikes before the request, once it has died. The healthy worker can only take
  * `b` over after the lease lapses.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, it, vi } from 'vitest';
-import { createTestDatabase, STORE_KINDS, type StoreKind } from '../helpers/databases.ts';
+import { STORE_KINDS, type StoreKind } from '../helpers/databases.ts';
 import { ledgerChain, startLedger } from '../helpers/ledger.ts';
-import { call, startServer, startWorker, type ServerProcess } from '../helpers/process.ts';
+import { call, processCluster, type ServerProcess, type Spawn } from '../helpers/process.ts';
 import { limit, until } from '../helpers/wait.ts';
 
 const dead = (p: ServerProcess) => p.child.exitCode !== null || p.child.signalCode !== null;
@@ -74,8 +73,6 @@ const CASES: Case[] = [
     deliveriesB: 1,
   },
 ];
-
-type Spawn = (entry: 'server' | 'worker', env: Record<string, string>) => Promise<ServerProcess>;
 
 const booting = limit(2);
 // concurrent PostgreSQL cases overlap their lease waits; more than three at once starves start-ups (per file)
@@ -147,30 +144,12 @@ describe.each(STORE_KINDS)('workflow runs across kill -9 on %s', (kind) => {
     { timeout: 60_000, concurrent: kind === 'postgres' },
     async (c, { onTestFinished, expect }) => {
       const began = Date.now();
-      const db = await createTestDatabase(kind);
-      onTestFinished(() => db.drop());
+      const { key, env, spawn } = await processCluster(kind, leaseMs, onTestFinished, booting);
       const ledger = await startLedger({ holdFirstOf: c.holdsB ? 'b' : undefined });
       onTestFinished(async () => {
         ledger.held.splice(0);
         await ledger.upstream.close();
       });
-      const key = `e2e-admin-${randomBytes(12).toString('hex')}`;
-      const env = {
-        ...db.env,
-        SWITCHBOARD_ADMIN_KEY: key,
-        SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2',
-        SWITCHBOARD_JOB_LEASE_MS: String(leaseMs),
-        SWITCHBOARD_JOB_RETRY_BASE_MS: '50',
-      };
-      const spawn: Spawn = async (entry, processEnv) => {
-        const p = await booting(() =>
-          (entry === 'server' ? startServer : startWorker)(processEnv, db.dataDir),
-        );
-        onTestFinished(async () => {
-          await p.stop('SIGKILL');
-        });
-        return p;
-      };
       const cluster = await startCluster(kind, c, env, spawn);
       const workflow = await call(`${cluster.api()}/v1/workflows`, key, {
         body: ledgerChain(ledger, `Crash ${c.stage}`),

@@ -15,6 +15,8 @@ export interface Receipt {
 export interface LedgerOptions {
   /** The first request of this step is held until the test calls its entry in `held`. */
   holdFirstOf?: string | undefined;
+  /** The nth request of this step (1 is the first) is held, as holdFirstOf does. */
+  holdNth?: { step: string; nth: number } | undefined;
   /** Every answer waits this long (a slow upstream, so that steps are in flight). */
   delayMs?: number | undefined;
 }
@@ -49,7 +51,8 @@ export async function startLedger(options: LedgerOptions = {}): Promise<Ledger> 
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(text);
     };
-    if (step === options.holdFirstOf && ledger.deliveries.filter((d) => d.step === step).length === 1)
+    const hold = options.holdNth ?? (options.holdFirstOf ? { step: options.holdFirstOf, nth: 1 } : undefined);
+    if (step === hold?.step && ledger.deliveries.filter((d) => d.step === step).length === hold.nth)
       ledger.held.push(answer);
     else if (options.delayMs) setTimeout(answer, options.delayMs);
     else answer();

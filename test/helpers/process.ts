@@ -1,6 +1,8 @@
 /** Real server and CLI processes, started the way a user starts them, for tests that need a process boundary. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type StoreKind, type TestDatabase } from './databases.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -39,7 +41,11 @@ function startEntryPoint(
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      // not left running behind a failed start
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start:\n${output}`));
+    }, 20_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = ready.exec(output);
@@ -104,4 +110,46 @@ export async function call(
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+export type Spawn = (entry: 'server' | 'worker', env: Record<string, string>) => Promise<ServerProcess>;
+
+export interface ProcessCluster {
+  db: TestDatabase;
+  /** The admin key every process is started with. */
+  key: string;
+  /** What points a process at the store: the admin key, loopback upstreams, `leaseMs` leases, quick retries. */
+  env: Record<string, string>;
+  /** Starts a server or worker on the store, through `booting`; it is killed when the test ends. */
+  spawn: Spawn;
+}
+
+/**
+ * What a test of workflow runs across processes starts from: a fresh `kind` store dropped when the test
+ * ends, and processes started on it in turns (`booting`: start-ups are CPU-bound).
+ */
+export async function processCluster(
+  kind: StoreKind,
+  leaseMs: number,
+  onTestFinished: (fn: () => Promise<void>) => void,
+  booting: <T>(task: () => Promise<T>) => Promise<T>,
+): Promise<ProcessCluster> {
+  const db = await createTestDatabase(kind);
+  onTestFinished(() => db.drop());
+  const key = `e2e-admin-${randomBytes(12).toString('hex')}`;
+  const env = {
+    ...db.env,
+    SWITCHBOARD_ADMIN_KEY: key,
+    SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2',
+    SWITCHBOARD_JOB_LEASE_MS: String(leaseMs),
+    SWITCHBOARD_JOB_RETRY_BASE_MS: '50',
+  };
+  const spawnOne: Spawn = async (entry, processEnv) => {
+    const p = await booting(() => (entry === 'server' ? startServer : startWorker)(processEnv, db.dataDir));
+    onTestFinished(async () => {
+      await p.stop('SIGKILL');
+    });
+    return p;
+  };
+  return { db, key, env, spawn: spawnOne };
 }

@@ -222,6 +222,79 @@ describe.each(KINDS)('Queue contract on %s', (kind) => {
     expect(await queue.status(id)).toEqual({ id, name, state: 'dead', attempt: 2, lastError: 'boom 2' });
   });
 
+  it.each([
+    ['its last attempt failed', false],
+    ['its lease lapsed at its last attempt (the worker hung)', true],
+  ])('enqueues the dead letter of a job that died because %s, once', async (_, hangs) => {
+    const queue = await started();
+    const name = uniqueName('doomed');
+    const letters = uniqueName('doomed.dead');
+    const attempts: number[] = [];
+    queue.work(
+      name,
+      async (job) => {
+        attempts.push(job.attempt);
+        if (hangs) await new Promise(() => {}); // ignores its signal: only the lease's lapse ends it
+        throw new Error(`boom ${job.attempt}`);
+      },
+      { concurrency: 2 }, // a hung attempt keeps its slot
+    );
+    const dead: Job[] = [];
+    queue.work(letters, async (job) => {
+      dead.push(job);
+    });
+    const organizationId = randomUUID();
+    const { id } = await queue.enqueue(
+      name,
+      { run: 'r-1' },
+      { maxAttempts: 2, deadLetter: letters, organizationId },
+    );
+    await waitFor(() => dead.length > 0, 15_000, 'the dead letter');
+    await sleep(300);
+    expect(attempts).toEqual([1, 2]);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({
+      name: letters,
+      payload: { run: 'r-1' },
+      organizationId,
+      died: { id, attempts: 2, leaseLost: hangs },
+    });
+    if (!hangs) expect(dead[0]!.died!.error).toBe('boom 2');
+    expect((await queue.status(id))?.state).toBe('dead');
+  });
+
+  it('carries no dead letter for a job that succeeds, or one sent without one', async () => {
+    const queue = await started();
+    const name = uniqueName('no-letter');
+    const seen: Job[] = [];
+    queue.work(name, async (job) => {
+      seen.push(job);
+      if (job.payload === 'fails') throw new Error('no');
+    });
+    const { id } = await queue.enqueue(name, 'fails', { maxAttempts: 1 });
+    await queue.enqueue(name, 'works', { deadLetter: uniqueName('unused') });
+    await waitFor(async () => (await queue.status(id))?.state === 'dead', 5_000, 'dead');
+    await waitFor(() => seen.length >= 2, 5_000, 'both jobs');
+    expect(seen.every((job) => job.died === undefined)).toBe(true);
+  });
+
+  it('reads the statuses of many jobs at once, leaving out the unknown ones', async () => {
+    const queue = await started();
+    const name = uniqueName('statuses');
+    queue.work(name, async () => undefined);
+    const done = await queue.enqueue(name, 1);
+    const later = await queue.enqueue(name, 2, { runAt: new Date(Date.now() + 60_000) });
+    await waitFor(async () => (await queue.status(done.id))?.state === 'completed', 5_000, 'completion');
+    const found = await queue.statuses([done.id, later.id, randomUUID(), 'not-an-id']);
+    expect(found.map((s) => [s.id, s.state]).sort()).toEqual(
+      [
+        [done.id, 'completed'],
+        [later.id, 'queued'],
+      ].sort(),
+    );
+    expect(await queue.statuses([])).toEqual([]);
+  });
+
   it('deduplicates by key: one job per key and name, even after it completed', async () => {
     const queue = await started();
     const name = uniqueName('key');

@@ -34,6 +34,33 @@ describe('loadConfig', () => {
     expect(() => load({ [name]: value })).toThrowError(new RegExp(name));
   });
 
+  it.each([
+    ['SWITCHBOARD_WORKFLOW_RUNS_PER_ORG', '-1'],
+    ['SWITCHBOARD_WORKFLOW_RUNS_PER_ORG', 'many'],
+    ['SWITCHBOARD_FAULT_AT', 'step-started'],
+    ['SWITCHBOARD_FAULT_AT', 'step-started:0'],
+    ['SWITCHBOARD_FAULT_AT', 'step-started:1:pause'],
+    ['SWITCHBOARD_FAULT_AT', 'step-started:1:stop:again'],
+  ])('names %s when it is %j (durable runs)', (name, value) => {
+    expect(() => load({ [name]: value })).toThrowError(new RegExp(name));
+  });
+
+  it.each([
+    [{}, 100, undefined],
+    [
+      { SWITCHBOARD_WORKFLOW_RUNS_PER_ORG: '0', SWITCHBOARD_FAULT_AT: 'step-finished:2' },
+      0,
+      { point: 'step-finished', nth: 2, action: 'kill' },
+    ],
+    [
+      { SWITCHBOARD_WORKFLOW_RUNS_PER_ORG: '3', SWITCHBOARD_FAULT_AT: 'step-finished:2:stop' },
+      3,
+      { point: 'step-finished', nth: 2, action: 'stop' },
+    ],
+  ])('reads the run cap and the fault setting from %j', (env, cap, faultAt) => {
+    expect(load(env)).toMatchObject({ workflowRunsPerOrganization: cap, faultAt });
+  });
+
   it('reports every bad variable at once', () => {
     try {
       load({ SWITCHBOARD_PORT: 'x', SWITCHBOARD_LOG_LEVEL: 'y' });

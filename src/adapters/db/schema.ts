@@ -166,6 +166,7 @@ export interface Database {
     started_at: string | null;
     finished_at: string | null;
     parent_run_id: string | null;
+    admitted_at: string | null;
   };
   workflow_run_steps: {
     run_id: string;
@@ -182,7 +183,10 @@ export interface Database {
     execution_id: string | null;
     started_at: string | null;
     finished_at: string | null;
+    job_id: string | null;
+    job_attempt: number | null;
   };
+  workflow_run_slots: { run_id: string; organization_id: string };
   agent_actions: { agent_id: string; action_id: string; organization_id: string; position: number };
   agent_versions: {
     agent_id: string;

@@ -156,6 +156,13 @@ class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
+  /**
+   * SQLite rolls a transaction back itself on some errors (a full disk, an I/O error): a second rollback
+   * would fail ("no transaction is active") and hide the error that ended it, which says what happened.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.#database.isTransaction) await super.rollbackTransaction(connection);
+  }
 }
 
 const SQLITE_BUSY = 5;

@@ -14,6 +14,7 @@ import { KyselyApiKeyRepository } from './repositories/api-keys.ts';
 import { KyselyExecutionRepository } from './repositories/executions.ts';
 import { KyselyIdempotencyRepository } from './repositories/idempotency.ts';
 import { KyselyPostCallRepository } from './repositories/post-call.ts';
+import { KyselyWorkflowRunSlotRepository } from './repositories/workflow-run-slots.ts';
 import { KyselyWorkflowRunRepository } from './repositories/workflow-runs.ts';
 import { KyselyWorkflowScheduleRepository } from './repositories/workflow-schedules.ts';
 import { KyselyWorkflowToolRepository } from './repositories/workflow-tools.ts';
@@ -64,6 +65,7 @@ export class KyselyStore implements Store {
   readonly workflowRuns: KyselyWorkflowRunRepository;
   readonly workflowTools: KyselyWorkflowToolRepository;
   readonly workflowSchedules: KyselyWorkflowScheduleRepository;
+  readonly workflowRunSlots: KyselyWorkflowRunSlotRepository;
 
   readonly #sqlite: SqliteExtras | undefined;
 
@@ -90,6 +92,13 @@ export class KyselyStore implements Store {
     this.workflowRuns = new KyselyWorkflowRunRepository(db);
     this.workflowTools = new KyselyWorkflowToolRepository(db);
     this.workflowSchedules = new KyselyWorkflowScheduleRepository(db);
+    this.workflowRunSlots = new KyselyWorkflowRunSlotRepository(db, dialect);
+  }
+
+  async databaseNow(): Promise<number> {
+    if (this.dialect !== 'postgres') return Date.now();
+    const { rows } = await sql<{ now: string }>`select now() as now`.execute(this.db);
+    return Date.parse(rows[0]?.now ?? '');
   }
 
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {

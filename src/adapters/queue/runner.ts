@@ -126,12 +126,13 @@ export interface CheckedEnqueue {
   runAt: Date | null;
   maxAttempts: number;
   organizationId: string | null;
+  deadLetter: string | null;
 }
 
 /** Validates enqueue arguments the same way in both adapters. */
 export function checkEnqueue(name: string, options: EnqueueOptions, timings: QueueTimings): CheckedEnqueue {
   checkName(name);
-  const { key, runAt, maxAttempts = timings.defaultMaxAttempts, organizationId } = options;
+  const { key, runAt, maxAttempts = timings.defaultMaxAttempts, organizationId, deadLetter } = options;
   if (key != null && (typeof key !== 'string' || key.length === 0 || key.length > 1_000))
     throw new TypeError('Job key must be a non-empty string of at most 1000 characters');
   if (runAt != null && (!(runAt instanceof Date) || Number.isNaN(runAt.getTime())))
@@ -140,7 +141,17 @@ export function checkEnqueue(name: string, options: EnqueueOptions, timings: Que
     throw new RangeError('Job maxAttempts must be an integer from 1 to 1000');
   if (organizationId != null && (typeof organizationId !== 'string' || organizationId.length === 0))
     throw new TypeError('Job organizationId must be a non-empty string');
-  return { key: key ?? null, runAt: runAt ?? null, maxAttempts, organizationId: organizationId ?? null };
+  if (deadLetter != null) {
+    checkName(deadLetter);
+    if (deadLetter === name) throw new TypeError('A job cannot be its own dead letter');
+  }
+  return {
+    key: key ?? null,
+    runAt: runAt ?? null,
+    maxAttempts,
+    organizationId: organizationId ?? null,
+    deadLetter: deadLetter ?? null,
+  };
 }
 
 export function checkName(name: string): void {

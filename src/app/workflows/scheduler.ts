@@ -4,9 +4,9 @@
  * processes ticking at once exactly one claims the occurrences) and saves a queued run per occurrence
  * fired. Only after the commit are the runs sent on to the queue; a process that dies in between leaves
  * runs the run sweep sends on. Missed occurrences follow the schedule's policy (core/workflows/schedule.ts).
- * Driven by the Clock port, so tests tick a fake clock by hand.
+ * "Now" comes from `time`: the database's clock on PostgreSQL, so that one process whose own clock is
+ * ahead cannot fire a schedule early (nor one behind, late), and a fake clock in tests, ticked by hand.
  */
-import type { Clock } from '../../core/ports/clock.ts';
 import type { Crypto } from '../../core/ports/crypto.ts';
 import type { Logger } from '../../core/ports/logger.ts';
 import type { Store } from '../../core/ports/store.ts';
@@ -17,7 +17,8 @@ import type { RunService } from './runs.ts';
 
 export interface SchedulerDeps {
   store: Store;
-  clock: Clock;
+  /** The time schedules fire by, epoch ms (one call per tick). */
+  time: () => Promise<number>;
   crypto: Crypto;
   logger: Logger;
   /** Sends a saved run on to the queue (idempotent). */
@@ -31,7 +32,7 @@ const NEVER = '9999-12-31T00:00:00.000Z';
 
 export type Scheduler = ReturnType<typeof createScheduler>;
 
-export function createScheduler({ store, clock, crypto, logger, runs }: SchedulerDeps) {
+export function createScheduler({ store, time, crypto, logger, runs }: SchedulerDeps) {
   const iso = (at: number) => new Date(at).toISOString();
 
   /** Claims the schedule's due occurrences and saves their runs; [] when another process claimed them. */
@@ -64,7 +65,7 @@ export function createScheduler({ store, clock, crypto, logger, runs }: Schedule
 
   /** Fires every due schedule once; answers the runs this process started. */
   async function tick(): Promise<WorkflowRun[]> {
-    const now = clock.now();
+    const now = await time();
     const started: WorkflowRun[] = [];
     for (const schedule of await store.workflowSchedules.due(iso(now), DUE_PER_TICK)) {
       try {

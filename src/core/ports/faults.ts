@@ -16,10 +16,18 @@ export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 export type Faults = (point: FaultPoint) => void;
 
-/** SWITCHBOARD_FAULT_AT: the point, and which time reaching it is fatal. */
+/**
+ * What the process does at the fault: `kill` dies (SIGKILL, a crash); `stop` pauses (SIGSTOP) until the
+ * test sends SIGCONT, as a worker frozen past its lease by a GC pause or a suspended VM does.
+ */
+export const FAULT_ACTIONS = ['kill', 'stop'] as const;
+export type FaultAction = (typeof FAULT_ACTIONS)[number];
+
+/** SWITCHBOARD_FAULT_AT: the point, which time reaching it strikes, and what happens then. */
 export interface FaultSetting {
   point: FaultPoint;
   nth: number;
+  action: FaultAction;
 }
 
 export const noFaults: Faults = () => undefined;

@@ -18,6 +18,23 @@ export interface EnqueueOptions {
   maxAttempts?: number | undefined;
   /** The tenant, so one organization's backlog cannot starve another's (best effort). */
   organizationId?: string | undefined;
+  /**
+   * When the job is dead (its last attempt failed, or its worker died or hung on it), a job of this name
+   * is enqueued with the same payload and organization and `died` set, in the same transaction: a dead
+   * job is always followed up, whichever process noticed its death.
+   */
+  deadLetter?: string | undefined;
+}
+
+/** On a dead-letter job: the job that died. */
+export interface DeadJob {
+  id: string;
+  /** Attempts it had in all. */
+  attempts: number;
+  /** Its last attempt's error. */
+  error: string | null;
+  /** Its last attempt ended with its lease lapsing (the worker died, hung or was paused), not by failing. */
+  leaseLost: boolean;
 }
 
 export interface Job<P = unknown> {
@@ -30,6 +47,8 @@ export interface Job<P = unknown> {
   key: string | null;
   organizationId: string | null;
   createdAt: string;
+  /** Set on a job enqueued because another died (EnqueueOptions.deadLetter). */
+  died?: DeadJob | undefined;
 }
 
 export interface JobContext {
@@ -57,6 +76,8 @@ export interface JobStatus {
   state: JobState;
   attempt: number;
   lastError: string | null;
+  /** Present (true) when the last attempt ended with its lease lapsing (its worker died, hung or paused). */
+  leaseLost?: true | undefined;
 }
 
 export interface WorkOptions {
@@ -69,6 +90,8 @@ export interface Queue {
   /** Starts working jobs of `name` in this process (call before start, or after). */
   work<P>(name: string, handler: JobHandler<P>, options?: WorkOptions): void;
   status(id: string): Promise<JobStatus | undefined>;
+  /** The status of each of these jobs that exists, in no particular order (one query, for sweeps). */
+  statuses(ids: readonly string[]): Promise<JobStatus[]>;
   start(): Promise<void>;
   /** Stops fetching, lets running handlers finish within the timeout (their leases lapse otherwise). */
   stop(timeoutMs?: number): Promise<void>;

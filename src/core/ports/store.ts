@@ -9,6 +9,7 @@ import type { ApiKey, Organization } from '../tenancy.ts';
 import type {
   WorkflowRepository,
   WorkflowRunRepository,
+  WorkflowRunSlotRepository,
   WorkflowScheduleRepository,
   WorkflowToolRepository,
 } from './workflow-store.ts';
@@ -36,6 +37,12 @@ export interface Store {
   readonly workflowRuns: WorkflowRunRepository;
   readonly workflowTools: WorkflowToolRepository;
   readonly workflowSchedules: WorkflowScheduleRepository;
+  readonly workflowRunSlots: WorkflowRunSlotRepository;
+  /**
+   * The database server's clock, epoch ms (PostgreSQL's now()): one time for every process, whatever
+   * their own clocks say. SQLite has no server; there it is this machine's clock.
+   */
+  databaseNow(): Promise<number>;
   /** Runs `fn` in one transaction; everything it writes commits together or not at all. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
   /** Resolves when the database answers and could take a write now (readiness; SECURITY.md H05). */

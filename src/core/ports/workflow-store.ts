@@ -7,6 +7,7 @@ import type {
   RunError,
   RunStatus,
   RunStep,
+  StepOwner,
   StepStatus,
   WorkflowRun,
   WorkflowVersion,
@@ -83,19 +84,66 @@ export interface WorkflowRunRepository {
   /** Inserts the step record unless it exists (a step is recorded once per run); true when inserted. */
   insertStep(step: RunStep): Promise<boolean>;
   getStep(organizationId: string, runId: string, stepId: string): Promise<RunStep | undefined>;
-  /** Applies the patch if the step's status is one of `from`; false otherwise. */
+  /**
+   * Begins an attempt of an unfinished step for `owner` if the step is free for it: held by no job, or by
+   * an attempt of owner's job no later than owner's. The step is then owner's, and writes of earlier
+   * attempts are refused. False when the step is finished or cancelled, or another job's or attempt's.
+   */
+  claimStep(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    owner: StepOwner,
+    patch: StepPatch,
+  ): Promise<boolean>;
+  /**
+   * Applies the patch if the step's status is one of `from` and, given `owner`, the step is still that
+   * attempt's (the fence of a step's commit); false otherwise.
+   */
   updateStep(
     organizationId: string,
     runId: string,
     stepId: string,
     patch: StepPatch,
     from: readonly StepStatus[],
+    owner?: StepOwner,
+  ): Promise<boolean>;
+  /** Gives an unfinished step held by job `from`, which is lost, to `to`; false if it is no longer `from`'s. */
+  handOver(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    from: string,
+    to: StepOwner,
   ): Promise<boolean>;
   /** In the order the run reached them. */
   steps(organizationId: string, runId: string): Promise<RunStep[]>;
   /**
-   * Runs of any organization still `queued`, saved before `before`, with no step recorded (so with no
-   * job: the process that saved them died first); oldest first.
+   * Runs of any organization still `queued`, saved before `before`, given a slot and with no step recorded
+   * (so with no job: the process that saved or admitted them died first); oldest first.
    */
   unstarted(before: string, limit: number): Promise<WorkflowRun[]>;
+  /** Organizations with runs waiting for a slot (queued, not yet admitted), at most `limit`. */
+  waitingOrganizations(limit: number): Promise<string[]>;
+  /** Runs of any organization not finished, the first `limit` after `after` in id order. */
+  unfinished(after: string, limit: number): Promise<WorkflowRun[]>;
+  /** The steps of these runs (of any organization) that a job holds, in each run's order. */
+  heldSteps(runIds: readonly string[]): Promise<RunStep[]>;
+}
+
+/**
+ * Each organization's slots for running workflow runs (its concurrency cap): a run holds one from its
+ * admission until it finishes, except while asleep in a delay.
+ */
+export interface WorkflowRunSlotRepository {
+  /**
+   * Gives the organization's oldest runs waiting for a slot (queued and not yet admitted) the slots free
+   * under `cap` (0: no cap), at most ADMIT_BATCH at once, admitted `at`; answers their ids. Serialized
+   * per organization across processes: call it inside a transaction.
+   */
+  admit(organizationId: string, cap: number, at: string): Promise<string[]>;
+  /** The run no longer holds a slot (it finished, or sleeps in a delay). */
+  release(organizationId: string, runId: string): Promise<void>;
+  /** The run holds a slot again (it woke from a delay), whatever the cap. */
+  occupy(organizationId: string, runId: string): Promise<void>;
 }

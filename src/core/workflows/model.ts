@@ -213,6 +213,16 @@ export const queuedRun = (
   finishedAt: null,
 });
 
+/**
+ * The queue job attempt that holds a step, its fencing token: only it may begin an attempt of the step or
+ * commit its result. A later attempt of the same job (the queue gave it the lease after the earlier one's
+ * lapsed) takes the step over; another job never does, except the sweep's replacement for a lost job.
+ */
+export interface StepOwner {
+  jobId: string;
+  attempt: number;
+}
+
 /** One step (or if-else decision) of a run, committed before the next one is enqueued. */
 export interface RunStep {
   runId: string;
@@ -232,10 +242,14 @@ export interface RunStep {
   executionId: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The job attempt that holds the step; none on decisions, and on records written before owners were. */
+  owner?: StepOwner | null | undefined;
 }
 
 /** The queue job that runs one step; the key makes enqueueing a step twice a no-op. */
 export const WORKFLOW_STEP_JOB = 'workflow-step';
+/** The dead letter of a step job: the queue gave up on it, so its step and run fail. */
+export const WORKFLOW_STEP_DEAD_JOB = 'workflow-step-dead';
 export interface WorkflowStepJob {
   organizationId: string;
   runId: string;

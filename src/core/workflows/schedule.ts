@@ -60,10 +60,52 @@ function parse(cron: string, timezone: string, at: number) {
   return CronExpressionParser.parse(cron, { currentDate: new Date(at), tz: timezone });
 }
 
+/** Longer than any daylight-saving shift (one hour almost everywhere; 30 minutes on Lord Howe Island). */
+const DST_LEAD_MS = 3 * 3_600_000;
+
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+/** The zone's UTC offset at `at`, as Intl names it ("GMT-05:00"). */
+function utcOffset(timezone: string, at: number): string {
+  let format = offsetFormats.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone: timezone, timeZoneName: 'longOffset' });
+    offsetFormats.set(timezone, format);
+  }
+  return format.formatToParts(at).find((part) => part.type === 'timeZoneName')?.value ?? '';
+}
+
+/**
+ * The occurrences from `from` to `until` (epoch ms, both included), oldest first, at most `max`.
+ *
+ * cron-parser applies the zone's daylight-saving rules as cron does: a local time the clock skips fires
+ * once, shifted by the change (02:30 on a spring-forward night at 03:30), and a time the clock repeats
+ * fires once for a fixed hour (01:30 at its first pass) and at each pass for an hour wildcard (every
+ * hour is a real hour). It does so only while iterating from before the change, though: started from a
+ * point after it, next() skips the shifted time, and started inside a repeated hour, it fires that hour's
+ * second pass. So when the offset changes within DST_LEAD_MS before `from`, the iteration starts that
+ * much earlier and what falls before `from` is dropped.
+ */
+function occurrences(
+  settings: Pick<CronSettings, 'cron' | 'timezone'>,
+  from: number,
+  until: number,
+  max: number,
+): number[] {
+  const { cron, timezone } = settings;
+  const lead = utcOffset(timezone, from - DST_LEAD_MS) === utcOffset(timezone, from) ? 1 : DST_LEAD_MS;
+  const expression = parse(cron, timezone, from - lead);
+  const found: number[] = [];
+  while (found.length < max && expression.hasNext()) {
+    const at = expression.next().getTime();
+    if (at > until) break;
+    if (at >= from) found.push(at);
+  }
+  return found;
+}
+
 /** The first occurrence strictly after `at` (epoch ms), or undefined when there is none. */
 export function occurrenceAfter(settings: Pick<CronSettings, 'cron' | 'timezone'>, at: number) {
-  const expression = parse(settings.cron, settings.timezone, at);
-  return expression.hasNext() ? expression.next().getTime() : undefined;
+  return occurrences(settings, at + 1, Number.MAX_SAFE_INTEGER, 1)[0];
 }
 
 /** The schedule's next `count` occurrences from its `next_at` on, as ISO timestamps: the preview. */
@@ -146,34 +188,46 @@ export interface Firing {
 }
 
 /**
+ * Where a schedule far behind starts catching up: at the oldest of the latest CATCH_UP_TOTAL occurrences
+ * up to `now`, with `older` 1 when there were more before it (counted as one, not walked through). It
+ * looks back from `now`, so a schedule years behind costs at most CATCH_UP_TOTAL steps; the occurrences
+ * themselves then come from occurrences(), whose daylight-saving handling prev() lacks.
+ */
+function catchUpFrom(
+  schedule: WorkflowSchedule,
+  from: number,
+  now: number,
+): { start: number; older: number } {
+  const back = parse(schedule.cron, schedule.timezone, now + 1);
+  let start = from;
+  for (let n = 0; back.hasPrev(); n++) {
+    const at = back.prev().getTime();
+    if (at < from) break;
+    if (n === CATCH_UP_TOTAL) return { start, older: 1 };
+    start = at;
+  }
+  return { start: from, older: 0 };
+}
+
+/**
  * The due occurrences of a schedule (from `nextAt` to `now`, both included) under its missed policy:
  * - `skip`: fire only those at most SKIP_GRACE_MS old (normally the one just due); older ones are skipped.
  * - `once`: fire the latest due one only, however late.
  * - `all`: fire each, oldest first, CATCH_UP_PER_TICK per tick (the rest on the next ticks), and only
  *   the latest CATCH_UP_TOTAL: anything older is skipped. Never an unbounded burst.
- * Looks back from `now`, so a schedule years behind costs at most CATCH_UP_TOTAL steps.
  */
 export function firingOf(schedule: WorkflowSchedule, now: number): Firing {
-  const from = Date.parse(schedule.nextAt);
-  const back = parse(schedule.cron, schedule.timezone, now + 1);
-  const due: number[] = []; // newest first
-  while (due.length <= CATCH_UP_TOTAL && back.hasPrev()) {
-    const at = back.prev().getTime();
-    if (at < from) break;
-    due.push(at);
-  }
-  const more = due.length > CATCH_UP_TOTAL; // and maybe many more before; counted as one here
-  if (more) due.pop();
+  const { start, older } = catchUpFrom(schedule, Date.parse(schedule.nextAt), now);
+  // around a clock change the walk forward may find a few more than the walk back counted
+  const due = occurrences(schedule, start, now, CATCH_UP_TOTAL + 10).slice(-CATCH_UP_TOTAL);
   const after = occurrenceAfter(schedule, now);
-  const older = more ? 1 : 0;
   if (schedule.missed === 'once')
-    return { fire: due.slice(0, 1), skipped: Math.max(due.length - 1, 0) + older, nextAt: after };
+    return { fire: due.slice(-1), skipped: Math.max(due.length - 1, 0) + older, nextAt: after };
   if (schedule.missed === 'skip') {
-    const fire = due.filter((at) => now - at <= SKIP_GRACE_MS).reverse();
+    const fire = due.filter((at) => now - at <= SKIP_GRACE_MS);
     return { fire, skipped: due.length - fire.length + older, nextAt: after };
   }
-  const oldestFirst = due.reverse();
-  const fire = oldestFirst.slice(0, CATCH_UP_PER_TICK);
-  const rest = oldestFirst[CATCH_UP_PER_TICK];
+  const fire = due.slice(0, CATCH_UP_PER_TICK);
+  const rest = due[CATCH_UP_PER_TICK];
   return { fire, skipped: older, nextAt: rest ?? after };
 }

@@ -49,7 +49,10 @@ const RunView = Type.Object({
   workflow_id: Type.String(),
   version_id: Type.String({ description: 'The version the run is pinned to' }),
   version_number: Type.Integer(),
-  status: Type.Enum(RUN_STATUSES),
+  status: Type.Enum(RUN_STATUSES, {
+    description:
+      'queued: saved, its first step not begun (it may be waiting for one of its organization’s run slots); running; then succeeded, failed or cancelled',
+  }),
   input: Type.Unknown({ description: 'The trigger data: {{trigger.*}}' }),
   parent_run_id: Nullable(
     Type.String({ description: "The run whose step started this one by calling this workflow's tool" }),
@@ -108,7 +111,7 @@ export const workflowRunRoutes: FastifyPluginAsyncTypebox<{ runs: RunService }> 
         tags,
         summary: 'Start a run of the workflow’s active version (manual trigger)',
         description:
-          'Answers 202 at once; the run proceeds step by step on the job queue. Read it with GET /v1/runs/{id}. With an `Idempotency-Key` header, repeating the request (same key and input, within 24 h) answers the first run and starts nothing; the same key with another input is a 422.',
+          'Answers 202 at once; the run proceeds step by step on the job queue. Read it with GET /v1/runs/{id}. While the organization has SWITCHBOARD_WORKFLOW_RUNS_PER_ORG runs under way (a run asleep in a delay does not count), the run waits `queued` with no steps and starts, in order, when one of them finishes or falls asleep. With an `Idempotency-Key` header, repeating the request (same key and input, within 24 h) answers the first run and starts nothing; the same key with another input is a 422.',
         params: WorkflowIdParams,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255 })) }),
         body: Type.Optional(

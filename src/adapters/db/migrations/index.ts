@@ -15,6 +15,8 @@ import { workflowVersionSerial } from './0012-workflow-version-serial.ts';
 import { workflowSchedules } from './0013-workflow-schedules.ts';
 import { workflowRunsUnstarted } from './0014-workflow-runs-unstarted.ts';
 import { workflowRunParent } from './0015-workflow-run-parent.ts';
+import { jobDeadLetters } from './0016-job-dead-letters.ts';
+import { durableRuns } from './0017-durable-runs.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -34,6 +36,8 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0013-workflow-schedules', workflowSchedules],
   ['0014-workflow-runs-unstarted', workflowRunsUnstarted],
   ['0015-workflow-run-parent', workflowRunParent],
+  ['0016-job-dead-letters', jobDeadLetters],
+  ['0017-durable-runs', durableRuns],
 ];
 
 class StaticProvider implements MigrationProvider {

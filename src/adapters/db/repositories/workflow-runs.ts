@@ -1,7 +1,14 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Page, PageRequest } from '../../../core/pagination.ts';
 import type { RunPatch, StepPatch, WorkflowRunRepository } from '../../../core/ports/workflow-store.ts';
-import type { RunError, RunStatus, RunStep, StepStatus, WorkflowRun } from '../../../core/workflows/model.ts';
+import type {
+  RunError,
+  RunStatus,
+  RunStep,
+  StepOwner,
+  StepStatus,
+  WorkflowRun,
+} from '../../../core/workflows/model.ts';
 import type { Database } from '../schema.ts';
 import { fetchPage, isUniqueViolation, parseJson } from './shared.ts';
 
@@ -39,7 +46,11 @@ const toStep = (row: Selectable<Database['workflow_run_steps']>): RunStep => ({
   executionId: row.execution_id,
   startedAt: row.started_at,
   finishedAt: row.finished_at,
+  owner: row.job_id === null ? null : { jobId: row.job_id, attempt: row.job_attempt ?? 0 },
 });
+
+const UNFINISHED: readonly RunStatus[] = ['queued', 'running'];
+const UNFINISHED_STEP: readonly StepStatus[] = ['queued', 'running'];
 
 /** Only the fields a patch names; `undefined` leaves a column as it is. */
 function columns<T extends object>(patch: T, jsonFields: readonly string[]): Record<string, unknown> {
@@ -90,8 +101,11 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
   }
 
   async unstarted(before: string, limit: number): Promise<WorkflowRun[]> {
+    // from the slots: an admitted run with no step holds one, and they are as few as the runs under
+    // way, while the queued runs may be a backlog of any length waiting for slots
     const rows = await this.db
-      .selectFrom('workflow_runs as r')
+      .selectFrom('workflow_run_slots as l')
+      .innerJoin('workflow_runs as r', 'r.id', 'l.run_id')
       .selectAll('r')
       .where('r.status', '=', 'queued')
       .where('r.created_at', '<', before)
@@ -106,6 +120,56 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
       .limit(limit)
       .execute();
     return rows.map(toRun);
+  }
+
+  async waitingOrganizations(limit: number): Promise<string[]> {
+    // one seek per organization on workflow_runs_waiting, however long its queue of waiting runs
+    const organizations: string[] = [];
+    for (let after = ''; organizations.length < limit;) {
+      const next = await this.db
+        .selectFrom('workflow_runs')
+        .select('organization_id')
+        .where('status', '=', 'queued')
+        .where('admitted_at', 'is', null)
+        .where('organization_id', '>', after)
+        .orderBy('organization_id')
+        .limit(1)
+        .executeTakeFirst();
+      if (!next) break;
+      organizations.push((after = next.organization_id));
+    }
+    return organizations;
+  }
+
+  async unfinished(after: string, limit: number): Promise<WorkflowRun[]> {
+    // one seek per status on (status, id): `status in (...)` would have to sort every unfinished run
+    const page = (status: RunStatus) =>
+      this.db
+        .selectFrom('workflow_runs')
+        .selectAll()
+        .where('status', '=', status)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+    const rows = (await Promise.all(UNFINISHED.map(page))).flat();
+    return rows
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .slice(0, limit)
+      .map(toRun);
+  }
+
+  async heldSteps(runIds: readonly string[]): Promise<RunStep[]> {
+    if (runIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('workflow_run_steps')
+      .selectAll()
+      .where('run_id', 'in', runIds)
+      .where('job_id', 'is not', null)
+      .orderBy('run_id')
+      .orderBy('position')
+      .execute();
+    return rows.map(toStep);
   }
 
   list(organizationId: string, workflowId: string, page: PageRequest): Promise<Page<WorkflowRun>> {
@@ -152,6 +216,8 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
           execution_id: step.executionId,
           started_at: step.startedAt,
           finished_at: step.finishedAt,
+          job_id: step.owner?.jobId ?? null,
+          job_attempt: step.owner?.attempt ?? null,
         })
         .execute();
       return true;
@@ -172,20 +238,65 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
     return row && toStep(row);
   }
 
+  private step(organizationId: string, runId: string, stepId: string) {
+    return this.db
+      .updateTable('workflow_run_steps')
+      .where('organization_id', '=', organizationId)
+      .where('run_id', '=', runId)
+      .where('step_id', '=', stepId);
+  }
+
   async updateStep(
     organizationId: string,
     runId: string,
     stepId: string,
     patch: StepPatch,
     from: readonly StepStatus[],
+    owner?: StepOwner,
   ): Promise<boolean> {
-    const result = await this.db
-      .updateTable('workflow_run_steps')
+    let update = this.step(organizationId, runId, stepId)
       .set(columns(patch, ['input', 'output', 'error']))
-      .where('organization_id', '=', organizationId)
-      .where('run_id', '=', runId)
-      .where('step_id', '=', stepId)
-      .where('status', 'in', from)
+      .where('status', 'in', from);
+    if (owner) update = update.where('job_id', '=', owner.jobId).where('job_attempt', '=', owner.attempt);
+    const result = await update.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async claimStep(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    owner: StepOwner,
+    patch: StepPatch,
+  ): Promise<boolean> {
+    const result = await this.step(organizationId, runId, stepId)
+      .set({
+        ...columns(patch, ['input', 'output', 'error']),
+        job_id: owner.jobId,
+        job_attempt: owner.attempt,
+      })
+      .where('status', 'in', UNFINISHED_STEP)
+      .where((eb) =>
+        eb.or([
+          eb('job_id', 'is', null),
+          eb.and([eb('job_id', '=', owner.jobId), eb('job_attempt', '<=', owner.attempt)]),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async handOver(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    from: string,
+    to: StepOwner,
+  ): Promise<boolean> {
+    const result = await this.step(organizationId, runId, stepId)
+      .set({ job_id: to.jobId, job_attempt: to.attempt })
+      .where('status', 'in', UNFINISHED_STEP)
+      .where('job_id', '=', from)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }

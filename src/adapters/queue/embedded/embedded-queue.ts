@@ -18,6 +18,9 @@
  *   backlog. Jobs without an organization form one more turn ('').
  * - Keys: a unique index on (name, key); a second enqueue finds the first job (`created: false`) for as
  *   long as the job is kept (retentionMs after it finished).
+ * - Dead letters: the statement that makes a job dead (its last attempt failed, or its lease lapsed at
+ *   its last attempt) runs in one transaction with the insert of its `dead_letter` job, which carries the
+ *   payload and, in `died`, what died (keyed `died:<id>`, so once).
  *
  * SQLite only: the embedded store's Kysely (KyselyStore.db). Do not enqueue inside a store transaction
  * on SQLite: the store has one connection, which the transaction holds, and jobs live in another file,
@@ -26,6 +29,7 @@
 import { randomUUID } from 'node:crypto';
 import { SqliteAdapter, sql, type Kysely } from 'kysely';
 import type {
+  DeadJob,
   EnqueueOptions,
   Job,
   JobHandler,
@@ -59,11 +63,14 @@ type JobsTable = {
   created_at: string;
   updated_at: string;
   completed_at: string | null;
+  dead_letter: string | null;
+  died: string | null;
 };
 type JobsDatabase = { jobs: JobsTable };
 type JobRow = JobsTable;
 
-const LEASE_EXPIRED = 'The job lease expired before the attempt finished (worker stopped, crashed or hung)';
+export const LEASE_EXPIRED =
+  'The job lease expired before the attempt finished (worker stopped, crashed or hung)';
 
 export interface EmbeddedQueueOptions<DB> extends QueueTimingOptions {
   /** The embedded store's Kysely instance (KyselyStore.db), migrated to 0004-jobs or later. */
@@ -88,6 +95,20 @@ const toJob = (row: JobRow): Job<unknown> => ({
   key: row.key,
   organizationId: row.organization_id === '' ? null : row.organization_id,
   createdAt: row.created_at,
+  ...(row.died ? { died: JSON.parse(row.died) as DeadJob } : {}),
+});
+
+/** What a job that has just died leaves for its dead letter. */
+type Dying = Pick<JobRow, 'id' | 'payload' | 'organization_id' | 'attempt' | 'last_error' | 'dead_letter'>;
+const DYING = ['id', 'payload', 'organization_id', 'attempt', 'last_error', 'dead_letter'] as const;
+
+const toStatus = (row: Pick<JobRow, 'id' | 'name' | 'state' | 'attempt' | 'last_error'>): JobStatus => ({
+  id: row.id,
+  name: row.name,
+  state: toState(row),
+  attempt: row.attempt,
+  lastError: row.last_error,
+  ...(row.state !== 'completed' && row.last_error === LEASE_EXPIRED ? { leaseLost: true } : {}),
 });
 
 function toState(row: Pick<JobRow, 'state' | 'attempt'>): JobState {
@@ -142,8 +163,8 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
       .executeTakeFirst();
   }
 
-  const fenced = (claim: EmbeddedClaim) =>
-    db
+  const fenced = (claim: EmbeddedClaim, executor: Kysely<JobsDatabase> = db) =>
+    executor
       .updateTable('jobs')
       .where('id', '=', claim.job.id)
       .where('lease_owner', '=', claim.owner)
@@ -152,15 +173,44 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
 
   const changed = (result: { numUpdatedRows: bigint }) => result.numUpdatedRows > 0n;
 
+  /** Inserts the dead-letter jobs of jobs that have just died, in the transaction that killed them. */
+  async function deadLetters(tx: Kysely<JobsDatabase>, dying: readonly Dying[], leaseLost: boolean) {
+    const now = iso();
+    const letters = dying.filter((row) => row.dead_letter !== null);
+    for (const row of letters) {
+      const died: DeadJob = { id: row.id, attempts: row.attempt, error: row.last_error, leaseLost };
+      await tx
+        .insertInto('jobs')
+        .values({
+          id: newId(),
+          name: row.dead_letter ?? '',
+          payload: row.payload,
+          state: 'queued',
+          key: `died:${row.id}`,
+          organization_id: row.organization_id,
+          attempt: 0,
+          max_attempts: timings.defaultMaxAttempts,
+          run_at: now,
+          created_at: now,
+          updated_at: now,
+          died: JSON.stringify(died),
+        })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+    return letters.map((row) => row.dead_letter ?? '');
+  }
+
   /**
    * Puts a claimed job back in the queue, due in `retryInMs`: a failed attempt (`counted`; dead at its
-   * last attempt) or one given back (one more attempt allowed, so it never makes the job dead).
+   * last attempt, and then followed by its dead letter) or one given back (one more attempt allowed, so
+   * it never makes the job dead).
    */
   async function giveBack(claim: EmbeddedClaim, error: string, retryInMs: number, counted: boolean) {
     const now = clock.now();
     const dead = counted && claim.job.attempt >= claim.job.maxAttempts;
-    return changed(
-      await fenced(claim)
+    const update = (executor: Kysely<JobsDatabase>) =>
+      fenced(claim, executor)
         .set({
           state: dead ? 'dead' : 'queued',
           ...(counted ? {} : { max_attempts: sql<number>`max_attempts + 1` }),
@@ -171,8 +221,41 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
           lease_expires_at: null,
           last_error: error,
         })
-        .executeTakeFirst(),
-    );
+        .returning(DYING);
+    if (!dead) return (await update(db).execute()).length > 0;
+    const { died, letters } = await db.transaction().execute(async (tx) => {
+      const rows = await update(tx).execute();
+      return { died: rows.length > 0, letters: await deadLetters(tx, rows, false) };
+    });
+    for (const name of letters) runner.wake(name);
+    return died;
+  }
+
+  /**
+   * Leases that lapsed (the worker died, hung or lost its store): the attempt counts, and a job at its
+   * last attempt is dead and followed by its dead letter. A read first, so that a tick with nothing to
+   * do takes no write lock. INDEXED BY: with table statistics SQLite may prefer a scan, not knowing how
+   * few jobs run.
+   */
+  async function expireLeases(now: string) {
+    const lapsed = await sql`select 1 from jobs indexed by jobs_state
+                              where state = 'running' and lease_expires_at <= ${now} limit 1`.execute(db);
+    if (lapsed.rows.length === 0) return { expired: [], letters: [] };
+    return db.transaction().execute(async (tx) => {
+      const { rows } = await sql<Dying & Pick<JobRow, 'name' | 'state'>>`
+        update jobs indexed by jobs_state
+           set state = case when attempt >= max_attempts then 'dead' else 'queued' end,
+               completed_at = case when attempt >= max_attempts then ${now} else null end,
+               run_at = ${now},
+               updated_at = ${now},
+               lease_owner = null,
+               lease_expires_at = null,
+               last_error = ${LEASE_EXPIRED}
+         where state = 'running' and lease_expires_at <= ${now}
+        returning ${sql.join(['name', 'state', ...DYING].map((c) => sql.id(c)))}`.execute(tx);
+      const dead = rows.filter((row) => row.state === 'dead');
+      return { expired: rows, letters: await deadLetters(tx, dead, true) };
+    });
   }
 
   const backend: QueueBackend<EmbeddedClaim> = {
@@ -231,20 +314,7 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
     release: (claim, reason, retryInMs) => giveBack(claim, reason, retryInMs, false),
 
     async maintain() {
-      const now = iso();
-      // leases that lapsed: the worker died, hung or lost its store; the attempt counts
-      // INDEXED BY: with table statistics SQLite may prefer a scan, not knowing how few jobs run
-      const { rows: expired } = await sql<Pick<JobRow, 'id' | 'name' | 'state' | 'attempt'>>`
-        update jobs indexed by jobs_state
-           set state = case when attempt >= max_attempts then 'dead' else 'queued' end,
-               completed_at = case when attempt >= max_attempts then ${now} else null end,
-               run_at = ${now},
-               updated_at = ${now},
-               lease_owner = null,
-               lease_expires_at = null,
-               last_error = ${LEASE_EXPIRED}
-         where state = 'running' and lease_expires_at <= ${now}
-        returning id, name, state, attempt`.execute(db);
+      const { expired, letters } = await expireLeases(iso());
       for (const row of expired) {
         timings.logger.warn(
           { jobId: row.id, job: row.name, attempt: row.attempt, state: row.state },
@@ -252,6 +322,7 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
         );
         if (row.state === 'queued') runner.wake(row.name);
       }
+      for (const name of letters) runner.wake(name);
       if (clock.now() - lastRetention >= 60_000) {
         lastRetention = clock.now();
         const before = iso(clock.now() - timings.retentionMs);
@@ -268,9 +339,23 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
 
   const runner = new JobRunner(backend, timings);
 
+  async function statuses(ids: readonly string[]): Promise<JobStatus[]> {
+    if (ids.length === 0) return [];
+    const rows = await db
+      .selectFrom('jobs')
+      .select(['id', 'name', 'state', 'attempt', 'last_error'])
+      .where('id', 'in', ids)
+      .execute();
+    return rows.map(toStatus);
+  }
+
   return {
     async enqueue<P>(name: string, payload: P, enqueueOptions: EnqueueOptions = {}) {
-      const { key, runAt, maxAttempts, organizationId } = checkEnqueue(name, enqueueOptions, timings);
+      const { key, runAt, maxAttempts, organizationId, deadLetter } = checkEnqueue(
+        name,
+        enqueueOptions,
+        timings,
+      );
       const now = clock.now();
       const runAtMs = runAt ? runAt.getTime() : now;
       for (let tries = 0; ; tries++) {
@@ -290,6 +375,7 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
             run_at: iso(runAtMs),
             created_at: iso(now),
             updated_at: iso(now),
+            dead_letter: deadLetter,
           })
           .onConflict((oc) => oc.doNothing())
           .returning('id')
@@ -315,21 +401,11 @@ export function createEmbeddedQueue<DB>(options: EmbeddedQueueOptions<DB>): Queu
     },
 
     async status(id: string): Promise<JobStatus | undefined> {
-      const row = await db
-        .selectFrom('jobs')
-        .select(['id', 'name', 'state', 'attempt', 'last_error'])
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return (
-        row && {
-          id: row.id,
-          name: row.name,
-          state: toState(row),
-          attempt: row.attempt,
-          lastError: row.last_error,
-        }
-      );
+      const [row] = await statuses([id]);
+      return row;
     },
+
+    statuses,
 
     async start() {
       runner.start();

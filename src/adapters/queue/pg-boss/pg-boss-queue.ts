@@ -29,12 +29,16 @@
  *   running or has just served, so a tenant with 1 job is served within about fairnessMs of a free
  *   slot even behind another tenant's 100,000. That fetch reads past the ignored tenants' due jobs, hence
  *   the interval.
+ * - Dead letters: pg-boss's own. A job sent with `deadLetter` is copied to that queue by the statement
+ *   that fails it for good (its last attempt failed, or its supervisor expired it), with the dead job's
+ *   id, retry count and output, which become the new job's `died`.
  * - status(): read from pg-boss's job table by id: created → queued, retry → failed, active → running,
  *   completed → completed, failed or cancelled → dead.
  */
 import { randomUUID } from 'node:crypto';
 import { PgBoss, type Db as IDatabase, type JobWithMetadata, type SendOptions } from 'pg-boss';
 import type {
+  DeadJob,
   EnqueueOptions,
   Job,
   JobHandler,
@@ -74,6 +78,9 @@ interface BossClaim {
 interface JobData {
   payload?: unknown;
 }
+
+/** The outputs pg-boss's supervisor gives a job whose lease lapsed (its expiry or its heartbeat). */
+const LEASE_LAPSED = new Set(['job timed out', 'job heartbeat timeout']);
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -216,9 +223,20 @@ export function createPgBossQueue(options: PgBossQueueOptions): Queue {
       key: job.singletonKey,
       organizationId: job.groupId ?? null,
       createdAt: new Date(job.createdOn).toISOString(),
+      ...(job.sourceId ? { died: diedOf(job) } : {}),
     },
     attempt: { id: job.id, retryCount: job.retryCount },
   });
+
+  const diedOf = (job: JobWithMetadata<JobData>): DeadJob => {
+    const error = outputMessage(job.sourceOutput);
+    return {
+      id: job.sourceId ?? '',
+      attempts: (job.sourceRetryCount ?? 0) + 1,
+      error,
+      leaseLost: error !== null && LEASE_LAPSED.has(error),
+    };
+  };
 
   const fetch = (name: string, batchSize: number, ignoreGroups?: string[]) =>
     boss.fetch<JobData>(name, {
@@ -297,10 +315,49 @@ export function createPgBossQueue(options: PgBossQueueOptions): Queue {
 
   const runner = new JobRunner(backend, timings);
 
+  async function statuses(ids: readonly string[]): Promise<JobStatus[]> {
+    const wanted = ids.filter((id) => UUID.test(id));
+    if (wanted.length === 0) return [];
+    await init();
+    const { rows } = await boss.getDb().executeSql(
+      `select id, name, state, retry_count, started_on, output
+         from ${schema}.job
+        where name = any(array(select name from ${schema}.queue)) and id = any($1::uuid[])`,
+      [wanted],
+    );
+    return (
+      rows as {
+        id: string;
+        name: string;
+        state: string;
+        retry_count: number;
+        started_on: Date | null;
+        output: unknown;
+      }[]
+    ).map((row) => {
+      const state = STATES[row.state] ?? 'dead';
+      const lastError = state === 'completed' ? null : outputMessage(row.output);
+      return {
+        id: row.id,
+        name: row.name,
+        state,
+        attempt: row.started_on === null ? 0 : row.retry_count + 1,
+        lastError,
+        ...(lastError !== null && LEASE_LAPSED.has(lastError) ? { leaseLost: true as const } : {}),
+      };
+    });
+  }
+
   return {
     async enqueue<P>(name: string, payload: P, enqueueOptions: EnqueueOptions = {}) {
-      const { key, runAt, maxAttempts, organizationId } = checkEnqueue(name, enqueueOptions, timings);
+      const { key, runAt, maxAttempts, organizationId, deadLetter } = checkEnqueue(
+        name,
+        enqueueOptions,
+        timings,
+      );
       await ensureQueue(name);
+      // the dead-letter queue must exist before a job names it
+      if (deadLetter !== null) await ensureQueue(deadLetter);
       const id = newId();
       if (!UUID.test(id)) throw new TypeError('pg-boss job ids must be UUIDs');
       const data: JobData = { payload };
@@ -311,6 +368,7 @@ export function createPgBossQueue(options: PgBossQueueOptions): Queue {
         ...(runAt ? { startAfter: runAt } : {}),
         ...(key !== null ? { singletonKey: key } : {}),
         ...(organizationId !== null ? { group: { id: organizationId } } : {}),
+        ...(deadLetter !== null ? { deadLetter } : {}),
       };
       const delay = runAt ? runAt.getTime() - Date.now() : 0;
       if (key === null) {
@@ -346,27 +404,11 @@ export function createPgBossQueue(options: PgBossQueueOptions): Queue {
     },
 
     async status(id: string): Promise<JobStatus | undefined> {
-      if (!UUID.test(id)) return undefined;
-      await init();
-      const { rows } = await boss.getDb().executeSql(
-        `select name, state, retry_count, started_on, output
-           from ${schema}.job
-          where name = any(array(select name from ${schema}.queue)) and id = $1`,
-        [id],
-      );
-      const row = rows[0] as
-        | { name: string; state: string; retry_count: number; started_on: Date | null; output: unknown }
-        | undefined;
-      if (!row) return undefined;
-      const state = STATES[row.state] ?? 'dead';
-      return {
-        id,
-        name: row.name,
-        state,
-        attempt: row.started_on === null ? 0 : row.retry_count + 1,
-        lastError: state === 'completed' ? null : outputMessage(row.output),
-      };
+      const [row] = await statuses([id]);
+      return row;
     },
+
+    statuses,
 
     async start() {
       await init();

@@ -5,7 +5,6 @@
  * and time zone keeps the schedule's next occurrence, so an edit neither skips nor repeats one.
  */
 import { AppError } from '../../../core/errors.ts';
-import type { Clock } from '../../../core/ports/clock.ts';
 import type { Store } from '../../../core/ports/store.ts';
 import type { WorkflowVersion } from '../../../core/workflows/model.ts';
 import { occurrenceAfter, readCronSettings, type CronSettings } from '../../../core/workflows/schedule.ts';
@@ -18,15 +17,16 @@ function settingsOf(configuration: unknown, now: number): CronSettings {
   return read;
 }
 
-export function cronTrigger(clock: Clock): TriggerKind {
+/** `time`: the time schedules fire by (the scheduler's), so the first occurrence counts from the same now. */
+export function cronTrigger(time: () => Promise<number>): TriggerKind {
   return {
     async configure(_organizationId, configuration) {
-      const { timezone, missed } = settingsOf(configuration, clock.now());
+      const { timezone, missed } = settingsOf(configuration, await time());
       return { ...(configuration as Record<string, unknown>), timezone, missed };
     },
 
     async activated(tx: Store, version: WorkflowVersion) {
-      const now = clock.now();
+      const now = await time();
       const settings = settingsOf(version.triggerConfiguration, now);
       const { organizationId, workflowId } = version;
       const current = await tx.workflowSchedules.get(organizationId, workflowId);
