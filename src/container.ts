@@ -345,6 +345,7 @@ export async function createContainer(
           'ai-trigger': aiTrigger(actions),
           'cron-trigger': cronTrigger(clock),
         },
+        http,
       }),
       workflowRuns,
       workflowTriggers: createTriggerService({

@@ -23,11 +23,12 @@ import { AppError, notFound } from '../core/errors.ts';
 import type { Page, PageRequest } from '../core/pagination.ts';
 import { type Clock, isoNow } from '../core/ports/clock.ts';
 import type { Crypto } from '../core/ports/crypto.ts';
-import { EgressError, type HttpClient } from '../core/ports/http-client.ts';
+import type { HttpClient } from '../core/ports/http-client.ts';
 import type { ActionFilter, Store } from '../core/ports/store.ts';
 import type { Principal } from '../core/tenancy.ts';
 import { checkSpokenMessages } from '../core/actions/spoken.ts';
 import { TOOL_NAME_PATTERN, toolNameFor } from '../core/tools/names.ts';
+import { egressIssues } from './egress-check.ts';
 import type { KindRegistry } from './kinds/registry.ts';
 
 export interface ActionInput {
@@ -180,19 +181,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
         secretNames,
       }),
     );
-    if (issues.length === 0) {
-      for (const url of kind.urls(config, integration ?? null)) {
-        try {
-          http.checkUrl(url.replace(/\{\{[^}]*\}\}/g, 'x'));
-        } catch (error) {
-          if (!(error instanceof EgressError)) throw error;
-          issues.push({
-            path: `/${kind.kind}/url`,
-            message: `The egress guard refuses this URL: ${error.message}`,
-          });
-        }
-      }
-    }
+    if (issues.length === 0) issues.push(...egressIssues(http, kind.urls(config, integration ?? null)));
 
     if (!TOOL_NAME_PATTERN.test(definition.toolName)) {
       issues.push({

@@ -6,9 +6,10 @@ import { AppError, notFound } from '../core/errors.ts';
 import type { Page, PageRequest } from '../core/pagination.ts';
 import { type Clock, isoNow } from '../core/ports/clock.ts';
 import type { Crypto } from '../core/ports/crypto.ts';
-import { EgressError, type HttpClient } from '../core/ports/http-client.ts';
+import type { HttpClient } from '../core/ports/http-client.ts';
 import type { Store } from '../core/ports/store.ts';
 import { referencesIn } from '../core/templates/index.ts';
+import { egressIssues, type SavedUrl } from './egress-check.ts';
 
 export interface IntegrationInput {
   name: string;
@@ -32,24 +33,11 @@ export type IntegrationService = ReturnType<typeof createIntegrationService>;
 export function createIntegrationService({ store, crypto, clock, http }: IntegrationDeps) {
   async function check(organizationId: string, integration: Integration): Promise<void> {
     const issues: DefinitionIssue[] = [];
+    const urls: SavedUrl[] = [];
     if (integration.baseUrl !== null) {
       if (referencesIn(integration.baseUrl).length > 0)
         issues.push({ path: '/base_url', message: 'The base URL cannot contain placeholders' });
-      else {
-        const urlIssues = checkUrlTemplate(integration.baseUrl, '/base_url');
-        issues.push(...urlIssues);
-        if (urlIssues.length === 0) {
-          try {
-            http.checkUrl(integration.baseUrl);
-          } catch (error) {
-            if (!(error instanceof EgressError)) throw error;
-            issues.push({
-              path: '/base_url',
-              message: `The egress guard refuses this URL: ${error.message}`,
-            });
-          }
-        }
-      }
+      else urls.push({ path: '/base_url', url: integration.baseUrl });
     }
     for (const [name, id] of Object.entries(integration.secrets)) {
       if (!SECRET_NAME.test(name))
@@ -65,7 +53,12 @@ export function createIntegrationService({ store, crypto, clock, http }: Integra
       if (!(await store.secrets.get(organizationId, id)))
         issues.push({ path: '/auth/secret_id', message: `No secret with id ${id}` });
     }
-    for (const url of authUrls(auth)) issues.push(...checkUrlTemplate(url, '/auth/url', false));
+    urls.push(...authUrls(auth, '/auth'));
+    // every URL its actions send to (the base URL) or fetch tokens from is judged as an action's own
+    for (const { path, url } of urls) {
+      const urlIssues = checkUrlTemplate(url, path, false);
+      issues.push(...(urlIssues.length > 0 ? urlIssues : egressIssues(http, [{ path, url }])));
+    }
     if (issues.length > 0) {
       throw new AppError('VALIDATION_FAILED', issues.map((i) => `${i.path}: ${i.message}`).join('; '), {
         path: issues[0]?.path,

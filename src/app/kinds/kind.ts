@@ -8,6 +8,7 @@ import type { Action, DefinitionIssue, ExecutionMode, Integration } from '../../
 import type { JsonSchemaObject } from '../../core/actions/variables.ts';
 import type { ExecutionError, RecordedRequest, RecordedResponse } from '../../core/executions.ts';
 import type { Variable } from '../../core/actions/variables.ts';
+import type { SavedUrl } from '../egress-check.ts';
 import type { SecretAccess } from '../executions/secret-access.ts';
 
 export interface SaveContext {
@@ -58,8 +59,8 @@ export interface ActionKind<Config = unknown> {
   check(config: Config, context: SaveContext): DefinitionIssue[];
   /** Secret ids the config names directly (auth), which must exist in the organization. */
   secretIds(config: Config): string[];
-  /** Absolute URLs the egress guard can judge at save time. */
-  urls(config: Config, integration: Integration | null): string[];
+  /** Absolute URLs the egress guard judges at save time, each with its path in the action (`/http/url`). */
+  urls(config: Config, integration: Integration | null): SavedUrl[];
   /** The input schema agents see; by default compiled from the variables. */
   inputSchema?(action: Action): JsonSchemaObject;
   /**
