@@ -51,6 +51,7 @@ export interface Config {
   rateLimitPerKey: number;
   rateLimitPerOrganization: number;
   authFailureLimit: number;
+  authFailureIpv6Prefix: number;
   trustedProxies: string[];
   allowedOrigins: string[];
   keyCacheTtlMs: number | undefined;
@@ -419,8 +420,17 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     key: 'authFailureLimit',
     env: 'SWITCHBOARD_AUTH_FAILURE_LIMIT',
     default: '20',
-    description: 'Failed authentications per minute from one client address before it gets 429.',
+    description:
+      'Failed authentications per minute from one client (an IPv4 address, or an IPv6 network; see the next row) before it gets 429. On PostgreSQL the count is shared by every process.',
     parse: integer(1, 1_000_000),
+  },
+  {
+    key: 'authFailureIpv6Prefix',
+    env: 'SWITCHBOARD_AUTH_FAILURE_IPV6_PREFIX',
+    default: '64',
+    description:
+      'Prefix length that makes IPv6 addresses one client for the failed-authentication limit (64: a /64 network, what one subscriber is usually given; 128: each address).',
+    parse: integer(1, 128),
   },
   {
     key: 'trustedProxies',

@@ -72,10 +72,11 @@ export interface Container {
    * PostgreSQL. The server starts working it (`queue.start()`); the CLI does not.
    */
   readonly queue: Queue;
-  /** Per key and per organization request limits; shared across processes on PostgreSQL. */
+  /**
+   * Request limits per key and per organization, and failed authentications per client; shared across
+   * processes on PostgreSQL.
+   */
   readonly rateLimiter: RateLimiter;
-  /** Failed authentications per client address, in this process. */
-  readonly authFailureLimiter: RateLimiter;
   readonly defaultOrganizationId: string;
   readonly masterKeyGenerated: string | undefined;
   /** Fires cron-trigger workflows; ticks every few seconds in processes that work the queue. */
@@ -204,7 +205,6 @@ export async function createContainer(
 
     const rateLimiter: RateLimiter =
       store.dialect === 'postgres' ? new PostgresRateLimiter(store.db) : new MemoryRateLimiter(clock);
-    const authFailureLimiter = new MemoryRateLimiter(clock);
     const http = createGuardedHttpClient(egressOptions(config));
     if (config.allowPrivateNetworks.length > 0) {
       logger.warn(
@@ -372,7 +372,6 @@ export async function createContainer(
       sandbox,
       queue,
       rateLimiter,
-      authFailureLimiter,
       defaultOrganizationId: defaultOrganization.id,
       masterKeyGenerated: master.generated ? master.origin : undefined,
       scheduler,
@@ -385,7 +384,6 @@ export async function createContainer(
         await sandbox.close();
         await http.close();
         await rateLimiter.close();
-        await authFailureLimiter.close();
         await store.close();
       },
     };
@@ -405,7 +403,6 @@ export function httpDeps(container: Container): HttpDeps {
     services: container.services,
     kinds: container.kinds,
     rateLimiter: container.rateLimiter,
-    authFailureLimiter: container.authFailureLimiter,
     ping: () => container.store.ping(),
     isUnavailable: isStoreUnavailable,
     settings: {
@@ -413,6 +410,7 @@ export function httpDeps(container: Container): HttpDeps {
       rateLimitPerKey: config.rateLimitPerKey,
       rateLimitPerOrganization: config.rateLimitPerOrganization,
       authFailureLimit: config.authFailureLimit,
+      authFailureIpv6Prefix: config.authFailureIpv6Prefix,
       trustedProxies: config.trustedProxies,
       allowedOrigins: config.allowedOrigins,
     },
