@@ -21,7 +21,7 @@ import { createTransferKind } from './app/kinds/transfer/index.ts';
 import { createWorkflowKind } from './app/kinds/workflow/index.ts';
 import { createToolService, type ToolService } from './app/tools.ts';
 import { createOpenApiImportService, type OpenApiImportService } from './app/openapi-import.ts';
-import { resolveKeyVersions, verifyDecryption } from './app/master-keys.ts';
+import { findUndecryptable, resolveKeyVersions, type UndecryptableSecret } from './app/master-keys.ts';
 import { createOrganizationService, type OrganizationService } from './app/organizations.ts';
 import { createPostCallService, type PostCallService } from './app/post-call.ts';
 import { createSecretService, type SecretService } from './app/secrets.ts';
@@ -79,6 +79,8 @@ export interface Container {
   readonly rateLimiter: RateLimiter;
   readonly defaultOrganizationId: string;
   readonly masterKeyGenerated: string | undefined;
+  /** Stored secrets found at start not to decrypt under the right key (reported, not fatal). */
+  readonly undecryptableSecrets: readonly UndecryptableSecret[];
   /** Fires cron-trigger workflows; ticks every few seconds in processes that work the queue. */
   readonly scheduler: Scheduler;
   readonly services: {
@@ -108,6 +110,8 @@ export interface Container {
 
 /** How often a process that works the queue looks for due cron schedules. */
 const SCHEDULER_TICK_MS = 5_000;
+/** How many undecryptable secrets the start-up warning lists by id (it always gives the count). */
+const REPORTED_SECRETS = 100;
 
 export interface ContainerOptions {
   logger?: PinoLogger;
@@ -201,7 +205,22 @@ export async function createContainer(
     const keys = new Map([[versions.current, master.key]]);
     if (previous && versions.previous !== undefined) keys.set(versions.previous, previous);
     const cipher = new Keyring(keys, versions.current);
-    await verifyDecryption(store, cipher);
+    const undecryptableSecrets = await findUndecryptable(store, cipher);
+    if (undecryptableSecrets.length > 0) {
+      logger.warn(
+        {
+          count: undecryptableSecrets.length,
+          secrets: undecryptableSecrets.slice(0, REPORTED_SECRETS).map((s) => ({
+            id: s.id,
+            organization_id: s.organizationId,
+            key_version: s.keyVersion,
+          })),
+        },
+        'secrets that do not decrypt under their (right) master key: altered, or restored from another ' +
+          'database. Executions that use them fail with secret_unavailable; store their values again ' +
+          '(PATCH /v1/secrets/{id}) or delete them',
+      );
+    }
 
     const rateLimiter: RateLimiter =
       store.dialect === 'postgres' ? new PostgresRateLimiter(store.db) : new MemoryRateLimiter(clock);
@@ -374,6 +393,7 @@ export async function createContainer(
       rateLimiter,
       defaultOrganizationId: defaultOrganization.id,
       masterKeyGenerated: master.generated ? master.origin : undefined,
+      undecryptableSecrets,
       scheduler,
       services,
       stopWork,
