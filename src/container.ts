@@ -346,7 +346,7 @@ export async function createContainer(
         cacheTtlMs: config.keyCacheTtlMs ?? (store.dialect === 'postgres' ? 1_000 : 0),
       }),
       secrets,
-      integrations: createIntegrationService({ store, crypto, clock, http }),
+      integrations: createIntegrationService({ store, crypto, clock, http, kinds }),
       actions,
       executions,
       variableOptions: createVariableOptionsService({ actions, executions }),

@@ -9,7 +9,11 @@ import type { Crypto } from '../core/ports/crypto.ts';
 import type { HttpClient } from '../core/ports/http-client.ts';
 import type { Store } from '../core/ports/store.ts';
 import { referencesIn } from '../core/templates/index.ts';
+import { hasScope } from '../core/scopes.ts';
+import type { Principal } from '../core/tenancy.ts';
 import { egressIssues, type SavedUrl } from './egress-check.ts';
+import type { KindRegistry } from './kinds/registry.ts';
+import { secretsReadBy, secretsUseNeeded, unboundSecretWarning } from './secret-scope.ts';
 
 export interface IntegrationInput {
   name: string;
@@ -24,13 +28,44 @@ export interface IntegrationDeps {
   crypto: Crypto;
   clock: Clock;
   http: HttpClient;
+  /** Which kinds' actions read the integration's secrets (ActionKind.readsDeclaredSecrets). */
+  kinds: KindRegistry;
 }
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 export type IntegrationService = ReturnType<typeof createIntegrationService>;
 
-export function createIntegrationService({ store, crypto, clock, http }: IntegrationDeps) {
+export function createIntegrationService({ store, crypto, clock, http, kinds }: IntegrationDeps) {
+  const readingKinds = kinds
+    .all()
+    .filter((kind) => kind.readsDeclaredSecrets)
+    .map((kind) => kind.kind);
+
+  /** Whether any action of the integration reads its secrets (a code action). */
+  async function hasCodeReaders(db: Store, organizationId: string, integrationId: string): Promise<boolean> {
+    for (const kind of readingKinds) {
+      const page = await db.actions.list(organizationId, { integrationId, kind }, { limit: 1 });
+      if (page.items.length > 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Adding a secret to an integration whose code actions read its secrets lets that code read it: it
+   * needs secrets:use, as writing the code does. Judged with the integration locked, against its secrets
+   * and actions as they are then (ActionService takes the same lock to check a code action it saves).
+   */
+  async function requireSecretsUse(tx: Store, principal: Principal, next: Integration): Promise<void> {
+    if (hasScope(principal.scopes, 'secrets:use')) return;
+    const { organizationId, id } = next;
+    if (!(await tx.integrations.lock(organizationId, id))) throw notFound('Integration');
+    const locked = await tx.integrations.get(organizationId, id);
+    const added = Object.keys(next.secrets).filter((name) => locked?.secrets[name] !== next.secrets[name]);
+    if (added.length > 0 && (await hasCodeReaders(tx, organizationId, id)))
+      throw secretsUseNeeded(`The code actions of this integration would read ${added.join(', ')}`);
+  }
+
   async function check(organizationId: string, integration: Integration): Promise<void> {
     const issues: DefinitionIssue[] = [];
     const urls: SavedUrl[] = [];
@@ -107,7 +142,8 @@ export function createIntegrationService({ store, crypto, clock, http }: Integra
       return integration;
     },
 
-    async update(organizationId: string, id: string, patch: Partial<IntegrationInput>): Promise<Integration> {
+    async update(principal: Principal, id: string, patch: Partial<IntegrationInput>): Promise<Integration> {
+      const { organizationId } = principal;
       const current = await get(organizationId, id);
       const integration: Integration = {
         ...current,
@@ -119,8 +155,24 @@ export function createIntegrationService({ store, crypto, clock, http }: Integra
         updatedAt: isoNow(clock),
       };
       await check(organizationId, integration);
-      if (!(await store.integrations.update(integration))) throw notFound('Integration');
+      await store.transaction(async (tx) => {
+        if (patch.secrets !== undefined) await requireSecretsUse(tx, principal, integration);
+        if (!(await tx.integrations.update(integration))) throw notFound('Integration');
+      });
       return integration;
+    },
+
+    /** What will not work as saved: a secret bound to no host, which the code actions' fetch refuses for. */
+    async warnings(integration: Integration): Promise<DefinitionIssue[]> {
+      const { organizationId, id } = integration;
+      if (!(await hasCodeReaders(store, organizationId, id))) return [];
+      const inScope = await secretsReadBy(store, organizationId, null, integration.secrets);
+      return inScope
+        .filter(({ secret }) => secret.allowedHosts.length === 0)
+        .map(({ name, secret }) => ({
+          path: `/secrets/${name}`,
+          message: unboundSecretWarning(name, secret, ''),
+        }));
     },
 
     async remove(organizationId: string, id: string): Promise<void> {

@@ -139,11 +139,11 @@ describe.each(STORE_KINDS)('foundation API on %s', (kind) => {
       expect(same.status).toBe(201);
     });
 
-    it('maps Langdock INTEGRATION_API onto action scopes and rejects unknown scopes by name', async () => {
+    it('maps Langdock INTEGRATION_API onto action scopes and secrets:use, and rejects unknown scopes by name', async () => {
       const alias = await t.request('POST', '/v1/keys', {
         body: { name: 'langdock', scopes: ['INTEGRATION_API'] },
       });
-      expect(alias.body.scopes).toEqual(['actions:read', 'actions:write', 'actions:execute']);
+      expect(alias.body.scopes).toEqual(['actions:read', 'actions:write', 'actions:execute', 'secrets:use']);
       const unknown = await t.request('POST', '/v1/keys', { body: { name: 'x', scopes: ['actions:fly'] } });
       expect(unknown.status).toBe(400);
       expect(unknown.body.error).toMatchObject({ code: 'VALIDATION_FAILED', path: '/scopes' });

@@ -16,6 +16,7 @@ import type { Logger } from '../../core/ports/logger.ts';
 import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
 import type { ExecutionFilter, Store } from '../../core/ports/store.ts';
 import { redactorFor } from '../../core/redaction.ts';
+import { secretsInScope } from '../../core/secrets.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import { isValidTimeZone } from '../../core/time.ts';
 import type { KindRegistry } from '../kinds/registry.ts';
@@ -111,10 +112,11 @@ export function createExecutionService(deps: ExecutionDeps) {
     const integration = action.integrationId
       ? ((await store.integrations.get(action.organizationId, action.integrationId)) ?? null)
       : null;
-    const secrets = new SecretAccess(deps.reveal, action.organizationId, {
-      ...integration?.secrets,
-      ...action.secrets,
-    });
+    const secrets = new SecretAccess(
+      deps.reveal,
+      action.organizationId,
+      secretsInScope(integration, action.secrets),
+    );
     const timeZone = typeof request.context.timezone === 'string' ? request.context.timezone : 'UTC';
 
     let outcome: RunOutcome;
