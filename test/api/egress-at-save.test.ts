@@ -18,6 +18,12 @@ const oauth2 = (tokenUrl: string) => ({
 });
 const tokenUrl = (url: string) => ({ type: 'token_url', url });
 const httpStep = (input: Record<string, unknown>) => [{ $kind: 'Action', id: 'call', type: 'http', input }];
+const httpAction = (http: Record<string, unknown>) => ({
+  name: 'A',
+  description: 'd',
+  kind: 'http',
+  http: { method: 'GET', ...http },
+});
 
 describe.each(STORE_KINDS)('the egress guard at save time on %s', (kind) => {
   let t: TestApp;
@@ -71,32 +77,17 @@ describe.each(STORE_KINDS)('the egress guard at save time on %s', (kind) => {
       { auth: oauth2(LOOPBACK) },
       '/auth/token_url',
     ],
-    [
-      'an action’s URL',
-      () => ['POST', '/v1/actions'],
-      { name: 'A', description: 'd', kind: 'http', http: { method: 'GET', url: METADATA } },
-      '/http/url',
-    ],
+    ['an action’s URL', () => ['POST', '/v1/actions'], httpAction({ url: METADATA }), '/http/url'],
     [
       'an action’s OAuth2 token URL',
       () => ['POST', '/v1/actions'],
-      {
-        name: 'A',
-        description: 'd',
-        kind: 'http',
-        http: { method: 'GET', url: 'https://api.example.com/', auth: oauth2(METADATA) },
-      },
+      httpAction({ url: 'https://api.example.com/', auth: oauth2(METADATA) }),
       '/http/auth/token_url',
     ],
     [
       'an action’s authorization URL',
       () => ['POST', '/v1/actions'],
-      {
-        name: 'A',
-        description: 'd',
-        kind: 'http',
-        http: { method: 'GET', url: 'https://api.example.com/', auth: tokenUrl(LOOPBACK) },
-      },
+      httpAction({ url: 'https://api.example.com/', auth: tokenUrl(LOOPBACK) }),
       '/http/auth/url',
     ],
     [

@@ -71,6 +71,15 @@ describe.each(STORE_KINDS)('the secrets:use scope on %s', (kind) => {
   });
   afterAll(async () => t.close());
 
+  /** A new integration given an action by `populate`, and the request adding a secret to it. */
+  const addSecretTo = async (
+    populate: (id: string) => Promise<unknown>,
+  ): Promise<[string, string, unknown]> => {
+    const id = await integration();
+    await populate(id);
+    return ['PATCH', `/v1/integrations/${id}`, { secrets: { API_TOKEN: secretId } }];
+  };
+
   /** Each case: who calls, and the request (made when the case runs, so ids exist). */
   const cases: [string, Who, () => Promise<[string, string, unknown]>, number][] = [
     [
@@ -150,31 +159,19 @@ describe.each(STORE_KINDS)('the secrets:use scope on %s', (kind) => {
     [
       'a secret added to an integration with code actions',
       'writer',
-      async () => {
-        const id = await integration();
-        await adminCode({ integration_id: id });
-        return ['PATCH', `/v1/integrations/${id}`, { secrets: { API_TOKEN: secretId } }];
-      },
+      () => addSecretTo(async (id) => adminCode({ integration_id: id })),
       403,
     ],
     [
       'a secret added to an integration with code actions',
       'trusted',
-      async () => {
-        const id = await integration();
-        await adminCode({ integration_id: id });
-        return ['PATCH', `/v1/integrations/${id}`, { secrets: { API_TOKEN: secretId } }];
-      },
+      () => addSecretTo(async (id) => adminCode({ integration_id: id })),
       200,
     ],
     [
       'a secret added to an integration with only http actions',
       'writer',
-      async () => {
-        const id = await integration();
-        await t.request('POST', '/v1/actions', { body: http({ integration_id: id }) });
-        return ['PATCH', `/v1/integrations/${id}`, { secrets: { API_TOKEN: secretId } }];
-      },
+      () => addSecretTo((id) => t.request('POST', '/v1/actions', { body: http({ integration_id: id }) })),
       200,
     ],
     [
