@@ -13,6 +13,8 @@ import { createTestDatabase, STORE_KINDS, type TestDatabase } from '../helpers/d
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
+/** Tests that start a server twice on one database: under load each start takes seconds. */
+const RESTARTS_MS = 90_000;
 const BAD_VALUE = 'unavailable-canary-4d6f8a0c2e4b6d8f0a2c4e6b';
 const GOOD_VALUE = 'available-canary-9e7c5a3f1d9b7e5c3a1f9d7b5';
 
@@ -48,8 +50,11 @@ describe.each(STORE_KINDS)('a secret that does not decrypt, on %s', (kind) => {
   let upstream: Upstream;
   const env = { SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2' };
   const cleanups: (() => Promise<unknown>)[] = [];
+  /** The server the breakage cases share. */
+  let shared: TestApp;
   beforeAll(async () => {
     upstream = await startUpstream();
+    shared = (await fresh()).t;
   });
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -65,16 +70,23 @@ describe.each(STORE_KINDS)('a secret that does not decrypt, on %s', (kind) => {
     return { ...t, close };
   }
 
-  /** A fresh server with BAD (created first, so the first row of its key version) and GOOD. */
-  async function seeded() {
+  /** A server on a fresh database, and how to start another on the same one. */
+  async function fresh() {
     const db = await createTestDatabase(kind);
     cleanups.unshift(() => db.drop());
     const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
     const t = await serve(db, adminKey);
+    return { t, restart: (extra?: Record<string, string>) => serve(db, adminKey, extra) };
+  }
+
+  let seeds = 0;
+  /** BAD (created first: on a fresh server, the first row of its key version) and GOOD, and actions using them. */
+  async function seed(t: TestApp) {
+    const n = ++seeds;
     const secret = async (name: string, value: string) =>
       (
         await t.request('POST', '/v1/secrets', {
-          body: { name, value, allowed_hosts: ['127.0.0.2'] },
+          body: { name: `${name}_${n}`, value, allowed_hosts: ['127.0.0.2'] },
         })
       ).body.id as string;
     const bad = await secret('BAD', BAD_VALUE);
@@ -94,7 +106,7 @@ describe.each(STORE_KINDS)('a secret that does not decrypt, on %s', (kind) => {
         auth: { type: 'bearer', secret_id: secretId },
       },
     });
-    const ids = {
+    return {
       bad,
       good,
       badHttp: await action(bearer(bad)),
@@ -105,7 +117,6 @@ describe.each(STORE_KINDS)('a secret that does not decrypt, on %s', (kind) => {
         secrets: { BAD: bad },
       }),
     };
-    return { t, ids, restart: (extra?: Record<string, string>) => serve(db, adminKey, extra) };
   }
 
   async function breakSecret(t: TestApp, id: string, breakage: Breakage) {
@@ -132,7 +143,8 @@ describe.each(STORE_KINDS)('a secret that does not decrypt, on %s', (kind) => {
   it.each(BREAKAGES)(
     'with %s: fails the executions that need it, typed, and serves the rest',
     async (_name, breakage) => {
-      const { t, ids } = await seeded();
+      const t = shared;
+      const ids = await seed(t);
       await breakSecret(t, ids.bad, breakage);
 
       for (const actionId of [ids.badHttp, ids.badCode]) {
@@ -155,41 +167,51 @@ describe.each(STORE_KINDS)('a secret that does not decrypt, on %s', (kind) => {
     },
   );
 
-  it('starts with such a row, reports it by id and never its value, and mends when the value is stored again', async () => {
-    const first = await seeded();
-    await breakSecret(first.t, first.ids.bad, BREAKAGES[0]![1]);
-    await first.t.close();
+  it(
+    'starts with such a row, reports it by id and never its value, and mends when the value is stored again',
+    async () => {
+      const first = await fresh();
+      const ids = await seed(first.t);
+      await breakSecret(first.t, ids.bad, BREAKAGES[0]![1]);
+      await first.t.close();
 
-    const t = await first.restart();
-    expect(t.container.undecryptableSecrets.map((s) => s.id)).toEqual([first.ids.bad]);
-    const report = t.logs.find((line) => line.includes('do not decrypt'));
-    expect(report).toContain(first.ids.bad);
-    expect(t.logs.join('\n')).not.toContain(BAD_VALUE);
-    expect(t.logs.join('\n')).not.toContain(first.ids.good);
+      const t = await first.restart();
+      expect(t.container.undecryptableSecrets.map((s) => s.id)).toEqual([ids.bad]);
+      const report = t.logs.find((line) => line.includes('do not decrypt'));
+      expect(report).toContain(ids.bad);
+      expect(t.logs.join('\n')).not.toContain(BAD_VALUE);
+      expect(t.logs.join('\n')).not.toContain(ids.good);
 
-    expect((await execute(t, first.ids.goodHttp)).body.status).toBe('succeeded');
-    expect((await execute(t, first.ids.badHttp)).body.error.category).toBe('secret_unavailable');
+      expect((await execute(t, ids.goodHttp)).body.status).toBe('succeeded');
+      expect((await execute(t, ids.badHttp)).body.error.category).toBe('secret_unavailable');
 
-    // re-encrypting would leave the row under the old key version, so it is refused before anything changes
-    for (const command of ['secrets rotate-key', 'secrets reencrypt'])
-      await expect(
-        secretCommands[command]!.run({ container: t.container, args: [], options: {}, json: true }),
-      ).rejects.toThrow(new RegExp(`do not decrypt.*${first.ids.bad}`));
+      // re-encrypting would leave the row under the old key version, so it is refused before anything changes
+      for (const command of ['secrets rotate-key', 'secrets reencrypt'])
+        await expect(
+          secretCommands[command]!.run({ container: t.container, args: [], options: {}, json: true }),
+        ).rejects.toThrow(new RegExp(`do not decrypt.*${ids.bad}`));
 
-    const mended = await t.request('PATCH', `/v1/secrets/${first.ids.bad}`, { body: { value: BAD_VALUE } });
-    expect(mended.status).toBe(200);
-    const run = await execute(t, first.ids.badHttp);
-    expect(run.body.status).toBe('succeeded');
-  });
+      const mended = await t.request('PATCH', `/v1/secrets/${ids.bad}`, { body: { value: BAD_VALUE } });
+      expect(mended.status).toBe(200);
+      const run = await execute(t, ids.badHttp);
+      expect(run.body.status).toBe('succeeded');
+    },
+    RESTARTS_MS,
+  );
 
-  it('still refuses to start with a wrong master key, told by its check value', async () => {
-    const first = await seeded();
-    await first.t.close();
-    const wrong = randomBytes(32).toString('base64');
-    await expect(first.restart({ SWITCHBOARD_SECRET_KEY: wrong })).rejects.toThrow(
-      /master key is wrong or missing/,
-    );
-    const restarted = await first.restart();
-    expect(restarted.container.undecryptableSecrets).toEqual([]);
-  });
+  it(
+    'still refuses to start with a wrong master key, told by its check value',
+    async () => {
+      const first = await fresh();
+      await seed(first.t);
+      await first.t.close();
+      const wrong = randomBytes(32).toString('base64');
+      await expect(first.restart({ SWITCHBOARD_SECRET_KEY: wrong })).rejects.toThrow(
+        /master key is wrong or missing/,
+      );
+      const restarted = await first.restart();
+      expect(restarted.container.undecryptableSecrets).toEqual([]);
+    },
+    RESTARTS_MS,
+  );
 });
