@@ -38,9 +38,11 @@ export async function createOrderLookup(
   server: SwitchboardProcess,
   upstream: string,
 ): Promise<{ secretId: string; actionId: string }> {
+  // bound to the upstream: the code action that reads it may fetch only there
   const secret = await server.api<{ id: string }>('POST', '/v1/secrets', {
     name: 'ORDERS_TOKEN',
     value: ORDER_TOKEN,
+    allowed_hosts: [new URL(upstream).hostname],
   });
   const action = await server.api<{ id: string }>('POST', '/v1/actions', {
     name: 'Lookup order',

@@ -60,6 +60,7 @@ export interface Config {
   authFailureLimit: number;
   mcpToolsPageSize: number;
   mcpBatchLimit: number;
+  authFailureIpv6Prefix: number;
   trustedProxies: string[];
   allowedOrigins: string[];
   keyCacheTtlMs: number | undefined;
@@ -436,7 +437,8 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     key: 'authFailureLimit',
     env: 'SWITCHBOARD_AUTH_FAILURE_LIMIT',
     default: '20',
-    description: 'Failed authentications per minute from one client address before it gets 429.',
+    description:
+      'Failed authentications per minute from one client (an IPv4 address, or an IPv6 network; see the next row) before it gets 429. On PostgreSQL the count is shared by every process.',
     parse: integer(1, 1_000_000),
   },
   {
@@ -453,6 +455,14 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     description:
       'Most JSON-RPC messages one `/mcp` request may batch (each `tools/call` in it counts against the rate limits as a request of its own).',
     parse: integer(1, 100),
+  },
+  {
+    key: 'authFailureIpv6Prefix',
+    env: 'SWITCHBOARD_AUTH_FAILURE_IPV6_PREFIX',
+    default: '64',
+    description:
+      'Prefix length that makes IPv6 addresses one client for the failed-authentication limit (64: a /64 network, what one subscriber is usually given; 128: each address).',
+    parse: integer(1, 128),
   },
   {
     key: 'trustedProxies',

@@ -21,7 +21,7 @@ import { createTransferKind } from './app/kinds/transfer/index.ts';
 import { createWorkflowKind } from './app/kinds/workflow/index.ts';
 import { createToolService, type ToolService } from './app/tools.ts';
 import { createOpenApiImportService, type OpenApiImportService } from './app/openapi-import.ts';
-import { resolveKeyVersions, verifyDecryption } from './app/master-keys.ts';
+import { findUndecryptable, resolveKeyVersions, type UndecryptableSecret } from './app/master-keys.ts';
 import { createOrganizationService, type OrganizationService } from './app/organizations.ts';
 import { createPostCallService, type PostCallService } from './app/post-call.ts';
 import { createSecretService, type SecretService } from './app/secrets.ts';
@@ -73,12 +73,15 @@ export interface Container {
    * PostgreSQL. The server starts working it (`queue.start()`); the CLI does not.
    */
   readonly queue: Queue;
-  /** Per key and per organization request limits; shared across processes on PostgreSQL. */
+  /**
+   * Request limits per key and per organization, and failed authentications per client; shared across
+   * processes on PostgreSQL.
+   */
   readonly rateLimiter: RateLimiter;
-  /** Failed authentications per client address, in this process. */
-  readonly authFailureLimiter: RateLimiter;
   readonly defaultOrganizationId: string;
   readonly masterKeyGenerated: string | undefined;
+  /** Stored secrets found at start not to decrypt under the right key (reported, not fatal). */
+  readonly undecryptableSecrets: readonly UndecryptableSecret[];
   /** Fires cron-trigger workflows; ticks every few seconds in processes that work the queue. */
   readonly scheduler: Scheduler;
   readonly services: {
@@ -108,6 +111,8 @@ export interface Container {
 
 /** How often a process that works the queue looks for due cron schedules. */
 const SCHEDULER_TICK_MS = 5_000;
+/** How many undecryptable secrets the start-up warning lists by id (it always gives the count). */
+const REPORTED_SECRETS = 100;
 
 export interface ContainerOptions {
   logger?: PinoLogger;
@@ -208,11 +213,25 @@ export async function createContainer(
     const keys = new Map([[versions.current, master.key]]);
     if (previous && versions.previous !== undefined) keys.set(versions.previous, previous);
     const cipher = new Keyring(keys, versions.current);
-    await verifyDecryption(store, cipher);
+    const undecryptableSecrets = await findUndecryptable(store, cipher);
+    if (undecryptableSecrets.length > 0) {
+      logger.warn(
+        {
+          count: undecryptableSecrets.length,
+          secrets: undecryptableSecrets.slice(0, REPORTED_SECRETS).map((s) => ({
+            id: s.id,
+            organization_id: s.organizationId,
+            key_version: s.keyVersion,
+          })),
+        },
+        'secrets that do not decrypt under their (right) master key: altered, or restored from another ' +
+          'database. Executions that use them fail with secret_unavailable; store their values again ' +
+          '(PATCH /v1/secrets/{id}) or delete them',
+      );
+    }
 
     const rateLimiter: RateLimiter =
       store.dialect === 'postgres' ? new PostgresRateLimiter(store.db) : new MemoryRateLimiter(clock);
-    const authFailureLimiter = new MemoryRateLimiter(clock);
     const http = createGuardedHttpClient(egressOptions(config));
     if (config.allowPrivateNetworks.length > 0) {
       logger.warn(
@@ -341,7 +360,7 @@ export async function createContainer(
         cacheTtlMs: config.keyCacheTtlMs ?? (store.dialect === 'postgres' ? 1_000 : 0),
       }),
       secrets,
-      integrations: createIntegrationService({ store, crypto, clock, http }),
+      integrations: createIntegrationService({ store, crypto, clock, http, kinds }),
       actions,
       executions,
       variableOptions: createVariableOptionsService({ actions, executions }),
@@ -359,6 +378,7 @@ export async function createContainer(
           'ai-trigger': aiTrigger(actions),
           'cron-trigger': cronTrigger(time),
         },
+        http,
       }),
       workflowRuns,
       workflowTriggers: createTriggerService({
@@ -385,9 +405,9 @@ export async function createContainer(
       sandbox,
       queue,
       rateLimiter,
-      authFailureLimiter,
       defaultOrganizationId: defaultOrganization.id,
       masterKeyGenerated: master.generated ? master.origin : undefined,
+      undecryptableSecrets,
       scheduler,
       services,
       stopWork,
@@ -399,7 +419,6 @@ export async function createContainer(
         await openApiReader.close();
         await http.close();
         await rateLimiter.close();
-        await authFailureLimiter.close();
         await store.close();
       },
     };
@@ -419,7 +438,6 @@ export function httpDeps(container: Container): HttpDeps {
     services: container.services,
     kinds: container.kinds,
     rateLimiter: container.rateLimiter,
-    authFailureLimiter: container.authFailureLimiter,
     ping: () => container.store.ping(),
     isUnavailable: isStoreUnavailable,
     settings: {
@@ -429,6 +447,7 @@ export function httpDeps(container: Container): HttpDeps {
       authFailureLimit: config.authFailureLimit,
       mcpToolsPageSize: config.mcpToolsPageSize,
       mcpBatchLimit: config.mcpBatchLimit,
+      authFailureIpv6Prefix: config.authFailureIpv6Prefix,
       trustedProxies: config.trustedProxies,
       allowedOrigins: config.allowedOrigins,
     },

@@ -9,6 +9,7 @@ import type {
   ActionVersion,
   Channel,
   ExecutionMode,
+  Integration,
   SpokenMessages,
 } from '../core/actions/model.ts';
 import { DEFAULT_CHANNELS, type DefinitionIssue } from '../core/actions/model.ts';
@@ -23,12 +24,16 @@ import { AppError, notFound } from '../core/errors.ts';
 import type { Page, PageRequest } from '../core/pagination.ts';
 import { type Clock, isoNow } from '../core/ports/clock.ts';
 import type { Crypto } from '../core/ports/crypto.ts';
-import { EgressError, type HttpClient } from '../core/ports/http-client.ts';
+import type { HttpClient } from '../core/ports/http-client.ts';
 import type { ActionFilter, Store } from '../core/ports/store.ts';
+import { hasScope } from '../core/scopes.ts';
+import { secretsInScope } from '../core/secrets.ts';
 import type { Principal } from '../core/tenancy.ts';
 import { checkSpokenMessages } from '../core/actions/spoken.ts';
 import { TOOL_NAME_PATTERN, toolNameFor } from '../core/tools/names.ts';
+import { egressIssues } from './egress-check.ts';
 import type { KindRegistry } from './kinds/registry.ts';
+import { secretsReadBy, secretsUseNeeded } from './secret-scope.ts';
 
 export interface ActionInput {
   name: string;
@@ -180,19 +185,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
         secretNames,
       }),
     );
-    if (issues.length === 0) {
-      for (const url of kind.urls(config, integration ?? null)) {
-        try {
-          http.checkUrl(url.replace(/\{\{[^}]*\}\}/g, 'x'));
-        } catch (error) {
-          if (!(error instanceof EgressError)) throw error;
-          issues.push({
-            path: `/${kind.kind}/url`,
-            message: `The egress guard refuses this URL: ${error.message}`,
-          });
-        }
-      }
-    }
+    if (issues.length === 0) issues.push(...egressIssues(http, kind.urls(config, integration ?? null)));
 
     if (!TOOL_NAME_PATTERN.test(definition.toolName)) {
       issues.push({
@@ -269,6 +262,25 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     }
   }
 
+  /**
+   * Code that can read secrets is written only by keys trusted with them: saving an action of a kind
+   * that reads its declared secrets (ActionKind.readsDeclaredSecrets), with any in scope, needs
+   * secrets:use. Decided in the writing transaction with the integration locked, so a concurrent change
+   * of the integration's secrets (IntegrationService.update) cannot slip a secret past it.
+   */
+  async function requireSecretsUse(tx: Store, principal: Principal, action: Action): Promise<void> {
+    if (!kinds.get(action.kind).readsDeclaredSecrets || hasScope(principal.scopes, 'secrets:use')) return;
+    const { organizationId, integrationId } = action;
+    let integration: Integration | null = null;
+    if (integrationId !== null) {
+      if (!(await tx.integrations.lock(organizationId, integrationId))) throw notFound('Integration');
+      integration = (await tx.integrations.get(organizationId, integrationId)) ?? null;
+    }
+    const names = Object.keys(secretsInScope(integration, action.secrets));
+    if (names.length > 0)
+      throw secretsUseNeeded(`This ${action.kind} action can read secrets (${names.join(', ')})`);
+  }
+
   /** 409 for an action another part of the server keeps (ActionKind.managedBy): change its owner instead. */
   function refuseManaged(action: Action): void {
     const owner = kinds.get(action.kind).managedBy?.(action.config);
@@ -314,6 +326,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
         try {
           await store.transaction(async (tx) => {
             if (rules.uniqueNameInIntegration) await claimPlace(tx, action);
+            await requireSecretsUse(tx, principal, action);
             await tx.actions.insert(action, principal.keyId);
             if (rules.annotation) await annotate(tx, action, rules.annotation);
             await rules.afterInsert?.(tx, action);
@@ -369,6 +382,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
       };
       const saved = await store.transaction(async (tx) => {
         if (rules.uniqueNameInIntegration) await claimPlace(tx, action);
+        await requireSecretsUse(tx, principal, action);
         const updated = await tx.actions.update(action, current.version, principal.keyId);
         if (updated && rules.annotation) await annotate(tx, action, rules.annotation);
         if (updated) await onActionsChanged?.(tx, organizationId, [id], 'updated');
@@ -447,6 +461,19 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
       const found = await store.actions.getVersion(organizationId, id, version);
       if (!found) throw notFound('Action version');
       return found;
+    },
+
+    /** What will not work as saved though it is valid (ActionKind.warnings): for the answer to a save. */
+    async warnings(action: Action): Promise<DefinitionIssue[]> {
+      const kind = kinds.get(action.kind);
+      if (!kind.warnings) return [];
+      const integration = action.integrationId
+        ? ((await store.integrations.get(action.organizationId, action.integrationId)) ?? null)
+        : null;
+      return kind.warnings(
+        action.config,
+        await secretsReadBy(store, action.organizationId, integration, action.secrets),
+      );
     },
 
     /** The input schema agents see for this action. */

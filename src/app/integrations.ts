@@ -6,9 +6,14 @@ import { AppError, notFound } from '../core/errors.ts';
 import type { Page, PageRequest } from '../core/pagination.ts';
 import { type Clock, isoNow } from '../core/ports/clock.ts';
 import type { Crypto } from '../core/ports/crypto.ts';
-import { EgressError, type HttpClient } from '../core/ports/http-client.ts';
+import type { HttpClient } from '../core/ports/http-client.ts';
 import type { Store } from '../core/ports/store.ts';
 import { referencesIn } from '../core/templates/index.ts';
+import { hasScope } from '../core/scopes.ts';
+import type { Principal } from '../core/tenancy.ts';
+import { egressIssues, type SavedUrl } from './egress-check.ts';
+import type { KindRegistry } from './kinds/registry.ts';
+import { secretsReadBy, secretsUseNeeded, unboundSecretWarning } from './secret-scope.ts';
 
 export interface IntegrationInput {
   name: string;
@@ -23,33 +28,51 @@ export interface IntegrationDeps {
   crypto: Crypto;
   clock: Clock;
   http: HttpClient;
+  /** Which kinds' actions read the integration's secrets (ActionKind.readsDeclaredSecrets). */
+  kinds: KindRegistry;
 }
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 export type IntegrationService = ReturnType<typeof createIntegrationService>;
 
-export function createIntegrationService({ store, crypto, clock, http }: IntegrationDeps) {
+export function createIntegrationService({ store, crypto, clock, http, kinds }: IntegrationDeps) {
+  const readingKinds = kinds
+    .all()
+    .filter((kind) => kind.readsDeclaredSecrets)
+    .map((kind) => kind.kind);
+
+  /** Whether any action of the integration reads its secrets (a code action). */
+  async function hasCodeReaders(db: Store, organizationId: string, integrationId: string): Promise<boolean> {
+    for (const kind of readingKinds) {
+      const page = await db.actions.list(organizationId, { integrationId, kind }, { limit: 1 });
+      if (page.items.length > 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Adding a secret to an integration whose code actions read its secrets lets that code read it: it
+   * needs secrets:use, as writing the code does. Judged with the integration locked, against its secrets
+   * and actions as they are then (ActionService takes the same lock to check a code action it saves).
+   */
+  async function requireSecretsUse(tx: Store, principal: Principal, next: Integration): Promise<void> {
+    if (hasScope(principal.scopes, 'secrets:use')) return;
+    const { organizationId, id } = next;
+    if (!(await tx.integrations.lock(organizationId, id))) throw notFound('Integration');
+    const locked = await tx.integrations.get(organizationId, id);
+    const added = Object.keys(next.secrets).filter((name) => locked?.secrets[name] !== next.secrets[name]);
+    if (added.length > 0 && (await hasCodeReaders(tx, organizationId, id)))
+      throw secretsUseNeeded(`The code actions of this integration would read ${added.join(', ')}`);
+  }
+
   async function check(organizationId: string, integration: Integration): Promise<void> {
     const issues: DefinitionIssue[] = [];
+    const urls: SavedUrl[] = [];
     if (integration.baseUrl !== null) {
       if (referencesIn(integration.baseUrl).length > 0)
         issues.push({ path: '/base_url', message: 'The base URL cannot contain placeholders' });
-      else {
-        const urlIssues = checkUrlTemplate(integration.baseUrl, '/base_url');
-        issues.push(...urlIssues);
-        if (urlIssues.length === 0) {
-          try {
-            http.checkUrl(integration.baseUrl);
-          } catch (error) {
-            if (!(error instanceof EgressError)) throw error;
-            issues.push({
-              path: '/base_url',
-              message: `The egress guard refuses this URL: ${error.message}`,
-            });
-          }
-        }
-      }
+      else urls.push({ path: '/base_url', url: integration.baseUrl });
     }
     for (const [name, id] of Object.entries(integration.secrets)) {
       if (!SECRET_NAME.test(name))
@@ -65,7 +88,12 @@ export function createIntegrationService({ store, crypto, clock, http }: Integra
       if (!(await store.secrets.get(organizationId, id)))
         issues.push({ path: '/auth/secret_id', message: `No secret with id ${id}` });
     }
-    for (const url of authUrls(auth)) issues.push(...checkUrlTemplate(url, '/auth/url', false));
+    urls.push(...authUrls(auth, '/auth'));
+    // every URL its actions send to (the base URL) or fetch tokens from is judged as an action's own
+    for (const { path, url } of urls) {
+      const urlIssues = checkUrlTemplate(url, path, false);
+      issues.push(...(urlIssues.length > 0 ? urlIssues : egressIssues(http, [{ path, url }])));
+    }
     if (issues.length > 0) {
       throw new AppError('VALIDATION_FAILED', issues.map((i) => `${i.path}: ${i.message}`).join('; '), {
         path: issues[0]?.path,
@@ -114,7 +142,8 @@ export function createIntegrationService({ store, crypto, clock, http }: Integra
       return integration;
     },
 
-    async update(organizationId: string, id: string, patch: Partial<IntegrationInput>): Promise<Integration> {
+    async update(principal: Principal, id: string, patch: Partial<IntegrationInput>): Promise<Integration> {
+      const { organizationId } = principal;
       const current = await get(organizationId, id);
       const integration: Integration = {
         ...current,
@@ -126,8 +155,24 @@ export function createIntegrationService({ store, crypto, clock, http }: Integra
         updatedAt: isoNow(clock),
       };
       await check(organizationId, integration);
-      if (!(await store.integrations.update(integration))) throw notFound('Integration');
+      await store.transaction(async (tx) => {
+        if (patch.secrets !== undefined) await requireSecretsUse(tx, principal, integration);
+        if (!(await tx.integrations.update(integration))) throw notFound('Integration');
+      });
       return integration;
+    },
+
+    /** What will not work as saved: a secret bound to no host, which the code actions' fetch refuses for. */
+    async warnings(integration: Integration): Promise<DefinitionIssue[]> {
+      const { organizationId, id } = integration;
+      if (!(await hasCodeReaders(store, organizationId, id))) return [];
+      const inScope = await secretsReadBy(store, organizationId, null, integration.secrets);
+      return inScope
+        .filter(({ secret }) => secret.allowedHosts.length === 0)
+        .map(({ name, secret }) => ({
+          path: `/secrets/${name}`,
+          message: unboundSecretWarning(name, secret, ''),
+        }));
     },
 
     async remove(organizationId: string, id: string): Promise<void> {

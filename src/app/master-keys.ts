@@ -1,6 +1,9 @@
 /**
- * Start-up checks for the master key, and re-encryption under a new one. The server refuses to start
- * when any stored secret is sealed under a key it was not given (SECURITY.md E05, G-11).
+ * Start-up checks for the master key, and re-encryption under a new one. Each key version keeps a check
+ * value, its fingerprint (an HMAC of a fixed label under the key), registered when the key is first
+ * used. The server refuses to start when a stored secret is sealed under a version whose key it was not
+ * given, judged by those check values; a single row that does not decrypt under the right key is that
+ * row's problem, reported without stopping the server.
  */
 import { type Clock, isoNow } from '../core/ports/clock.ts';
 import type { SecretCipher } from '../core/ports/crypto.ts';
@@ -37,9 +40,9 @@ export async function resolveKeyVersions(
   const currentVersion = versionOf(current);
   const previousVersion = versionOf(previous);
   const inUse = await store.secrets.keyVersionsInUse();
-  const orphaned = inUse.filter((v) => v.keyVersion !== currentVersion && v.keyVersion !== previousVersion);
+  const orphaned = inUse.filter((v) => v !== currentVersion && v !== previousVersion);
   if (orphaned.length > 0) {
-    const versions = orphaned.map((v) => v.keyVersion).join(', ');
+    const versions = orphaned.join(', ');
     throw new MasterKeyCheckError(
       `Stored secrets are encrypted under master key version ${versions}, but the key from ${current.origin} is ` +
         `${currentVersion === undefined ? 'a different key' : `version ${currentVersion}`}. ` +
@@ -58,19 +61,37 @@ export async function resolveKeyVersions(
   };
 }
 
-/** Decrypts one secret of every key version in use: proves the keys are right, not just their fingerprints. */
-export async function verifyDecryption(store: Store, cipher: SecretCipher): Promise<void> {
-  for (const sample of await store.secrets.keyVersionsInUse()) {
-    const sealed = await store.secrets.getSealed(sample.organizationId, sample.id);
-    if (!sealed) continue;
-    try {
-      cipher.open(sealed, { organizationId: sample.organizationId, secretId: sample.id });
-    } catch (error) {
-      throw new MasterKeyCheckError(
-        `A secret sealed under master key version ${sample.keyVersion} does not decrypt: ${(error as Error).message}. ` +
-          'The configured master key is wrong.',
-      );
+/** A stored secret that does not decrypt under its key version, though that key is the right one. */
+export interface UndecryptableSecret {
+  id: string;
+  organizationId: string;
+  keyVersion: number;
+}
+
+/**
+ * Every stored secret that does not decrypt with the configured keys. Once resolveKeyVersions has
+ * matched each key to its version's check value, such a row is the row's fault (its ciphertext was
+ * altered, or it was restored from another database), not the key's: it is reported, executions that
+ * need it fail with secret_unavailable, and the rest are served.
+ */
+export async function findUndecryptable(
+  store: Store,
+  cipher: SecretCipher,
+  batchSize = 500,
+): Promise<UndecryptableSecret[]> {
+  const found: UndecryptableSecret[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const batch = await store.secrets.listSealed(after, batchSize);
+    if (batch.length === 0) return found;
+    for (const row of batch) {
+      try {
+        cipher.open(row, { organizationId: row.organizationId, secretId: row.id });
+      } catch {
+        found.push({ id: row.id, organizationId: row.organizationId, keyVersion: row.keyVersion });
+      }
     }
+    after = batch.at(-1)?.id ?? null;
   }
 }
 

@@ -23,6 +23,7 @@ import type { Store } from '../core/ports/store.ts';
 import type { Principal } from '../core/tenancy.ts';
 import { toolNameFor } from '../core/tools/names.ts';
 import type { ActionService } from './actions.ts';
+import { egressRefusal } from './egress-check.ts';
 
 export interface ImportRequest {
   /** JSON or YAML text, or the parsed document. */
@@ -201,13 +202,9 @@ export function createOpenApiImportService({ store, http, actions, reader, clock
 
   function egressProblem(operation: PlannedOperation): string | undefined {
     const { http: config } = operation.action;
-    for (const url of [config.url, ...authUrls(config.auth)]) {
-      try {
-        http.checkUrl(url.replace(/\{\{[^}]*\}\}/g, 'x'));
-      } catch (error) {
-        if (!(error instanceof EgressError)) throw error;
-        return `the egress guard refuses ${url.split('{{')[0]}: ${error.message}`;
-      }
+    for (const url of [config.url, ...authUrls(config.auth, '').map((u) => u.url)]) {
+      const refused = egressRefusal(http, url);
+      if (refused !== undefined) return `the egress guard refuses ${url.split('{{')[0]}: ${refused}`;
     }
     return undefined;
   }

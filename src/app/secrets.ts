@@ -128,11 +128,26 @@ export function createSecretService({ store, crypto, clock, cipher }: SecretDeps
       if (!(await store.secrets.delete(organizationId, id))) throw notFound('Secret');
     },
 
-    /** The decrypted value, for the execution engine only; no route returns it. */
+    /**
+     * The decrypted value, for the execution engine only; no route returns it. A value that does not
+     * decrypt (altered, or restored from another database) is SECRET_UNAVAILABLE, which fails the
+     * execution that needed it, not the request.
+     */
     async reveal(organizationId: string, id: string): Promise<{ record: SecretRecord; value: string }> {
       const found = await store.secrets.getWithSealed(organizationId, id);
       if (!found) throw notFound('Secret');
-      return { record: found.record, value: cipher.open(found.sealed, { organizationId, secretId: id }) };
+      let value: string;
+      try {
+        value = cipher.open(found.sealed, { organizationId, secretId: id });
+      } catch (error) {
+        throw new AppError(
+          'SECRET_UNAVAILABLE',
+          `Secret ${found.record.name} (${id}) cannot be decrypted: its stored value was altered or comes ` +
+            `from another database. Store its value again with PATCH /v1/secrets/${id} {"value": ...}, or delete it.`,
+          { cause: error },
+        );
+      }
+      return { record: found.record, value };
     },
   };
 }

@@ -16,6 +16,20 @@ function parseKey(raw: string): Uint8Array {
   return new Uint8Array(key);
 }
 
+/**
+ * Re-encryption needs every value: a secret that does not decrypt would stay under the old key version,
+ * and a server given only the new key would then refuse to start. Refused before anything changes.
+ */
+function refuseUndecryptable(container: Container): void {
+  const bad = container.undecryptableSecrets;
+  if (bad.length === 0) return;
+  throw new Error(
+    `${bad.length} secret(s) do not decrypt (altered, or restored from another database): ` +
+      `${bad.map((s) => s.id).join(', ')}. Store their values again (PATCH /v1/secrets/{id} with "value") ` +
+      'or delete them, then re-encrypt. Nothing was changed.',
+  );
+}
+
 /** Re-encrypts every secret under `key`, registering it as the newest master key version. */
 async function reencryptUnder(
   container: Container,
@@ -34,6 +48,7 @@ export const secretCommands: Record<string, Command> = {
     usage: 'secrets rotate-key [--new-key <base64>]',
     summary: 'Re-encrypt every secret under a new master key (generated unless given)',
     async run({ container, options, json }) {
+      refuseUndecryptable(container);
       const key =
         typeof options['new-key'] === 'string'
           ? parseKey(options['new-key'])
@@ -70,6 +85,7 @@ export const secretCommands: Record<string, Command> = {
     usage: 'secrets reencrypt',
     summary: 'Re-encrypt secrets still under SWITCHBOARD_SECRET_KEY_PREVIOUS with the current key',
     async run({ container, json }) {
+      refuseUndecryptable(container);
       const count = await resealAll(container.store, container.cipher);
       printObject({ master_key_version: container.cipher.currentVersion, secrets_reencrypted: count }, json);
       if (!json && container.config.secretKeyPrevious) {

@@ -17,6 +17,8 @@ export const STATUS_BY_CODE = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
   IDEMPOTENCY_MISMATCH: 422,
+  /** A stored secret that does not decrypt (altered, or restored from another database). */
+  SECRET_UNAVAILABLE: 422,
   RATE_LIMITED: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,

@@ -1,10 +1,13 @@
 /** What an API key may do. `admin` implies every other scope and adds cross-organization management. */
 export const SCOPE_DESCRIPTIONS = {
   'actions:read': 'Read actions, integrations, executions and tool definitions',
-  'actions:write': 'Create, change and delete actions and integrations',
+  'actions:write':
+    'Create, change and delete actions and integrations (code that can read secrets also needs secrets:use)',
   'actions:execute': 'Execute actions and confirm pending executions',
   'secrets:read': 'List secret names and metadata (never values)',
-  'secrets:write': 'Create, rotate and delete secrets',
+  'secrets:write': 'Create, rotate and delete secrets, and bind them to the hosts they may go to',
+  'secrets:use':
+    'Write code that can read secrets: create or change a code action that has secrets in scope, or add a secret to an integration that has code actions (besides actions:write)',
   'workflows:read': 'Read workflows and their runs',
   'workflows:write': 'Create, change and delete workflows',
   'workflows:execute': 'Start and cancel workflow runs, send events',
@@ -21,10 +24,11 @@ export const SCOPES = Object.keys(SCOPE_DESCRIPTIONS) as readonly Scope[];
 
 /**
  * Names other products use for a set of our scopes. Langdock's `INTEGRATION_API` lets a key manage
- * integrations and their actions; here that is reading, writing and executing actions.
+ * integrations and their code actions, which read the integration's secrets; here that is reading,
+ * writing and executing actions, and writing code that uses secrets.
  */
 export const SCOPE_ALIASES: Readonly<Record<string, readonly Scope[]>> = {
-  INTEGRATION_API: ['actions:read', 'actions:write', 'actions:execute'],
+  INTEGRATION_API: ['actions:read', 'actions:write', 'actions:execute', 'secrets:use'],
 };
 
 export const isScope = (value: string): value is Scope => Object.hasOwn(SCOPE_DESCRIPTIONS, value);

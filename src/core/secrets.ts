@@ -4,7 +4,10 @@ export interface SecretRecord {
   organizationId: string;
   name: string;
   description: string | null;
-  /** Hosts the value may be sent to; empty means any host the egress guard allows. */
+  /**
+   * Hosts the value may be sent to, set only by holders of secrets:write. Empty: an http action sends
+   * it only to the host it calls, and code that can read it may fetch nothing.
+   */
   allowedHosts: string[];
   keyVersion: number;
   createdAt: string;
@@ -25,3 +28,9 @@ export interface SecretBinding {
 }
 
 export const SECRET_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
+
+/** NAME → secret id that an action can read: its integration's secrets, and its own, which win on a name. */
+export const secretsInScope = (
+  integration: { secrets: Readonly<Record<string, string>> } | null,
+  own: Readonly<Record<string, string>>,
+): Record<string, string> => ({ ...integration?.secrets, ...own });

@@ -75,7 +75,6 @@ export interface HttpDeps {
   };
   kinds: KindRegistry;
   rateLimiter: RateLimiter;
-  authFailureLimiter: RateLimiter;
   ping: () => Promise<void>;
   isUnavailable: (error: unknown) => boolean;
   settings: {
@@ -85,6 +84,7 @@ export interface HttpDeps {
     authFailureLimit: number;
     mcpToolsPageSize: number;
     mcpBatchLimit: number;
+    authFailureIpv6Prefix: number;
     trustedProxies: readonly string[];
     allowedOrigins: readonly string[];
   };
@@ -157,11 +157,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   installAuth(app, {
     apiKeys: services.apiKeys,
     rateLimiter: deps.rateLimiter,
-    authFailureLimiter: deps.authFailureLimiter,
     limits: {
       perKey: settings.rateLimitPerKey,
       perOrganization: settings.rateLimitPerOrganization,
       authFailures: settings.authFailureLimit,
+      authFailureIpv6Prefix: settings.authFailureIpv6Prefix,
     },
   });
 

@@ -71,3 +71,15 @@ export function toPageResponse<T, W>(
 }
 
 export const Timestamp = Type.String({ format: 'date-time' });
+
+/** Beside a saved definition: what the save accepted but will not work as saved, and how to fix it. */
+export const Warnings = Type.Array(
+  Type.Object({
+    path: Type.String({ description: 'Where in what was saved (a JSON Pointer)' }),
+    message: Type.String(),
+  }),
+  {
+    description:
+      'What was saved but will not work as saved, each with how to fix it: a secret a code action can read that is bound to no host (its fetch then refuses every request), a host the code names that no such secret is bound to. Empty when all is well.',
+  },
+);

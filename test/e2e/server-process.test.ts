@@ -211,6 +211,30 @@ describe.runIf(STORE_KINDS.includes('postgres'))('several server processes on on
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(10);
   });
+
+  it('share one count of failed authentications per client, an IPv6 /64 being one client', async () => {
+    const db = await createTestDatabase('postgres');
+    cleanups.push(() => db.drop());
+    const env = {
+      ...db.env,
+      SWITCHBOARD_SECRET_KEY: masterKey(),
+      SWITCHBOARD_AUTH_FAILURE_LIMIT: '4',
+      SWITCHBOARD_TRUSTED_PROXIES: '127.0.0.1',
+    };
+    const a = await startServer(env, db.dataDir);
+    cleanups.push(() => a.stop('SIGKILL'));
+    const b = await startServer(env, db.dataDir);
+    cleanups.push(() => b.stop('SIGKILL'));
+    const failFrom = async (server: ServerProcess, address: string) =>
+      (await call(`${server.url}/v1/me`, 'sbk_wrong', { headers: { 'x-forwarded-for': address } })).status;
+    // eight addresses of one /64, alternating between the processes
+    const statuses: number[] = [];
+    for (let i = 1; i <= 8; i++) statuses.push(await failFrom(i % 2 ? a : b, `2001:db8:7:9::${i}`));
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429, 429, 429]);
+    // another /64 and an IPv4 client are clients of their own
+    expect(await failFrom(b, '2001:db8:7:a::1')).toBe(401);
+    expect(await failFrom(a, '198.51.100.7')).toBe(401);
+  });
 });
 
 describe('npm start from a fresh directory', () => {

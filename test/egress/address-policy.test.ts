@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileAllowList, deniedAddressReason } from '../../src/adapters/http-client/address-policy.ts';
 import { createGuardedHttpClient } from '../../src/adapters/http-client/guarded-client.ts';
 import { createGuardedLookup } from '../../src/adapters/http-client/guarded-lookup.ts';
-import { parseIPv4, parseIPv6 } from '../../src/adapters/http-client/ip-address.ts';
+import { parseIPv4, parseIPv6 } from '../../src/core/ip-address.ts';
 import type { ResolvedAddress } from '../../src/adapters/http-client/resolver.ts';
 import { EgressError } from '../../src/core/ports/http-client.ts';
 import { DENIED_IPV4, PUBLIC_IPV4, PUBLIC_IPV6, deniedPayloads } from './ssrf-payloads.ts';

@@ -97,7 +97,7 @@ export const runCli = (args: string[], env: Record<string, string>, cwd: string)
 export async function call(
   url: string,
   key: string | undefined,
-  init: { method?: string; body?: unknown } = {},
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
 ) {
   // Tests talk to the server under test over loopback; the egress rule binds src/, not the test harness.
   const response = await fetch(url, {
@@ -105,6 +105,7 @@ export async function call(
     headers: {
       ...(key ? { authorization: `Bearer ${key}` } : {}),
       ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...init.headers,
     },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });

@@ -185,7 +185,7 @@ describe.each(STORE_KINDS)('Store contract on %s', (kind) => {
     const v2 = await store.masterKeys.register('fingerprint-2', now());
     expect(await store.secrets.reseal(id, 7, { ...sealed(6), keyVersion: v2 })).toBe(false);
     expect(await store.secrets.reseal(id, 1, { ...sealed(6), keyVersion: v2 })).toBe(true);
-    expect((await store.secrets.keyVersionsInUse()).map((v) => v.keyVersion)).toContain(v2);
+    expect(await store.secrets.keyVersionsInUse()).toContain(v2);
   });
 
   it('registers master keys once, even when asked concurrently', async () => {

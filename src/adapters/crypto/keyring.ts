@@ -17,7 +17,10 @@ import type { SealedSecret, SecretBinding } from '../../core/secrets.ts';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
-/** A stable, one-way identifier of a master key, stored so a wrong key is caught at start. */
+/**
+ * A master key's check value: a stable, one-way HMAC of a fixed label under the key, kept with its key
+ * version, so a wrong key is caught at start without decrypting any secret.
+ */
 export const fingerprintMasterKey = (key: Uint8Array): string =>
   createHmac('sha256', key).update('switchboard/master-key-fingerprint/v1').digest('hex').slice(0, 32);
 

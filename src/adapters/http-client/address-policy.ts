@@ -3,7 +3,7 @@
  * operator's allowlist that overrides it. Checks run on parsed addresses, never on raw URL text.
  */
 import { BlockList, isIP } from 'node:net';
-import { embeddedIPv4, formatIPv4, inPrefix6, parseIPv4, parseIPv6 } from './ip-address.ts';
+import { embeddedIPv4, formatIPv4, inPrefix6, parseIPv4, parseIPv6 } from '../../core/ip-address.ts';
 
 const PRIVATE = 'a private address';
 const DOCUMENTATION = 'a documentation address';

@@ -5,7 +5,7 @@
 import type { Action } from '../../core/actions/model.ts';
 import { CONFIRMATION_TTL_MS, type ConfirmationRequest } from '../../core/confirmations.ts';
 import { postCallKey, type PostCallRequest } from '../../core/post-call.ts';
-import { messageFor } from '../../core/actions/outcomes.ts';
+import { DEFAULT_MESSAGES, messageFor } from '../../core/actions/outcomes.ts';
 import { prepareInputs } from '../../core/actions/variables.ts';
 import { AppError, notFound } from '../../core/errors.ts';
 import type { ExecutionRecord, ExecutionSpeech } from '../../core/executions.ts';
@@ -16,6 +16,7 @@ import type { Logger } from '../../core/ports/logger.ts';
 import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
 import type { ExecutionFilter, Store } from '../../core/ports/store.ts';
 import { redactorFor } from '../../core/redaction.ts';
+import { secretsInScope } from '../../core/secrets.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import { isValidTimeZone } from '../../core/time.ts';
 import type { KindRegistry } from '../kinds/registry.ts';
@@ -111,10 +112,11 @@ export function createExecutionService(deps: ExecutionDeps) {
     const integration = action.integrationId
       ? ((await store.integrations.get(action.organizationId, action.integrationId)) ?? null)
       : null;
-    const secrets = new SecretAccess(deps.reveal, action.organizationId, {
-      ...integration?.secrets,
-      ...action.secrets,
-    });
+    const secrets = new SecretAccess(
+      deps.reveal,
+      action.organizationId,
+      secretsInScope(integration, action.secrets),
+    );
     const timeZone = typeof request.context.timezone === 'string' ? request.context.timezone : 'UTC';
 
     let outcome: RunOutcome;
@@ -144,18 +146,25 @@ export function createExecutionService(deps: ExecutionDeps) {
         }
       }
       const runKind = (dryRun: boolean) =>
-        kinds.get(action.kind).run(action.config, {
-          action,
-          integration,
-          inputs,
-          context: request.context,
-          secrets,
-          idempotencyKey: request.idempotencyKey,
-          dryRun,
-          executionId: id,
-          signal: new AbortController().signal,
-          callerKeyId: mode.callerKeyId,
-        });
+        kinds
+          .get(action.kind)
+          .run(action.config, {
+            action,
+            integration,
+            inputs,
+            context: request.context,
+            secrets,
+            idempotencyKey: request.idempotencyKey,
+            dryRun,
+            executionId: id,
+            signal: new AbortController().signal,
+            callerKeyId: mode.callerKeyId,
+          })
+          .catch((error: unknown) => {
+            if (!(error instanceof AppError && error.code === 'SECRET_UNAVAILABLE')) throw error;
+            logger.warn({ execution_id: id, action_id: action.id }, error.message);
+            return secretUnavailable(error.message);
+          });
       // what a held request needs to run later, under this execution's id
       const held = {
         executionId: id,
@@ -407,6 +416,15 @@ export function createExecutionService(deps: ExecutionDeps) {
       const listed = await store.executions.list(organizationId, filter, page);
       return { ...listed, items: await Promise.all(listed.items.map(confirmations.present)) };
     },
+  };
+}
+
+/** A run that needed a secret that does not decrypt: the execution fails, typed, and says how to fix it. */
+function secretUnavailable(detail: string): RunOutcome {
+  return {
+    status: 'failed',
+    error: { category: 'secret_unavailable', message: DEFAULT_MESSAGES.secret_unavailable, detail },
+    attempts: 0,
   };
 }
 

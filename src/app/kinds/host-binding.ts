@@ -1,7 +1,9 @@
 /**
- * A secret goes only to the hosts it is bound to (SECURITY.md principle 3, G-03): those its
- * allowed_hosts list, or, when that list is empty, the action's own hosts (the one host an http action
- * calls; for a code action its integration's host and the hosts its source names).
+ * Secrets are bound to the hosts they may go to, and only holders of secrets:write bind them (a secret's
+ * allowed_hosts). An http action sends a secret to its allowed_hosts, or, when that list is empty, to
+ * the one host the action calls. Code that can read secrets may reach only the hosts those secrets are
+ * bound to, with every request: code can transform a value past any scan, so what a request visibly
+ * carries cannot decide where it may go.
  */
 import { EgressError, type RedirectHop } from '../../core/ports/http-client.ts';
 import type { SecretRecord } from '../../core/secrets.ts';
@@ -11,6 +13,9 @@ export function hostMatches(host: string, pattern: string): boolean {
   if (pattern.startsWith('*.')) return h.endsWith(pattern.slice(1)) && h.length > pattern.length - 1;
   return h === pattern;
 }
+
+const boundTo = (host: string, patterns: readonly string[]) =>
+  patterns.some((pattern) => hostMatches(host, pattern));
 
 export function allowedFor(secret: SecretRecord, defaultHosts: readonly string[]): readonly string[] {
   return secret.allowedHosts.length > 0 ? secret.allowedHosts : defaultHosts.map((h) => h.toLowerCase());
@@ -22,10 +27,10 @@ export function secretRefusedFor(
   secrets: readonly SecretRecord[],
   defaultHosts: readonly string[],
 ): SecretRecord | undefined {
-  return secrets.find(
-    (secret) => !allowedFor(secret, defaultHosts).some((pattern) => hostMatches(host, pattern)),
-  );
+  return secrets.find((secret) => !boundTo(host, allowedFor(secret, defaultHosts)));
 }
+
+const hop = (redirected: boolean) => (redirected ? 'Redirect' : 'Request');
 
 export function refusal(
   secret: SecretRecord,
@@ -37,9 +42,17 @@ export function refusal(
   const where = allowed.length > 0 ? `may only be sent to ${allowed.join(', ')}` : 'is bound to no host';
   return new EgressError(
     'EGRESS_DENIED',
-    `${redirected ? 'Redirect' : 'Request'} to ${host} refused: it would carry secret ${secret.name}, which ${where}. ` +
+    `${hop(redirected)} to ${host} refused: it would carry secret ${secret.name}, which ${where}. ` +
       'Add the host to the secret’s allowed_hosts if it should go there.',
   );
+}
+
+/** A beforeRedirect hook refusing every hop `refuse` gives a reason for. */
+export function redirectGuard(refuse: (host: string) => EgressError | undefined): (hop: RedirectHop) => void {
+  return (next) => {
+    const refused = refuse(next.to.hostname);
+    if (refused) throw refused;
+  };
 }
 
 /** A beforeRedirect hook refusing any hop that would take a carried secret to a host it is not bound to. */
@@ -47,8 +60,38 @@ export function guardRedirects(
   secrets: readonly SecretRecord[],
   defaultHosts: readonly string[],
 ): (hop: RedirectHop) => void {
-  return (hop) => {
-    const refused = secretRefusedFor(hop.to.hostname, secrets, defaultHosts);
-    if (refused) throw refusal(refused, hop.to.hostname, defaultHosts, true);
-  };
+  return redirectGuard((host) => {
+    const refused = secretRefusedFor(host, secrets, defaultHosts);
+    return refused && refusal(refused, host, defaultHosts, true);
+  });
+}
+
+/**
+ * Why code that can read `inScope` may not send a request to `host`: one of those secrets is bound to
+ * no host (so nowhere is safe, and the message says how to bind it), or no secret is bound to `host`.
+ * Undefined when it may; code that can read no secret meets only the egress guard.
+ */
+export function scopeRefusal(
+  host: string,
+  inScope: readonly SecretRecord[],
+  redirected: boolean,
+): EgressError | undefined {
+  if (inScope.length === 0) return undefined;
+  const unbound = inScope.find((secret) => secret.allowedHosts.length === 0);
+  if (unbound) {
+    return new EgressError(
+      'EGRESS_DENIED',
+      `${hop(redirected)} to ${host} refused: this code can read secret ${unbound.name}, which is bound to no ` +
+        'host, so it may not fetch anything. Bind the secret to the hosts it is for: ' +
+        `PATCH /v1/secrets/${unbound.id} with {"allowed_hosts": ["api.example.com"]}.`,
+    );
+  }
+  if (inScope.some((secret) => boundTo(host, secret.allowedHosts))) return undefined;
+  const hosts = [...new Set(inScope.flatMap((secret) => secret.allowedHosts))];
+  return new EgressError(
+    'EGRESS_DENIED',
+    `${hop(redirected)} to ${host} refused: this code can read secrets (${inScope.map((s) => s.name).join(', ')}), ` +
+      `so it may fetch only the hosts they are bound to: ${hosts.join(', ')}. If it should reach ${host}, ` +
+      'add it to the allowed_hosts of the secret it is for (PATCH /v1/secrets/{id}).',
+  );
 }

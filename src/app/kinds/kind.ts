@@ -8,6 +8,8 @@ import type { Action, DefinitionIssue, ExecutionMode, Integration } from '../../
 import type { JsonSchemaObject } from '../../core/actions/variables.ts';
 import type { ExecutionError, RecordedRequest, RecordedResponse } from '../../core/executions.ts';
 import type { Variable } from '../../core/actions/variables.ts';
+import type { SecretRecord } from '../../core/secrets.ts';
+import type { SavedUrl } from '../egress-check.ts';
 import type { SecretAccess } from '../executions/secret-access.ts';
 
 export interface SaveContext {
@@ -36,6 +38,13 @@ export interface RunContext {
   callerKeyId?: string | null | undefined;
 }
 
+/** A secret an action can read, by the name it reads it by, and who declares it. */
+export interface SecretInScope {
+  name: string;
+  declaredBy: 'action' | 'integration';
+  secret: SecretRecord;
+}
+
 /** What a run produced, before redaction and recording. */
 export interface RunOutcome {
   status: 'succeeded' | 'failed' | 'dry_run';
@@ -58,8 +67,15 @@ export interface ActionKind<Config = unknown> {
   check(config: Config, context: SaveContext): DefinitionIssue[];
   /** Secret ids the config names directly (auth), which must exist in the organization. */
   secretIds(config: Config): string[];
-  /** Absolute URLs the egress guard can judge at save time. */
-  urls(config: Config, integration: Integration | null): string[];
+  /**
+   * Set for kinds whose code reads every secret its action and integration declare (secretsInScope):
+   * writing such an action while secrets are in scope needs secrets:use besides actions:write.
+   */
+  readonly readsDeclaredSecrets?: boolean;
+  /** What will not work as saved though the definition is valid (a secret bound to no host), for its author. */
+  warnings?(config: Config, inScope: readonly SecretInScope[]): DefinitionIssue[];
+  /** Absolute URLs the egress guard judges at save time, each with its path in the action (`/http/url`). */
+  urls(config: Config, integration: Integration | null): SavedUrl[];
   /** The input schema agents see; by default compiled from the variables. */
   inputSchema?(action: Action): JsonSchemaObject;
   /**

@@ -6,6 +6,7 @@ import { AppError, notFound } from '../../core/errors.ts';
 import type { Page, PageRequest } from '../../core/pagination.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Crypto } from '../../core/ports/crypto.ts';
+import type { HttpClient } from '../../core/ports/http-client.ts';
 import type { Store } from '../../core/ports/store.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import type { DefinitionIssue } from '../../core/actions/model.ts';
@@ -20,7 +21,8 @@ import { upcoming } from '../../core/workflows/schedule.ts';
 import { JsonLogicError, checkJsonLogic } from '../../core/workflows/json-logic.ts';
 import { parseBlocks } from '../../core/workflows/validate.ts';
 import { syntaxProblem } from '../kinds/code/index.ts';
-import { checkHttpStep } from './http-step.ts';
+import { egressIssues } from '../egress-check.ts';
+import { checkHttpStep, httpStepUrls } from './http-step.ts';
 import type { TriggerKinds } from './trigger-kinds/kind.ts';
 
 export interface WorkflowInput {
@@ -39,11 +41,13 @@ export interface WorkflowDeps {
   clock: Clock;
   /** What each trigger type checks at save and keeps beside the active version. */
   triggerKinds: TriggerKinds;
+  /** The egress guard, which judges an http step's URLs when the workflow is saved. */
+  http: HttpClient;
 }
 
 export type WorkflowService = ReturnType<typeof createWorkflowService>;
 
-export function createWorkflowService({ store, crypto, clock, triggerKinds }: WorkflowDeps) {
+export function createWorkflowService({ store, crypto, clock, triggerKinds, http }: WorkflowDeps) {
   /** Save-time checks beyond the step's shape, per step type. */
   const STEP_CHECKS: Partial<
     Record<
@@ -51,7 +55,7 @@ export function createWorkflowService({ store, crypto, clock, triggerKinds }: Wo
       (organizationId: string, input: Record<string, unknown>) => Promise<DefinitionIssue | undefined>
     >
   > = {
-    http: async (_, input) => checkHttpStep(input)[0],
+    http: async (_, input) => checkHttpStep(input)[0] ?? egressIssues(http, httpStepUrls(input))[0],
     code: async (_, input) => {
       const problem = syntaxProblem(String(input.source));
       return problem && { path: '/input/source', message: problem.message };

@@ -7,6 +7,7 @@
  */
 import {
   HTTP_METHODS,
+  authUrls,
   checkHttpConfig,
   normalizeHttpConfig,
   type HttpConfig,
@@ -15,6 +16,7 @@ import {
 import type { Action, DefinitionIssue } from '../../core/actions/model.ts';
 import type { Variable } from '../../core/actions/variables.ts';
 import { parseTemplate } from '../../core/templates/index.ts';
+import type { SavedUrl } from '../egress-check.ts';
 
 export interface FlatHttp {
   config: HttpConfig;
@@ -92,6 +94,12 @@ export function checkHttpStep(input: Record<string, unknown>): DefinitionIssue[]
   } catch (error) {
     return [{ path: '/input', message: (error as Error).message }];
   }
+}
+
+/** The URLs a valid http step sends to (its request and its auth's token URL), for the egress guard. */
+export function httpStepUrls(input: Record<string, unknown>): SavedUrl[] {
+  const { config } = flattenHttpStep(input);
+  return [{ path: '/input/url', url: config.url }, ...authUrls(config.auth, '/input/auth')];
 }
 
 /** An action that exists only for one run of a step (an http or code step runs through its kind). */

@@ -15,6 +15,7 @@ export const ERROR_CATEGORIES = [
   'response_too_large',
   'sandbox_error',
   'declined',
+  'secret_unavailable',
 ] as const;
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
 
@@ -30,6 +31,7 @@ export const DEFAULT_MESSAGES: Readonly<Record<ErrorCategory, string>> = {
   response_too_large: 'That system sent back more information than I can handle.',
   sandbox_error: 'Something went wrong while running that action.',
   declined: 'That action was not confirmed, so it did not run.',
+  secret_unavailable: "I can't use that system right now: its stored credentials can't be read.",
 };
 
 /** The category of an upstream HTTP status that is not a success. */

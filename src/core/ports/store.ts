@@ -99,9 +99,9 @@ export interface SecretRepository {
     id: string,
   ): Promise<{ record: SecretRecord; sealed: SealedSecret } | undefined>;
   count(): Promise<number>;
-  /** Master key versions that at least one secret is sealed under, with one sample row of each. */
-  keyVersionsInUse(): Promise<{ keyVersion: number; organizationId: string; id: string }[]>;
-  /** Every secret in id order after `afterId`, sealed: for re-encryption under a new master key. */
+  /** Master key versions that at least one secret is sealed under. */
+  keyVersionsInUse(): Promise<number[]>;
+  /** Every secret in id order after `afterId`, sealed: for checking and re-encrypting every value. */
   listSealed(
     afterId: string | null,
     limit: number,

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { ApiKeyService } from '../../app/api-keys.ts';
 import { AppError } from '../../core/errors.ts';
+import { clientGroup } from '../../core/ip-address.ts';
 import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
 import { hasScope } from '../../core/scopes.ts';
 import type { Principal } from '../../core/tenancy.ts';
@@ -18,10 +19,14 @@ export interface RequestLimits {
 
 export interface AuthOptions {
   apiKeys: ApiKeyService;
+  /** Counts requests per key and organization, and failed authentications per client. */
   rateLimiter: RateLimiter;
-  /** Per process: failed authentications per minute from one address before 429. */
-  authFailureLimiter: RateLimiter;
-  limits: RequestLimits & { authFailures: number };
+  limits: RequestLimits & {
+    /** Failed authentications per minute from one client (clientGroup) before 429. */
+    authFailures: number;
+    /** The IPv6 prefix length that makes one client. */
+    authFailureIpv6Prefix: number;
+  };
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -66,7 +71,7 @@ export const bearerChallenge = (reason: string): string =>
   `Bearer realm="switchboard", error="invalid_token", error_description="${reason.replaceAll('"', "'")}"`;
 
 export function installAuth(app: FastifyInstance, options: AuthOptions): void {
-  const { apiKeys, rateLimiter, authFailureLimiter, limits } = options;
+  const { apiKeys, rateLimiter, limits } = options;
   const routes: RouteOptions[] = [];
 
   app.decorateRequest('principal', null);
@@ -93,17 +98,15 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     }
   });
 
+  /** A 401, or a 429 once the client has failed too often: guessing keys costs a rolling minute. */
   async function refuse(request: FastifyRequest, reply: FastifyReply, message: string): Promise<never> {
-    const decision = await authFailureLimiter.consume(`auth-failure:${request.ip}`, limits.authFailures);
-    if (!decision.allowed) {
-      throw new AppError(
-        'RATE_LIMITED',
-        'Too many failed authentications from this address; wait and retry',
-        {
-          retryAfterSeconds: decision.retryAfterSeconds,
-        },
-      );
-    }
+    const client = clientGroup(request.ip, limits.authFailureIpv6Prefix);
+    await enforceRateLimit(
+      rateLimiter,
+      `auth-failure:${client}`,
+      limits.authFailures,
+      'Too many failed authentications from this address; wait and retry',
+    );
     reply.header('www-authenticate', bearerChallenge(message));
     throw new AppError('UNAUTHENTICATED', message);
   }

@@ -3,7 +3,7 @@ import Type, { type TSchema } from 'typebox';
 import { ACTION_STATUSES, CHANNELS, EXECUTION_MODES } from '../../core/actions/model.ts';
 import { VARIABLE_TYPES, WIDGETS } from '../../core/actions/variables.ts';
 import { EXECUTION_STATUSES } from '../../core/executions.ts';
-import { Timestamp } from '../schemas.ts';
+import { Timestamp, Warnings } from '../schemas.ts';
 
 export const VariableSchema = Type.Object(
   {
@@ -165,6 +165,12 @@ export const ActionView = Type.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
   },
+  { additionalProperties: true },
+);
+
+/** The answer to a create or change: the action, and what will not work as saved. */
+export const SavedActionView = Type.Object(
+  { ...ActionView.properties, warnings: Warnings },
   { additionalProperties: true },
 );
 

@@ -2,10 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { ActionInput, ActionService } from '../../app/actions.ts';
 import type { KindRegistry } from '../../app/kinds/registry.ts';
+import type { Action } from '../../core/actions/model.ts';
 import { AppError } from '../../core/errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { IdParams, PageQuery, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
-import { ActionVersionView, ActionView, createActionBody, updateActionBody } from './action-schemas.ts';
+import {
+  ActionVersionView,
+  ActionView,
+  SavedActionView,
+  createActionBody,
+  updateActionBody,
+} from './action-schemas.ts';
 import { actionInputFrom, actionView, versionView } from './action-views.ts';
 
 export interface ActionRouteOptions {
@@ -14,6 +21,8 @@ export interface ActionRouteOptions {
 }
 
 const tags = ['actions'];
+const CODE_NOTE =
+  'A `code` action whose code can read secrets (its own `secrets`, or its integration’s) also needs the `secrets:use` scope, and may fetch only the hosts those secrets are bound to (`allowed_hosts`). The answer’s `warnings` says what will not work as saved.';
 
 export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async (
   app,
@@ -21,6 +30,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
 ) => {
   const view = (action: Parameters<typeof actions.inputSchema>[0] & { id: string }) =>
     actionView(action as never, actions.inputSchema(action));
+  const saved = async (action: Action) => ({ ...view(action), warnings: await actions.warnings(action) });
   const kindSchemas = kinds.all();
 
   app.post(
@@ -31,9 +41,9 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
         operationId: 'createAction',
         tags,
         summary: 'Create an action',
-        description: `The kind's document goes under the kind's name: ${kindSchemas.map((k) => `\`${k.kind}\``).join(', ')}.`,
+        description: `The kind's document goes under the kind's name: ${kindSchemas.map((k) => `\`${k.kind}\``).join(', ')}. ${CODE_NOTE}`,
         body: createActionBody(kindSchemas),
-        response: { 201: ActionView },
+        response: { 201: SavedActionView },
       },
     },
     async (request, reply) => {
@@ -49,7 +59,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
           path: `/${other}`,
         });
       const input = { ...actionInputFrom(body, body.kind), config: body[body.kind] } as ActionInput;
-      return reply.code(201).send(view(await actions.create(principalOf(request), input)));
+      return reply.code(201).send(await saved(await actions.create(principalOf(request), input)));
     },
   );
 
@@ -105,11 +115,10 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
         operationId: 'updateAction',
         tags,
         summary: 'Change an action (stored as a new version)',
-        description:
-          'Fields given replace the current ones; the kind document is replaced whole. The previous versions stay readable.',
+        description: `Fields given replace the current ones; the kind document is replaced whole. The previous versions stay readable. ${CODE_NOTE}`,
         params: IdParams,
         body: updateActionBody(kindSchemas),
-        response: { 200: ActionView },
+        response: { 200: SavedActionView },
       },
     },
     async (request) => {
@@ -122,7 +131,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
         expectedVersion: body.version,
         ...(config === undefined ? {} : { config }),
       };
-      return view(await actions.update(principal, request.params.id, patch));
+      return saved(await actions.update(principal, request.params.id, patch));
     },
   );
 

@@ -4,7 +4,15 @@ import type { IntegrationService } from '../../app/integrations.ts';
 import { AuthSchema } from '../../core/actions/kinds/http.ts';
 import type { Integration } from '../../core/actions/model.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { IdParams, PageQuery, Timestamp, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
+import {
+  IdParams,
+  PageQuery,
+  Timestamp,
+  Warnings,
+  pageOf,
+  toPageRequest,
+  toPageResponse,
+} from '../schemas.ts';
 
 const Secrets = Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 64 }), {
   description:
@@ -40,12 +48,22 @@ export const integrationView = (i: Integration): Static<typeof IntegrationView> 
   updated_at: i.updatedAt,
 });
 
+/** The answer to a create or change: the integration, and what will not work as saved. */
+const SavedIntegrationView = Type.Object({ ...IntegrationView.properties, warnings: Warnings });
+
 const tags = ['integrations'];
+const SECRETS_NOTE =
+  'Adding a secret to an integration that has code actions lets their code read it, so it needs the `secrets:use` scope too. The answer’s `warnings` names its secrets that are bound to no host, which those code actions cannot fetch with.';
 
 export const integrationRoutes: FastifyPluginAsyncTypebox<{ integrations: IntegrationService }> = async (
   app,
   { integrations },
 ) => {
+  const saved = async (integration: Integration) => ({
+    ...integrationView(integration),
+    warnings: await integrations.warnings(integration),
+  });
+
   app.post(
     '/integrations',
     {
@@ -54,8 +72,10 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<{ integrations: Integr
         operationId: 'createIntegration',
         tags,
         summary: 'Create an integration: a base URL, default auth and secrets shared by a group of actions',
+        description:
+          'Its `base_url` and its default auth’s token URL are judged by the egress guard when saved.',
         body: Type.Object(fields, { additionalProperties: false }),
-        response: { 201: IntegrationView },
+        response: { 201: SavedIntegrationView },
       },
     },
     async (request, reply) => {
@@ -67,7 +87,7 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<{ integrations: Integr
         secrets,
         auth: auth,
       });
-      return reply.code(201).send(integrationView(integration));
+      return reply.code(201).send(await saved(integration));
     },
   );
 
@@ -114,24 +134,25 @@ export const integrationRoutes: FastifyPluginAsyncTypebox<{ integrations: Integr
         operationId: 'updateIntegration',
         tags,
         summary: 'Change an integration',
+        description: SECRETS_NOTE,
         params: IdParams,
         body: Type.Object(
           { ...fields, name: Type.Optional(fields.name) },
           { additionalProperties: false, minProperties: 1 },
         ),
-        response: { 200: IntegrationView },
+        response: { 200: SavedIntegrationView },
       },
     },
     async (request) => {
       const { name, description, base_url, secrets, auth } = request.body;
-      const integration = await integrations.update(principalOf(request).organizationId, request.params.id, {
+      const integration = await integrations.update(principalOf(request), request.params.id, {
         name,
         description,
         baseUrl: base_url,
         secrets,
         auth: auth,
       });
-      return integrationView(integration);
+      return saved(integration);
     },
   );
 

@@ -173,22 +173,9 @@ export class KyselySecretRepository implements SecretRepository {
     return Number(row.n);
   }
 
-  async keyVersionsInUse(): Promise<{ keyVersion: number; organizationId: string; id: string }[]> {
-    const rows = await this.db
-      .selectFrom('secrets')
-      .select((eb) => ['key_version', eb.fn.min('id').as('id')])
-      .groupBy('key_version')
-      .execute();
-    const samples = await Promise.all(
-      rows.map((row) =>
-        this.db
-          .selectFrom('secrets')
-          .select(['id', 'organization_id', 'key_version'])
-          .where('id', '=', row.id)
-          .executeTakeFirstOrThrow(),
-      ),
-    );
-    return samples.map((s) => ({ keyVersion: s.key_version, organizationId: s.organization_id, id: s.id }));
+  async keyVersionsInUse(): Promise<number[]> {
+    const rows = await this.db.selectFrom('secrets').select('key_version').distinct().execute();
+    return rows.map((row) => row.key_version);
   }
 
   async listSealed(afterId: string | null, limit: number) {

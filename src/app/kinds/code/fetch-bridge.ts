@@ -1,14 +1,16 @@
 /**
  * The host side of a code action's `fetch`: every call goes through the one guarded egress client (SSRF
- * guard, deadlines, size caps), and a call that carries a secret goes only to a host that secret is bound
- * to. What each call did is kept for the execution record.
+ * guard, deadlines, size caps). Code that can read secrets reaches only the hosts they are bound to, on
+ * every call and every redirect; a call that visibly carries one goes only to that one's hosts, besides.
+ * What each call did is kept for the execution record.
  */
 import { STATUS_CODES } from 'node:http';
 import { redactorFor } from '../../../core/redaction.ts';
 import { EgressError, type HttpClient } from '../../../core/ports/http-client.ts';
 import type { SandboxFetch, SandboxFetchRequest } from '../../../core/ports/sandbox.ts';
 import type { ResolvedSecret } from '../../executions/secret-access.ts';
-import { guardRedirects, refusal, secretRefusedFor } from '../host-binding.ts';
+import type { SecretRecord } from '../../../core/secrets.ts';
+import { redirectGuard, refusal, scopeRefusal, secretRefusedFor } from '../host-binding.ts';
 
 /** One fetch as the execution record shows it (secrets are redacted with the rest of the record). */
 export interface FetchLogEntry {
@@ -22,10 +24,11 @@ export interface FetchLogEntry {
 export interface FetchBridgeOptions {
   http: HttpClient;
   now: () => number;
-  /** Every secret the run can read: a request carrying one is held to that secret's hosts. */
+  /**
+   * Every secret the run can read. With any, each request may go only to their allowed_hosts (none at all
+   * while one has none), and a request carrying one only to that secret's.
+   */
   secrets: readonly ResolvedSecret[];
-  /** Where secrets without allowed_hosts may go: the integration's host and the hosts the source names. */
-  defaultHosts: readonly string[];
   /** The deadline of each call, further cut to the time the run has left. */
   timeoutMs: number;
   /** When the run must end (epoch ms). */
@@ -62,7 +65,13 @@ function carriedText(request: SandboxFetchRequest, headers: Record<string, strin
 }
 
 export function createFetchBridge(options: FetchBridgeOptions): SandboxFetch {
-  const { http, secrets, defaultHosts, log } = options;
+  const { http, secrets, log } = options;
+  const inScope = secrets.map((secret) => secret.record);
+  /** Why a request or hop to `host` carrying `carried` is refused, if it is. */
+  const refused = (host: string, carried: readonly SecretRecord[], redirected: boolean) => {
+    const secret = secretRefusedFor(host, carried, []);
+    return scopeRefusal(host, inScope, redirected) ?? (secret && refusal(secret, host, [], redirected));
+  };
   return async (request, signal) => {
     const started = options.now();
     const entry: FetchLogEntry = { method: request.method, url: request.url, duration_ms: 0 };
@@ -80,8 +89,8 @@ export function createFetchBridge(options: FetchBridgeOptions): SandboxFetch {
       const carried = secrets
         .filter((secret) => redactorFor([{ name: secret.record.name, value: secret.value }]).finds(text))
         .map((secret) => secret.record);
-      const refused = secretRefusedFor(url.hostname, carried, defaultHosts);
-      if (refused) throw refusal(refused, url.hostname, defaultHosts, false);
+      const refusedNow = refused(url.hostname, carried, false);
+      if (refusedNow) throw refusedNow;
 
       const left = options.deadline - options.now();
       const response = await http.request({
@@ -91,7 +100,7 @@ export function createFetchBridge(options: FetchBridgeOptions): SandboxFetch {
         ...(request.body === null ? {} : { body: request.body }),
         timeoutMs: Math.max(1, Math.min(options.timeoutMs, left)),
         signal,
-        beforeRedirect: guardRedirects(carried, defaultHosts),
+        beforeRedirect: redirectGuard((host) => refused(host, carried, true)),
       });
       entry.status = response.status;
       return {

@@ -12,13 +12,15 @@ import {
   type CodeConfig,
   type CodeConfigInput,
 } from '../../../core/actions/kinds/code.ts';
-import type { DefinitionIssue, Integration } from '../../../core/actions/model.ts';
+import type { DefinitionIssue } from '../../../core/actions/model.ts';
 import { DEFAULT_MESSAGES, type ErrorCategory } from '../../../core/actions/outcomes.ts';
 import { redactorFor } from '../../../core/redaction.ts';
 import type { Clock } from '../../../core/ports/clock.ts';
 import type { HttpClient } from '../../../core/ports/http-client.ts';
 import type { Sandbox, SandboxErrorCode, SandboxLimits } from '../../../core/ports/sandbox.ts';
-import type { ActionKind, RunContext, RunOutcome } from '../kind.ts';
+import { unboundSecretWarning } from '../../secret-scope.ts';
+import { hostMatches } from '../host-binding.ts';
+import type { ActionKind, RunContext, RunOutcome, SecretInScope } from '../kind.ts';
 import { createFetchBridge, type FetchLogEntry } from './fetch-bridge.ts';
 
 /** The operator's defaults and caps (SECURITY.md 2.1), from the SWITCHBOARD_SANDBOX_* settings. */
@@ -73,7 +75,6 @@ export function syntaxProblem(source: string): DefinitionIssue | undefined {
 
 export function createCodeKind(deps: CodeKindDeps): ActionKind<CodeConfig> {
   const { settings } = deps;
-  const hostsOf = new WeakMap<CodeConfig, readonly string[]>();
 
   function limitsFor(config: CodeConfig): SandboxLimits {
     return {
@@ -85,16 +86,6 @@ export function createCodeKind(deps: CodeKindDeps): ActionKind<CodeConfig> {
       maxFetches: Math.min(config.max_fetches ?? settings.maxFetches, settings.maxFetchesCap),
       maxConcurrentFetches: settings.concurrentFetches,
     };
-  }
-
-  function defaultHosts(config: CodeConfig, integration: Integration | null): readonly string[] {
-    let hosts = hostsOf.get(config);
-    if (!hosts) {
-      hosts = literalHosts(config.source);
-      hostsOf.set(config, hosts);
-    }
-    const base = integration?.baseUrl ? URL.parse(integration.baseUrl)?.hostname : undefined;
-    return base ? [base.toLowerCase(), ...hosts] : hosts;
   }
 
   async function run(config: CodeConfig, context: RunContext): Promise<RunOutcome> {
@@ -117,7 +108,6 @@ export function createCodeKind(deps: CodeKindDeps): ActionKind<CodeConfig> {
         http: deps.http,
         now: () => deps.clock.now(),
         secrets: resolved,
-        defaultHosts: defaultHosts(config, context.integration),
         timeoutMs: deps.fetchTimeoutMs,
         deadline: deps.clock.now() + limits.timeoutMs,
         log: fetches,
@@ -181,8 +171,35 @@ export function createCodeKind(deps: CodeKindDeps): ActionKind<CodeConfig> {
     },
     secretIds: () => [],
     urls: () => [],
+    readsDeclaredSecrets: true,
+    warnings: sourceWarnings,
     run,
   };
+}
+
+/**
+ * What a code action's author should know at save: a secret in scope bound to no host makes every fetch
+ * refuse; a host the source names that no secret in scope is bound to will be refused.
+ */
+function sourceWarnings(config: CodeConfig, inScope: readonly SecretInScope[]): DefinitionIssue[] {
+  const unbound = inScope.filter(({ secret }) => secret.allowedHosts.length === 0);
+  if (unbound.length > 0) {
+    return unbound.map(({ name, declaredBy, secret }) =>
+      declaredBy === 'action'
+        ? { path: `/secrets/${name}`, message: unboundSecretWarning(name, secret, '') }
+        : { path: '/integration_id', message: unboundSecretWarning(name, secret, ' (of the integration)') },
+    );
+  }
+  const bound = inScope.flatMap(({ secret }) => secret.allowedHosts);
+  if (bound.length === 0) return [];
+  return literalHosts(config.source)
+    .filter((host) => !bound.some((pattern) => hostMatches(host, pattern)))
+    .map((host) => ({
+      path: '/code/source',
+      message:
+        `The source names ${host}, which no secret this code can read is bound to, so a fetch to it will be ` +
+        'refused; add it to the allowed_hosts of the secret it is for if the code should reach it.',
+    }));
 }
 
 /** The name of a secret whose value (in any form the redactor knows) is in the returned value. */

@@ -440,8 +440,8 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
       checkHttpConfig(config, { ...context, baseUrl: context.integration?.baseUrl ?? null }),
     secretIds: (config) => authSecretIds(config.auth),
     urls: (config, integration: Integration | null) => [
-      absoluteUrl(config, integration?.baseUrl ?? null),
-      ...authUrls(config.auth),
+      { path: '/http/url', url: absoluteUrl(config, integration?.baseUrl ?? null) },
+      ...authUrls(config.auth, '/http/auth'),
     ],
     outputPaths: (config) => (config.response.select?.length ? config.response.select : null),
     run,

@@ -85,8 +85,8 @@ export function checkCodeLimits(config: CodeConfig, caps: CodeLimitCaps): Defini
 const LITERAL_URL_HOST = /\bhttps?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])/g;
 
 /**
- * The hosts a source names in literal URLs (`'https://api.example.com/users/' + id`): with the
- * integration's host, where a secret without allowed_hosts may be sent.
+ * The hosts a source names in literal URLs (`'https://api.example.com/users/' + id`): what its author
+ * means it to reach, checked against where its secrets are bound when it is saved.
  */
 export function literalHosts(source: string): string[] {
   const hosts = new Set<string>();

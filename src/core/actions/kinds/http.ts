@@ -137,10 +137,10 @@ export function authSecretIds(auth: AuthConfig | null | undefined): string[] {
   return auth.secret_id === undefined ? [] : [auth.secret_id];
 }
 
-/** The URLs an auth config fetches tokens from. */
-export function authUrls(auth: AuthConfig | null | undefined): string[] {
-  if (auth?.type === 'oauth2_client_credentials') return [auth.token_url];
-  if (auth?.type === 'token_url') return [auth.url];
+/** The URLs an auth config fetches tokens from, each with its JSON Pointer under `at` (`/http/auth`). */
+export function authUrls(auth: AuthConfig | null | undefined, at: string): { path: string; url: string }[] {
+  if (auth?.type === 'oauth2_client_credentials') return [{ path: `${at}/token_url`, url: auth.token_url }];
+  if (auth?.type === 'token_url') return [{ path: `${at}/url`, url: auth.url }];
   return [];
 }
 
@@ -420,11 +420,9 @@ export function checkHttpConfig(config: HttpConfig, context: HttpCheckContext): 
       issues.push({ path: '/http/auth', message: 'Body auth needs the body to be a JSON object' });
     }
   }
-  if (config.auth?.type === 'oauth2_client_credentials') {
-    issues.push(...checkUrlTemplate(config.auth.token_url, '/http/auth/token_url', false));
-  }
+  for (const { path, url } of authUrls(config.auth, '/http/auth'))
+    issues.push(...checkUrlTemplate(url, path, false));
   if (config.auth?.type === 'token_url') {
-    issues.push(...checkUrlTemplate(config.auth.url, '/http/auth/url', false));
     if (config.auth.header !== undefined && RESERVED_HEADERS.has(config.auth.header.toLowerCase()))
       issues.push({
         path: '/http/auth/header',

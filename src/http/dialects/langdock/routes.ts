@@ -32,7 +32,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const tags = ['langdock'];
 const errors = { '4xx': LangdockError, '5xx': LangdockError };
 const SCOPE_NOTE =
-  'Scope: `actions:write` (Langdock’s `INTEGRATION_API` grants it). Errors answer `{message, error, statusCode, request_id}`.';
+  'Scope: `actions:write`, and `secrets:use` to create or replace code in an integration that has secrets (Langdock’s `INTEGRATION_API` grants both); the code may fetch only the hosts those secrets are bound to. Errors answer `{message, error, statusCode, request_id}`.';
 
 /** Ids in the path are UUIDs (400 otherwise, as Langdock answers), compared in lower case. */
 function uuid(value: string, name: string): string {

@@ -1,6 +1,7 @@
 /**
- * Strict parsers for the address forms the guard sees: the canonical text WHATWG URL and DNS answers
- * produce. Anything else is not an address (and a resolver answer that does not parse is refused).
+ * Strict parsers for the address forms the egress guard sees: the canonical text WHATWG URL and DNS
+ * answers produce. Anything else is not an address (and a resolver answer that does not parse is
+ * refused). Also how client addresses are grouped for the failed-authentication limit.
  */
 
 /** An IPv4 address in dotted-decimal form as an unsigned 32-bit integer, or undefined. */
@@ -70,10 +71,13 @@ function parseGroups(part: string, v4Last: boolean): number[] | undefined {
   return values;
 }
 
+/** The mask of a 16-bit group of which the first `bits` bits (all when 16 or more) are in a prefix. */
+const groupMask = (bits: number): number => (bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff);
+
 /** Whether the first `bits` bits of `address` equal those of `network`. */
 export function inPrefix6(address: Uint16Array, network: Uint16Array, bits: number): boolean {
   for (let i = 0; bits > 0; i++, bits -= 16) {
-    const mask = bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff;
+    const mask = groupMask(bits);
     if (((address[i] as number) & mask) !== ((network[i] as number) & mask)) return false;
   }
   return true;
@@ -82,4 +86,22 @@ export function inPrefix6(address: Uint16Array, network: Uint16Array, bits: numb
 /** The IPv4 address carried by groups `at` and `at + 1`. */
 export function embeddedIPv4(address: Uint16Array, at: number): number {
   return ((address[at] as number) * 65536 + (address[at + 1] as number)) >>> 0;
+}
+
+/**
+ * The client a request counts against when its address alone is not the unit: an IPv4 address is one
+ * client, an IPv6 address counts with its /`ipv6PrefixBits` network (one subscriber is usually handed a
+ * whole /64, so counting single addresses would give it 2^64 tries), and an IPv4-mapped IPv6 address is
+ * the IPv4 address it carries. Text that is no address is its own group.
+ */
+export function clientGroup(address: string, ipv6PrefixBits: number): string {
+  if (parseIPv4(address) !== undefined) return address;
+  const groups = parseIPv6(address);
+  if (!groups) return address;
+  if (groups.subarray(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
+    return formatIPv4(embeddedIPv4(groups, 6));
+  const network = new Uint16Array(8);
+  for (let i = 0, bits = ipv6PrefixBits; i < 8 && bits > 0; i++, bits -= 16)
+    network[i] = (groups[i] as number) & groupMask(bits);
+  return `${[...network].map((g) => g.toString(16)).join(':')}/${ipv6PrefixBits}`;
 }
