@@ -1,6 +1,6 @@
 /**
  * The only reader of process.env. Every setting is one row of VARIABLES: its name, default, parser and
- * the sentence the README's configuration table shows. loadConfig parses them all, reports every bad
+ * the sentence the configuration table of docs/configuration.md shows. loadConfig parses them all, reports every bad
  * variable by name, and returns a frozen object.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -82,7 +82,7 @@ type Parser<T> = (raw: string) => T;
 interface Variable<K extends keyof Config> {
   key: K;
   env: string;
-  /** Shown in the README table; `undefined` means unset by default. */
+  /** Shown in docs/configuration.md; `undefined` means unset by default. */
   default: string | undefined;
   description: string;
   parse: Parser<Config[K]>;
@@ -202,7 +202,7 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     env: 'SWITCHBOARD_SECRET_KEY_PREVIOUS',
     default: undefined,
     description:
-      'The master key being rotated away from, still used to read secrets not yet re-encrypted (see README, "Rotating the master key").',
+      'The master key being rotated away from, still used to read secrets not yet re-encrypted (see "Rotating the master key" in docs/operations.md).',
     parse: optional(masterKey),
   },
   {
@@ -352,7 +352,7 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     env: 'SWITCHBOARD_WORK_QUEUE',
     default: 'true',
     description:
-      'Whether the server also works the job queue (post-call actions). Set false on API-only processes when `npm run worker` processes do it.',
+      'Whether the server also works the job queue (post-call actions, workflow steps, cron schedules). Set false on API-only processes when `npm run worker` processes do it.',
     parse: boolean,
   },
   {
@@ -360,7 +360,7 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     env: 'SWITCHBOARD_JOB_LEASE_MS',
     default: '30000',
     description:
-      'How long a background job (a post-call action) is held by the process running it without a heartbeat; a job whose process died runs again after this. PostgreSQL needs at least 10000.',
+      'How long a background job (a post-call action or a workflow step) is held by the process running it without a heartbeat; a job whose process died runs again after this. PostgreSQL needs at least 10000.',
     parse: integer(1_000, 3_600_000),
   },
   {
@@ -384,7 +384,7 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     env: 'SWITCHBOARD_CONVERSATION_ACTION_BUDGET',
     default: '20',
     description:
-      'Executions of one action per conversation per rolling minute (a prompt-injected loop meets it; SECURITY.md B15). 0 turns it off.',
+      'Executions of one action per conversation per rolling minute (a prompt-injected loop meets it). 0 turns it off.',
     parse: integer(0, 1_000_000),
   },
   {

@@ -80,8 +80,8 @@ describe('loadConfig', () => {
     expect(config.allowPrivateNetworks).toEqual(['10.0.0.0/8', 'api.internal']);
   });
 
-  it('documents every variable in the README configuration table', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    for (const variable of VARIABLES) expect(readme, variable.env).toContain(`\`${variable.env}\``);
+  it('documents every variable in the configuration table of docs/configuration.md', () => {
+    const page = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const variable of VARIABLES) expect(page, variable.env).toContain(`\`${variable.env}\``);
   });
 });
