@@ -45,7 +45,7 @@ function layer(patterns, extraPaths = []) {
 
 const noAdapters = {
   group: ['**/adapters/**'],
-  message: 'Only container.ts, server.ts and worker.ts wire adapters.',
+  message: 'Only the composition root (infrastructure.ts, container.ts) and the entry points wire adapters.',
 };
 const noHttp = { group: ['**/http/**'], message: 'Only the HTTP layer imports the HTTP layer.' };
 const noApp = { group: ['**/app/**'], message: 'The core does not depend on use cases.' };
@@ -104,6 +104,16 @@ export default tseslint.config(
     // The one module allowed to open outbound connections.
     files: ['src/adapters/http-client/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noHttp, noApp] }] },
+  },
+  {
+    // A command runs and exits: it never starts the queue workers, sweeps or schedules of a server.
+    files: ['src/cli/**/*.ts'],
+    rules: layer([
+      {
+        group: ['**/background-work.ts'],
+        message: 'Only the server and the worker start background work.',
+      },
+    ]),
   },
   {
     // Entry points print to the terminal for people.
