@@ -148,6 +148,7 @@ export function buildServices(infrastructure: Infrastructure): Wiring {
   });
   const agents = createAgentService({ store, crypto, clock, actions });
   const recorder = new ExecutionRecorder(store, logger, infrastructure.isStoreUnavailable);
+  const idempotency = createIdempotency(store, crypto, clock);
   const executions = createExecutionService({
     store,
     crypto,
@@ -156,7 +157,7 @@ export function buildServices(infrastructure: Infrastructure): Wiring {
     kinds,
     reveal,
     recorder,
-    idempotency: createIdempotency(store, crypto, clock),
+    idempotency,
     deadlineMs: config.egressTimeoutCapMs,
     confirmationTtlMs: config.confirmationTtlMs,
     budget: { limiter: rateLimiter, perMinute: config.conversationActionBudget },
@@ -170,6 +171,7 @@ export function buildServices(infrastructure: Infrastructure): Wiring {
     logger,
     kinds,
     reveal,
+    idempotency,
     execute: (principal, actionId, request) => executions.execute(principal, actionId, request),
     runsPerOrganization: config.workflowRunsPerOrganization,
   });
