@@ -1,5 +1,6 @@
 // Lint rules that keep the architecture honest (see STYLE.md and src/README.md):
 // which layer may import which, the one guarded egress path, and config as the only reader of the env.
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -55,6 +56,49 @@ const noDrivers = {
 };
 const noNodeBuiltins = { group: ['node:*'], message: 'The core is pure: no I/O and no node:* modules.' };
 
+const ADAPTERS_DIR = resolve(import.meta.dirname, 'src/adapters');
+// Files under src/adapters that any adapter may import, each with the reason it is shared. None yet: an
+// adapter that needs another's code is a sign the code belongs in core/ or in the composition root.
+const SHARED_ADAPTER_FILES = new Map([]);
+
+/** The adapter a path belongs to: its folder under src/adapters (or its file, for one at the top). */
+function adapterOf(path) {
+  const inside = relative(ADAPTERS_DIR, path);
+  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) return undefined;
+  return inside.split(sep)[0];
+}
+
+/** src/adapters/<a>/** may not import src/adapters/<b>/**: each adapter implements its port alone. */
+const noSiblingAdapter = {
+  meta: {
+    type: 'problem',
+    schema: [],
+    messages: {
+      sibling:
+        'The {{from}} adapter imports the {{to}} adapter. An adapter implements its port on its own: share ' +
+        'pure code through core/, or wire the two together in the composition root.',
+    },
+  },
+  create(context) {
+    const from = adapterOf(context.filename);
+    if (from === undefined) return {};
+    const check = (node) => {
+      const source = node.source?.value;
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const target = resolve(dirname(context.filename), source);
+      const to = adapterOf(target);
+      if (to === undefined || to === from || SHARED_ADAPTER_FILES.has(relative(ADAPTERS_DIR, target))) return;
+      context.report({ node: node.source, messageId: 'sibling', data: { from, to } });
+    };
+    return {
+      ImportDeclaration: check,
+      ExportNamedDeclaration: check,
+      ExportAllDeclaration: check,
+      ImportExpression: check,
+    };
+  },
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'coverage/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -100,6 +144,12 @@ export default tseslint.config(
     rules: layer([noAdapters, { group: ['kysely', 'pg', 'pg-boss'], message: noDrivers.message }]),
   },
   { files: ['src/adapters/**/*.ts'], rules: layer([noHttp, noApp]) },
+  {
+    // Adapters never import each other (a rule of its own: it resolves paths, which import patterns cannot).
+    files: ['src/adapters/**/*.ts'],
+    plugins: { adapters: { rules: { 'no-sibling-import': noSiblingAdapter } } },
+    rules: { 'adapters/no-sibling-import': 'error' },
+  },
   {
     // The one module allowed to open outbound connections.
     files: ['src/adapters/http-client/**/*.ts'],
