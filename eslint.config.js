@@ -1,5 +1,6 @@
 // Lint rules that keep the architecture honest (see STYLE.md and src/README.md):
 // which layer may import which, the one guarded egress path, and config as the only reader of the env.
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -45,7 +46,7 @@ function layer(patterns, extraPaths = []) {
 
 const noAdapters = {
   group: ['**/adapters/**'],
-  message: 'Only container.ts, server.ts and worker.ts wire adapters.',
+  message: 'Only the composition root (infrastructure.ts, container.ts) and the entry points wire adapters.',
 };
 const noHttp = { group: ['**/http/**'], message: 'Only the HTTP layer imports the HTTP layer.' };
 const noApp = { group: ['**/app/**'], message: 'The core does not depend on use cases.' };
@@ -54,6 +55,49 @@ const noDrivers = {
   message: 'Drivers and frameworks stay in adapters and the HTTP layer.',
 };
 const noNodeBuiltins = { group: ['node:*'], message: 'The core is pure: no I/O and no node:* modules.' };
+
+const ADAPTERS_DIR = resolve(import.meta.dirname, 'src/adapters');
+// Files under src/adapters that any adapter may import, each with the reason it is shared. None yet: an
+// adapter that needs another's code is a sign the code belongs in core/ or in the composition root.
+const SHARED_ADAPTER_FILES = new Map([]);
+
+/** The adapter a path belongs to: its folder under src/adapters (or its file, for one at the top). */
+function adapterOf(path) {
+  const inside = relative(ADAPTERS_DIR, path);
+  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) return undefined;
+  return inside.split(sep)[0];
+}
+
+/** src/adapters/<a>/** may not import src/adapters/<b>/**: each adapter implements its port alone. */
+const noSiblingAdapter = {
+  meta: {
+    type: 'problem',
+    schema: [],
+    messages: {
+      sibling:
+        'The {{from}} adapter imports the {{to}} adapter. An adapter implements its port on its own: share ' +
+        'pure code through core/, or wire the two together in the composition root.',
+    },
+  },
+  create(context) {
+    const from = adapterOf(context.filename);
+    if (from === undefined) return {};
+    const check = (node) => {
+      const source = node.source?.value;
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const target = resolve(dirname(context.filename), source);
+      const to = adapterOf(target);
+      if (to === undefined || to === from || SHARED_ADAPTER_FILES.has(relative(ADAPTERS_DIR, target))) return;
+      context.report({ node: node.source, messageId: 'sibling', data: { from, to } });
+    };
+    return {
+      ImportDeclaration: check,
+      ExportNamedDeclaration: check,
+      ExportAllDeclaration: check,
+      ImportExpression: check,
+    };
+  },
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'coverage/**', 'bench/results/**'] },
@@ -101,9 +145,25 @@ export default tseslint.config(
   },
   { files: ['src/adapters/**/*.ts'], rules: layer([noHttp, noApp]) },
   {
+    // Adapters never import each other (a rule of its own: it resolves paths, which import patterns cannot).
+    files: ['src/adapters/**/*.ts'],
+    plugins: { adapters: { rules: { 'no-sibling-import': noSiblingAdapter } } },
+    rules: { 'adapters/no-sibling-import': 'error' },
+  },
+  {
     // The one module allowed to open outbound connections.
     files: ['src/adapters/http-client/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noHttp, noApp] }] },
+  },
+  {
+    // A command runs and exits: it never starts the queue workers, sweeps or schedules of a server.
+    files: ['src/cli/**/*.ts'],
+    rules: layer([
+      {
+        group: ['**/background-work.ts'],
+        message: 'Only the server and the worker start background work.',
+      },
+    ]),
   },
   {
     // Entry points print to the terminal for people.

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../src/config.ts';
-import { createContainer, createLogger, httpDeps } from '../src/container.ts';
+import { createContainer, httpDeps } from '../src/container.ts';
+import { createLogger } from '../src/infrastructure.ts';
 import { buildHttpApp } from '../src/http/app.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

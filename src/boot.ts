@@ -1,9 +1,10 @@
 /**
  * What every long-running entry point (server.ts, worker.ts) does first: refuse an old Node.js, load and
- * validate the configuration, build the container; each failure ends the process with one line saying why.
+ * validate the configuration, open the infrastructure and build the container; each failure ends the process with one line saying why.
  */
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createContainer, type Container } from './container.ts';
+import { buildContainer, type Container } from './container.ts';
+import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
 
 const REQUIRED_NODE_MAJOR = 24;
 
@@ -12,7 +13,13 @@ export function fail(message: string): never {
   process.exit(1);
 }
 
-export async function boot(): Promise<{ config: Readonly<Config>; container: Container }> {
+export interface Booted {
+  config: Readonly<Config>;
+  infrastructure: Infrastructure;
+  container: Container;
+}
+
+export async function boot(): Promise<Booted> {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < REQUIRED_NODE_MAJOR) {
     fail(
@@ -27,7 +34,8 @@ export async function boot(): Promise<{ config: Readonly<Config>; container: Con
     throw error;
   }
   try {
-    return { config, container: await createContainer(config) };
+    const infrastructure = await openInfrastructure(config);
+    return { config, infrastructure, container: await buildContainer(infrastructure) };
   } catch (error) {
     fail(`cannot start: ${(error as Error).message}`);
   }

@@ -4,6 +4,7 @@
  */
 import { relative } from 'node:path';
 import type { Config } from './config.ts';
+import { startBackgroundWork, type BackgroundWork } from './background-work.ts';
 import { boot, fail, onShutdown } from './boot.ts';
 import { httpDeps, type Container } from './container.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -29,12 +30,13 @@ function banner(config: Readonly<Config>, address: string, container: Container)
 }
 
 async function main(): Promise<void> {
-  const { config, container } = await boot();
+  const { config, infrastructure, container } = await boot();
   const app = await buildHttpApp(httpDeps(container));
+  let work: BackgroundWork | undefined;
   // Signal handlers go in before the port opens, so a SIGTERM can never meet the default action.
   onShutdown(container, config.shutdownTimeoutMs, async () => {
     // the queue stops claiming at once, while the HTTP server finishes the requests in flight
-    await Promise.all([app.close(), container.stopWork()]);
+    await Promise.all([app.close(), work?.stop()]);
     await container.close();
   });
   try {
@@ -43,10 +45,8 @@ async function main(): Promise<void> {
     await container.close();
     fail(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
-  // code actions' workers start now rather than on the first run, which would wait for them
-  container.sandbox.start();
   try {
-    if (config.workQueue) await container.queue.start();
+    work = await startBackgroundWork(infrastructure, container, { queue: config.workQueue });
   } catch (error) {
     await app.close();
     await container.close();

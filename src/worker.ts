@@ -1,15 +1,19 @@
 /**
- * Worker entry point: `npm run worker`. Works the job queue (post-call actions) without serving HTTP, so
- * background work can run in processes of its own: on PostgreSQL any number of them share pg-boss; the
- * server works the queue too, so a single `npm start` needs no worker.
+ * Worker entry point: `npm run worker`. Works the job queue (post-call actions, workflow steps, cron
+ * schedules) without serving HTTP, so background work can run in processes of its own: on PostgreSQL any
+ * number of them share pg-boss; the server works the queue too, so a single `npm start` needs no worker.
  */
+import { startBackgroundWork, type BackgroundWork } from './background-work.ts';
 import { boot, fail, onShutdown } from './boot.ts';
 
-const { config, container } = await boot();
-onShutdown(container, config.shutdownTimeoutMs, () => container.close());
-container.sandbox.start();
+const { config, infrastructure, container } = await boot();
+let work: BackgroundWork | undefined;
+onShutdown(container, config.shutdownTimeoutMs, async () => {
+  await work?.stop();
+  await container.close();
+});
 try {
-  await container.queue.start();
+  work = await startBackgroundWork(infrastructure, container, { queue: true });
 } catch (error) {
   await container.close();
   fail(`cannot start the job queue: ${(error as Error).message}`);

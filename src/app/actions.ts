@@ -25,7 +25,7 @@ import type { Page, PageRequest } from '../core/pagination.ts';
 import { type Clock, isoNow } from '../core/ports/clock.ts';
 import type { Crypto } from '../core/ports/crypto.ts';
 import type { HttpClient } from '../core/ports/http-client.ts';
-import type { ActionFilter, Store } from '../core/ports/store.ts';
+import type { ActionFilter, Repositories } from '../core/ports/store.ts';
 import { hasScope } from '../core/scopes.ts';
 import { secretsInScope } from '../core/secrets.ts';
 import type { Principal } from '../core/tenancy.ts';
@@ -73,7 +73,7 @@ export interface SaveRules {
   /** Derives the tool name from the name and the names taken; default toolNameFor (snake_case). */
   toolNameFor?: (name: string, taken: ReadonlySet<string>) => string;
   /** Runs in the transaction that inserts the action, after the insert (adding it to an agent). */
-  afterInsert?: (tx: Store, action: Action) => Promise<void>;
+  afterInsert?: (tx: ActionStore, action: Action) => Promise<void>;
   /**
    * A document another API keeps with the action (its fields the native model has no place for), saved
    * in the transaction that saves the action, replacing the namespace's previous one.
@@ -87,14 +87,22 @@ export interface SaveRules {
  * action is not reported: nothing lists it yet.
  */
 export type ActionsChangedHook = (
-  tx: Store,
+  tx: ActionStore,
   organizationId: string,
   actionIds: string[],
   change: 'updated' | 'deleted',
 ) => Promise<void>;
 
+/**
+ * What saving an action reads and writes: the action, its integration and secrets, another API's
+ * document kept with it, and the agents that list it (the hooks above write those in the same
+ * transaction).
+ */
+export type ActionRepositoryName = 'actions' | 'integrations' | 'secrets' | 'actionAnnotations' | 'agents';
+export type ActionStore = Repositories<ActionRepositoryName>;
+
 export interface ActionDeps {
-  store: Store;
+  store: ActionStore;
   crypto: Crypto;
   clock: Clock;
   kinds: KindRegistry;
@@ -126,7 +134,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
   async function validate(
     organizationId: string,
     definition: ActionDefinition,
-    db: Store = store,
+    db: ActionStore = store,
   ): Promise<ActionDefinition> {
     const kind = kinds.get(definition.kind);
     const issues: DefinitionIssue[] = [];
@@ -244,7 +252,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
    * name another of its actions has, and gives the action its order if it has none (a new action comes
    * last; an older one without an order takes its place by age).
    */
-  async function claimPlace(tx: Store, action: Action): Promise<void> {
+  async function claimPlace(tx: ActionStore, action: Action): Promise<void> {
     const { organizationId, integrationId } = action;
     if (integrationId === null) return;
     if (!(await tx.integrations.lock(organizationId, integrationId))) throw notFound('Integration');
@@ -268,7 +276,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
    * secrets:use. Decided in the writing transaction with the integration locked, so a concurrent change
    * of the integration's secrets (IntegrationService.update) cannot slip a secret past it.
    */
-  async function requireSecretsUse(tx: Store, principal: Principal, action: Action): Promise<void> {
+  async function requireSecretsUse(tx: ActionStore, principal: Principal, action: Action): Promise<void> {
     if (!kinds.get(action.kind).readsDeclaredSecrets || hasScope(principal.scopes, 'secrets:use')) return;
     const { organizationId, integrationId } = action;
     let integration: Integration | null = null;
@@ -293,7 +301,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     return { ...definition, id: crypto.newId(), organizationId, version: 1, createdAt: now, updatedAt: now };
   }
 
-  const annotate = (tx: Store, action: Action, { namespace, document }: SaveRules['annotation'] & {}) =>
+  const annotate = (tx: ActionStore, action: Action, { namespace, document }: SaveRules['annotation'] & {}) =>
     tx.actionAnnotations.put(action.organizationId, action.id, namespace, document, action.updatedAt);
 
   return {
@@ -413,7 +421,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
      * the definition is unchanged. Checked as any action is; the tool name is derived when not given.
      */
     async putManaged(
-      tx: Store,
+      tx: ActionStore,
       principal: { organizationId: string; keyId: string | null },
       current: Action | undefined,
       input: ActionInput,
@@ -439,7 +447,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     },
 
     /** Deletes an action another part of the server keeps, in that part's transaction. */
-    async removeManaged(tx: Store, organizationId: string, id: string): Promise<void> {
+    async removeManaged(tx: ActionStore, organizationId: string, id: string): Promise<void> {
       if (await tx.actions.delete(organizationId, id, isoNow(clock)))
         await onActionsChanged?.(tx, organizationId, [id], 'deleted');
     },

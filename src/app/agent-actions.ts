@@ -9,7 +9,7 @@
 import type { Action } from '../core/actions/model.ts';
 import type { Agent } from '../core/agents.ts';
 import { AppError, isAppError, notFound } from '../core/errors.ts';
-import type { Store } from '../core/ports/store.ts';
+import type { Repositories } from '../core/ports/store.ts';
 import type { Principal } from '../core/tenancy.ts';
 import type { ActionInput, ActionService } from './actions.ts';
 import type { AgentService } from './agents.ts';
@@ -43,7 +43,13 @@ export function createAgentActionService({ agents, actions }: AgentActionDeps) {
    * Inside the transaction that inserts `created`: with the agent locked, no other of its actions may
    * carry the key (a concurrent save that got there first); the save then starts over and updates it.
    */
-  async function claimKey(tx: Store, organizationId: string, agentId: string, created: Action, tag: string) {
+  async function claimKey(
+    tx: Repositories<'agents' | 'actions'>,
+    organizationId: string,
+    agentId: string,
+    created: Action,
+    tag: string,
+  ) {
     const agent = await tx.agents.lock(organizationId, agentId);
     if (!agent) throw notFound('Agent');
     for (const id of agent.actionIds) {

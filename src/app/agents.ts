@@ -21,7 +21,7 @@ import { AppError, notFound, validationError } from '../core/errors.ts';
 import type { Page, PageRequest } from '../core/pagination.ts';
 import { type Clock, isoNow } from '../core/ports/clock.ts';
 import type { Crypto } from '../core/ports/crypto.ts';
-import type { AgentFilter, Store } from '../core/ports/store.ts';
+import type { AgentFilter, Repositories } from '../core/ports/store.ts';
 import type { Principal } from '../core/tenancy.ts';
 import type { ActionInput, ActionService, ActionsChangedHook, SaveRules } from './actions.ts';
 
@@ -34,8 +34,10 @@ export interface AgentInput {
 
 export type AgentPatch = Partial<AgentInput>;
 
+type AgentStore = Repositories<'agents'>;
+
 export interface AgentDeps {
-  store: Store;
+  store: AgentStore;
   crypto: Crypto;
   clock: Clock;
   actions: ActionService;
@@ -71,7 +73,7 @@ function checkFields(agent: Agent): void {
 }
 
 /** Each listed action must be a live action of the organization, listed once, and at most AGENT_LIMITS.actions. */
-async function checkActionIds(tx: Store, organizationId: string, ids: readonly string[]): Promise<void> {
+async function checkActionIds(tx: AgentStore, organizationId: string, ids: readonly string[]): Promise<void> {
   if (ids.length > AGENT_LIMITS.actions)
     throw validationError('/action_ids', `An agent may use at most ${AGENT_LIMITS.actions} actions`);
   const live = new Set((await tx.agents.liveActions(organizationId, ids)).map((a) => a.id));
@@ -91,14 +93,14 @@ export function createAgentService({ store, crypto, clock, actions }: AgentDeps)
   }
 
   /** Inside a transaction: the agent, held until the transaction ends. */
-  async function locked(tx: Store, organizationId: string, id: string): Promise<Agent> {
+  async function locked(tx: AgentStore, organizationId: string, id: string): Promise<Agent> {
     const agent = await tx.agents.lock(organizationId, id);
     if (!agent) throw notFound('Agent');
     return agent;
   }
 
   /** Saves `next` if it changes what a version freezes, as a draft; returns what is stored. */
-  async function save(tx: Store, current: Agent, next: Agent): Promise<Agent> {
+  async function save(tx: AgentStore, current: Agent, next: Agent): Promise<Agent> {
     if (!changesDefinition(current, next)) return current;
     const agent: Agent = { ...next, status: 'draft', updatedAt: isoNow(clock) };
     await tx.agents.update(agent);
@@ -107,7 +109,7 @@ export function createAgentService({ store, crypto, clock, actions }: AgentDeps)
 
   /** Adds a live action to the agent's list (a no-op if it is there already). */
   async function attach(
-    tx: Store,
+    tx: AgentStore,
     organizationId: string,
     agentId: string,
     actionId: string,

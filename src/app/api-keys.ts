@@ -15,7 +15,7 @@ const TOUCH_INTERVAL_MS = 60_000;
 const CACHE_LIMIT = 10_000;
 
 export interface ApiKeyDeps {
-  store: Store;
+  store: Pick<Store, 'apiKeys' | 'organizations'>;
   crypto: Crypto;
   clock: Clock;
   logger: Logger;

@@ -7,7 +7,7 @@ import type { Page, PageRequest } from '../core/pagination.ts';
 import { type Clock, isoNow } from '../core/ports/clock.ts';
 import type { Crypto } from '../core/ports/crypto.ts';
 import type { HttpClient } from '../core/ports/http-client.ts';
-import type { Store } from '../core/ports/store.ts';
+import type { Repositories } from '../core/ports/store.ts';
 import { referencesIn } from '../core/templates/index.ts';
 import { hasScope } from '../core/scopes.ts';
 import type { Principal } from '../core/tenancy.ts';
@@ -23,8 +23,10 @@ export interface IntegrationInput {
   auth?: AuthConfig | null | undefined;
 }
 
+type IntegrationStore = Repositories<'integrations' | 'actions' | 'secrets'>;
+
 export interface IntegrationDeps {
-  store: Store;
+  store: IntegrationStore;
   crypto: Crypto;
   clock: Clock;
   http: HttpClient;
@@ -43,7 +45,11 @@ export function createIntegrationService({ store, crypto, clock, http, kinds }: 
     .map((kind) => kind.kind);
 
   /** Whether any action of the integration reads its secrets (a code action). */
-  async function hasCodeReaders(db: Store, organizationId: string, integrationId: string): Promise<boolean> {
+  async function hasCodeReaders(
+    db: Pick<IntegrationStore, 'actions'>,
+    organizationId: string,
+    integrationId: string,
+  ): Promise<boolean> {
     for (const kind of readingKinds) {
       const page = await db.actions.list(organizationId, { integrationId, kind }, { limit: 1 });
       if (page.items.length > 0) return true;
@@ -56,7 +62,11 @@ export function createIntegrationService({ store, crypto, clock, http, kinds }: 
    * needs secrets:use, as writing the code does. Judged with the integration locked, against its secrets
    * and actions as they are then (ActionService takes the same lock to check a code action it saves).
    */
-  async function requireSecretsUse(tx: Store, principal: Principal, next: Integration): Promise<void> {
+  async function requireSecretsUse(
+    tx: IntegrationStore,
+    principal: Principal,
+    next: Integration,
+  ): Promise<void> {
     if (hasScope(principal.scopes, 'secrets:use')) return;
     const { organizationId, id } = next;
     if (!(await tx.integrations.lock(organizationId, id))) throw notFound('Integration');

@@ -29,7 +29,7 @@ export interface KeyVersions {
  * neither key is, and registers the current key if it is new.
  */
 export async function resolveKeyVersions(
-  store: Store,
+  store: Pick<Store, 'masterKeys' | 'secrets'>,
   clock: Clock,
   current: MasterKeyCandidate,
   previous?: MasterKeyCandidate,
@@ -75,7 +75,7 @@ export interface UndecryptableSecret {
  * need it fail with secret_unavailable, and the rest are served.
  */
 export async function findUndecryptable(
-  store: Store,
+  store: Pick<Store, 'secrets'>,
   cipher: SecretCipher,
   batchSize = 500,
 ): Promise<UndecryptableSecret[]> {
@@ -99,7 +99,11 @@ export async function findUndecryptable(
  * Re-encrypts, in batches, every secret not yet sealed under `cipher.currentVersion`. Each row is
  * replaced only if nobody changed it meanwhile, so it is safe while servers keep running.
  */
-export async function resealAll(store: Store, cipher: SecretCipher, batchSize = 200): Promise<number> {
+export async function resealAll(
+  store: Pick<Store, 'secrets'>,
+  cipher: SecretCipher,
+  batchSize = 200,
+): Promise<number> {
   let resealed = 0;
   let after: string | null = null;
   for (;;) {

@@ -61,7 +61,7 @@ export type ImportOutcome =
     };
 
 export interface OpenApiImportDeps {
-  store: Store;
+  store: Pick<Store, 'actions' | 'secrets'>;
   http: HttpClient;
   actions: ActionService;
   reader: OpenApiReader;

@@ -9,7 +9,7 @@ const DEFAULT_ORGANIZATION_SETTING = 'default_organization_id';
 export const DEFAULT_ORGANIZATION_NAME = 'Default';
 
 export interface OrganizationDeps {
-  store: Store;
+  store: Pick<Store, 'organizations' | 'settings'>;
   crypto: Crypto;
   clock: Clock;
 }

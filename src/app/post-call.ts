@@ -17,7 +17,7 @@ import type { Principal } from '../core/tenancy.ts';
 const RETRYABLE: ReadonlySet<ErrorCategory> = new Set(['upstream_error', 'timeout', 'rate_limited']);
 
 export interface PostCallDeps {
-  store: Store;
+  store: Pick<Store, 'postCall'>;
   queue: Queue;
   clock: Clock;
   logger: Logger;

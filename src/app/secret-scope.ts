@@ -4,7 +4,7 @@
  * whose code actions would then read it.
  */
 import { AppError } from '../core/errors.ts';
-import type { Store } from '../core/ports/store.ts';
+import type { Repositories } from '../core/ports/store.ts';
 import { secretsInScope, type SecretRecord } from '../core/secrets.ts';
 import type { SecretInScope } from './kinds/kind.ts';
 
@@ -18,7 +18,7 @@ export const secretsUseNeeded = (what: string): AppError =>
 
 /** The stored secrets an action's code can read, by the names it reads them by (missing ones left out). */
 export async function secretsReadBy(
-  store: Store,
+  store: Pick<Repositories<'secrets'>, 'secrets'>,
   organizationId: string,
   integration: { secrets: Readonly<Record<string, string>> } | null,
   own: Readonly<Record<string, string>>,

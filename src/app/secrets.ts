@@ -6,7 +6,7 @@ import type { Store } from '../core/ports/store.ts';
 import type { SecretRecord } from '../core/secrets.ts';
 
 export interface SecretDeps {
-  store: Store;
+  store: Pick<Store, 'secrets'>;
   crypto: Crypto;
   clock: Clock;
   cipher: SecretCipher;

@@ -17,7 +17,7 @@ export interface ToolFilter {
 export type ToolService = ReturnType<typeof createToolService>;
 
 export interface ToolDeps {
-  store: Store;
+  store: Pick<Store, 'actions'>;
   actions: ActionService;
   agents?: Pick<AgentService, 'publishedActions'> | undefined;
 }

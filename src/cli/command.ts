@@ -1,7 +1,10 @@
 import type { Container } from '../container.ts';
+import type { Infrastructure } from '../infrastructure.ts';
 
 export interface CommandContext {
   container: Container;
+  /** The adapters themselves, for commands that need more than a port (re-keying the secrets). */
+  infrastructure: Infrastructure;
   args: string[];
   options: Record<string, string | boolean | undefined>;
   json: boolean;

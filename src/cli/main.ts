@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../config.ts';
-import { createContainer, createLogger } from '../container.ts';
+import { buildContainer } from '../container.ts';
+import { createLogger, openInfrastructure } from '../infrastructure.ts';
 import { type Command, UsageError } from './command.ts';
 import { keyCommands } from './keys.ts';
 import { organizationCommands } from './organizations.ts';
@@ -50,11 +51,13 @@ async function main(argv: string[]): Promise<number> {
     return values.help || !group ? 0 : 2;
   }
   const config = loadConfig();
-  const container = await createContainer(config, {
+  // no background work: a command leaves no sweep, schedule or queue worker running in this process
+  const infrastructure = await openInfrastructure(config, {
     logger: createLogger({ logLevel: 'warn' }, pino.destination(2)),
   });
+  const container = await buildContainer(infrastructure);
   try {
-    await command.run({ container, args, options: values, json: values.json === true });
+    await command.run({ container, infrastructure, args, options: values, json: values.json === true });
     return 0;
   } finally {
     await container.close();

@@ -5,7 +5,7 @@ import { resealAll } from '../app/master-keys.ts';
 import { fingerprintMasterKey } from '../adapters/crypto/keyring.ts';
 import { MASTER_KEY_FILE, writeKeyFile } from '../adapters/crypto/master-key-file.ts';
 import { isoNow } from '../core/ports/clock.ts';
-import type { Container } from '../container.ts';
+import type { Infrastructure } from '../infrastructure.ts';
 import { type Command, UsageError } from './command.ts';
 import { printObject } from './output.ts';
 
@@ -20,8 +20,8 @@ function parseKey(raw: string): Uint8Array {
  * Re-encryption needs every value: a secret that does not decrypt would stay under the old key version,
  * and a server given only the new key would then refuse to start. Refused before anything changes.
  */
-function refuseUndecryptable(container: Container): void {
-  const bad = container.undecryptableSecrets;
+function refuseUndecryptable(infrastructure: Infrastructure): void {
+  const bad = infrastructure.undecryptableSecrets;
   if (bad.length === 0) return;
   throw new Error(
     `${bad.length} secret(s) do not decrypt (altered, or restored from another database): ` +
@@ -32,14 +32,12 @@ function refuseUndecryptable(container: Container): void {
 
 /** Re-encrypts every secret under `key`, registering it as the newest master key version. */
 async function reencryptUnder(
-  container: Container,
+  infrastructure: Infrastructure,
   key: Uint8Array,
 ): Promise<{ version: number; count: number }> {
-  const version = await container.store.masterKeys.register(
-    fingerprintMasterKey(key),
-    isoNow(container.clock),
-  );
-  const count = await resealAll(container.store, container.cipher.withCurrent(version, key));
+  const { store, cipher } = infrastructure;
+  const version = await store.masterKeys.register(fingerprintMasterKey(key), isoNow(infrastructure.clock));
+  const count = await resealAll(store, cipher.withCurrent(version, key));
   return { version, count };
 }
 
@@ -47,27 +45,27 @@ export const secretCommands: Record<string, Command> = {
   'secrets rotate-key': {
     usage: 'secrets rotate-key [--new-key <base64>]',
     summary: 'Re-encrypt every secret under a new master key (generated unless given)',
-    async run({ container, options, json }) {
-      refuseUndecryptable(container);
+    async run({ infrastructure, options, json }) {
+      refuseUndecryptable(infrastructure);
       const key =
         typeof options['new-key'] === 'string'
           ? parseKey(options['new-key'])
           : new Uint8Array(randomBytes(32));
       const encoded = Buffer.from(key).toString('base64');
-      const fromFile = container.config.secretKey === undefined;
+      const fromFile = infrastructure.config.secretKey === undefined;
       // With a generated key file, the new key is written beside it before any row changes, so an
       // interrupted rotation can always be finished: nothing is ever sealed under a key that exists nowhere.
       const next = fromFile
-        ? writeKeyFile(container.config.dataDir, key, `${MASTER_KEY_FILE}.next`)
+        ? writeKeyFile(infrastructure.config.dataDir, key, `${MASTER_KEY_FILE}.next`)
         : undefined;
-      const { version, count } = await reencryptUnder(container, key);
-      if (next) renameSync(next, join(container.config.dataDir, MASTER_KEY_FILE));
+      const { version, count } = await reencryptUnder(infrastructure, key);
+      if (next) renameSync(next, join(infrastructure.config.dataDir, MASTER_KEY_FILE));
       printObject(
         {
           master_key_version: version,
           secrets_reencrypted: count,
           ...(fromFile
-            ? { key_file: join(container.config.dataDir, MASTER_KEY_FILE) }
+            ? { key_file: join(infrastructure.config.dataDir, MASTER_KEY_FILE) }
             : { new_key: encoded }),
         },
         json,
@@ -84,11 +82,12 @@ export const secretCommands: Record<string, Command> = {
   'secrets reencrypt': {
     usage: 'secrets reencrypt',
     summary: 'Re-encrypt secrets still under SWITCHBOARD_SECRET_KEY_PREVIOUS with the current key',
-    async run({ container, json }) {
-      refuseUndecryptable(container);
-      const count = await resealAll(container.store, container.cipher);
-      printObject({ master_key_version: container.cipher.currentVersion, secrets_reencrypted: count }, json);
-      if (!json && container.config.secretKeyPrevious) {
+    async run({ infrastructure, json }) {
+      refuseUndecryptable(infrastructure);
+      const { store, cipher, config } = infrastructure;
+      const count = await resealAll(store, cipher);
+      printObject({ master_key_version: cipher.currentVersion, secrets_reencrypted: count }, json);
+      if (!json && config.secretKeyPrevious) {
         console.error(
           '\nEvery secret is under the current key now: remove SWITCHBOARD_SECRET_KEY_PREVIOUS and restart.',
         );

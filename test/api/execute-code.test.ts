@@ -370,7 +370,7 @@ describe.each(STORE_KINDS)('code actions on %s', (kind) => {
       expect((await t.request('GET', '/healthz', { key: null })).status).toBe(200);
     }
     expect(canary.accepts).toBe(0);
-    expect(t.container.sandbox.stats().workers).toBe(2);
+    expect(t.infrastructure.sandbox.stats().workers).toBe(2);
     const ok = await execute(
       await created('return inputs.n * 2', { variables: [{ name: 'n', type: 'integer' }] }),
       {

@@ -55,7 +55,7 @@ describe.each(STORE_KINDS)('OpenCX workflows API on %s', (kind) => {
       SWITCHBOARD_JOB_RETRY_BASE_MS: '20',
       SWITCHBOARD_JOB_LEASE_MS: kind === 'postgres' ? '10000' : '2000',
     });
-    await t.container.queue.start();
+    await t.startWork();
     writer = await createKey(t, ['workflows:read', 'workflows:write', 'workflows:execute']);
     reader = await createKey(t, ['workflows:read']);
   });

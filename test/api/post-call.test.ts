@@ -50,7 +50,7 @@ describe.each(STORE_KINDS)('post-call actions on %s', (kind) => {
       SWITCHBOARD_JOB_RETRY_BASE_MS: '20',
       SWITCHBOARD_JOB_LEASE_MS: kind === 'postgres' ? '10000' : '2000',
     });
-    await t.container.queue.start();
+    await t.startWork();
   });
   afterAll(async () => {
     await t.close();

@@ -121,7 +121,7 @@ describe.each(STORE_KINDS)('a secret that does not decrypt, on %s', (kind) => {
 
   async function breakSecret(t: TestApp, id: string, breakage: Breakage) {
     const organizationId = t.container.defaultOrganizationId;
-    const row = await t.container.store.db
+    const row = await t.infrastructure.store.db
       .selectFrom('secrets')
       .select(['ciphertext', 'nonce'])
       .where('id', '=', id)
@@ -131,7 +131,7 @@ describe.each(STORE_KINDS)('a secret that does not decrypt, on %s', (kind) => {
       organizationId,
       id,
     );
-    await t.container.store.db
+    await t.infrastructure.store.db
       .updateTable('secrets')
       .set({ ciphertext: broken.ciphertext, nonce: broken.nonce })
       .where('id', '=', id)
@@ -188,7 +188,13 @@ describe.each(STORE_KINDS)('a secret that does not decrypt, on %s', (kind) => {
       // re-encrypting would leave the row under the old key version, so it is refused before anything changes
       for (const command of ['secrets rotate-key', 'secrets reencrypt'])
         await expect(
-          secretCommands[command]!.run({ container: t.container, args: [], options: {}, json: true }),
+          secretCommands[command]!.run({
+            container: t.container,
+            infrastructure: t.infrastructure,
+            args: [],
+            options: {},
+            json: true,
+          }),
         ).rejects.toThrow(new RegExp(`do not decrypt.*${ids.bad}`));
 
       const mended = await t.request('PATCH', `/v1/secrets/${ids.bad}`, { body: { value: BAD_VALUE } });

@@ -228,7 +228,7 @@ describe.each(STORE_KINDS)('the secrets:use scope on %s', (kind) => {
   });
 
   it('lets a workflow’s code step be written without secrets:use: it can read no secret', async () => {
-    await t.container.queue.start();
+    await t.startWork();
     const workflow = await t.request('POST', '/v1/workflows', {
       key: keys.writer,
       body: {

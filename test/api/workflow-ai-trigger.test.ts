@@ -72,7 +72,7 @@ describe.each(STORE_KINDS)('ai-trigger workflows on %s', (kind) => {
       SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2',
       SWITCHBOARD_JOB_LEASE_MS: kind === 'postgres' ? '10000' : '2000',
     });
-    await t.container.queue.start();
+    await t.startWork();
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
   });

@@ -8,9 +8,9 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { createContainer, createLogger, type Container } from '../../src/container.ts';
+import { createLogger } from '../../src/infrastructure.ts';
 import type { Principal } from '../../src/core/tenancy.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { openTestContainer, startTestApp, type TestApp } from '../helpers/app.ts';
 import { STORE_KINDS } from '../helpers/databases.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { until } from '../helpers/wait.ts';
@@ -114,7 +114,7 @@ describe.each(STORE_KINDS)('the per-organization run cap on %s', (kind) => {
       SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2',
       SWITCHBOARD_WORKFLOW_RUNS_PER_ORG: String(CAP),
     });
-    await t.container.queue.start();
+    await t.startWork();
     other = await t.newTenant(['workflows:read', 'workflows:write', 'workflows:execute']);
   });
   afterEach(async () => {
@@ -219,17 +219,15 @@ describe.each(STORE_KINDS)('the per-organization run cap on %s', (kind) => {
       },
       envFile: false,
     });
-    const replica: Container = await createContainer(config, {
-      logger: createLogger({ logLevel: 'silent' }),
-    });
+    const replica = await openTestContainer(config, { logger: createLogger({ logLevel: 'silent' }) });
     try {
-      await replica.queue.start();
+      await replica.startWork();
       const principal: Principal = {
         organizationId: t.container.defaultOrganizationId,
         keyId: 'test',
         scopes: ['admin'],
       };
-      const processes = [t.container, replica];
+      const processes = [t.container, replica.container];
       const startOn = (n: number) => processes[n % 2]!.services.workflowRuns.start(principal, x, { n });
       const numbers = Array.from({ length: 8 }, (_, n) => n);
       // PostgreSQL takes them at once; SQLite's one writer takes them in turn anyway

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { createContainer, createLogger, type Container } from '../../src/container.ts';
+import { createContainer, type Container } from '../../src/container.ts';
+import { createLogger } from '../../src/infrastructure.ts';
 import type { WorkflowRun } from '../../src/core/workflows/model.ts';
 import { occurrenceAfter } from '../../src/core/workflows/schedule.ts';
 import { STORE_KINDS } from '../helpers/databases.ts';

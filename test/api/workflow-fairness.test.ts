@@ -61,7 +61,7 @@ describe.each(STORE_KINDS)('workflow backlog fairness on %s', (kind) => {
         expect(run.status).toBe(202);
       }
       // the backlog waits in the queue, not in memory: the workers start on it only now
-      await t.container.queue.start();
+      await t.startWork();
       await until(
         async () => ledger.deliveries.length,
         (n) => n >= 8,

@@ -86,7 +86,7 @@ describe.each(STORE_KINDS)('a 30-day wait on %s', (kind) => {
       const boot = async (database: TestDatabase) => {
         const app = await startTestApp(kind, env, { clock, reuse: { db: database, adminKey } });
         open.add(app);
-        await app.container.queue.start();
+        await app.startWork();
         return app;
       };
       const shut = async (app: TestApp) => {

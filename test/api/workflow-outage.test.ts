@@ -59,7 +59,7 @@ describe.each(STORE_KINDS)('workflow runs while the database is down on %s', (ki
       SWITCHBOARD_JOB_RETRY_BASE_MS: '50',
       ...(proxy && db.databaseUrl ? { SWITCHBOARD_DATABASE_URL: throughProxy(db.databaseUrl, proxy) } : {}),
     }));
-    await t.container.queue.start();
+    await t.startWork();
     const workflow = await t.request('POST', '/v1/workflows', {
       body: ledgerChain(ledger, 'Outage'),
     });

@@ -39,7 +39,7 @@ describe.each(STORE_KINDS)('the run sweep on %s', (kind) => {
 
   beforeAll(async () => {
     t = await startTestApp(kind);
-    await t.container.queue.start();
+    await t.startWork();
   });
   afterAll(async () => {
     await t?.close();
@@ -47,7 +47,7 @@ describe.each(STORE_KINDS)('the run sweep on %s', (kind) => {
 
   it('replaces a job gone from the queue, and the run wakes on time, once', async () => {
     const { runId, jobId, wakeAt } = await sleepingRun(2);
-    await sql`delete from ${jobs} where id = ${jobId}`.execute(t.container.store.db);
+    await sql`delete from ${jobs} where id = ${jobId}`.execute(t.infrastructure.store.db);
     expect((await t.container.queue.statuses([jobId])).length).toBe(0);
 
     expect(await t.container.services.workflowRuns.sweep(0)).toBeGreaterThanOrEqual(1);
@@ -86,7 +86,7 @@ describe.each(STORE_KINDS)('the run sweep on %s', (kind) => {
     'fails the step and the run of a job that is dead because %s',
     async (_, lastError, category, message) => {
       const { runId, jobId } = await sleepingRun(300);
-      const db = t.container.store.db;
+      const db = t.infrastructure.store.db;
       if (kind === 'sqlite')
         await sql`update jobs set state = 'dead', attempt = 4, last_error = ${lastError} where id = ${jobId}`.execute(
           db,

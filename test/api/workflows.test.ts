@@ -50,7 +50,7 @@ describe.each(STORE_KINDS)('workflows on %s', (kind) => {
       SWITCHBOARD_JOB_RETRY_BASE_MS: '20',
       SWITCHBOARD_JOB_LEASE_MS: kind === 'postgres' ? '10000' : '2000',
     });
-    await t.container.queue.start();
+    await t.startWork();
     const action = await t.request('POST', '/v1/actions', {
       body: {
         name: `Lookup order ${Math.random()}`,

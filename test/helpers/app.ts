@@ -2,9 +2,17 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config.ts';
-import { createContainer, createLogger, httpDeps, type Container } from '../../src/container.ts';
-import type { Clock } from '../../src/core/ports/clock.ts';
+import { startBackgroundWork, type BackgroundWork } from '../../src/background-work.ts';
+import { buildContainer, httpDeps, type Container } from '../../src/container.ts';
+import type { Config } from '../../src/config.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
+import {
+  createLogger,
+  openInfrastructure,
+  type Infrastructure,
+  type InfrastructureOptions,
+} from '../../src/infrastructure.ts';
+import type { Clock } from '../../src/core/ports/clock.ts';
 import { createTestDatabase, type StoreKind, type TestDatabase } from './databases.ts';
 
 export interface Response {
@@ -20,9 +28,40 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export interface TestApp {
-  app: FastifyInstance;
+/** A container as the server builds it, with its adapters at hand for tests that inspect them. */
+export interface TestContainer {
   container: Container;
+  /** The concrete adapters (the Kysely store's `db`, the sandbox pool's stats). */
+  infrastructure: Infrastructure;
+  /** Starts the background work the server starts: queue workers, cron ticks, sweeps. */
+  startWork(): Promise<void>;
+  /** Stops the background work if it was started, then closes the container. */
+  close(): Promise<void>;
+}
+
+/** Opens the infrastructure and builds the container on it, as the server does; no work is started. */
+export async function openTestContainer(
+  config: Readonly<Config>,
+  options: InfrastructureOptions = {},
+): Promise<TestContainer> {
+  const infrastructure = await openInfrastructure(config, options);
+  const container = await buildContainer(infrastructure);
+  let work: BackgroundWork | undefined;
+  return {
+    container,
+    infrastructure,
+    async startWork() {
+      work ??= await startBackgroundWork(infrastructure, container, { queue: true });
+    },
+    async close() {
+      await work?.stop();
+      await container.close();
+    },
+  };
+}
+
+export interface TestApp extends TestContainer {
+  app: FastifyInstance;
   db: TestDatabase;
   adminKey: string;
   logs: string[];
@@ -53,10 +92,11 @@ export async function startTestApp(
     envFile: false,
   });
   const logs: string[] = [];
-  const container = await createContainer(config, {
+  const opened = await openTestContainer(config, {
     logger: createLogger(config, { write: (line: string) => logs.push(line) }),
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  const { container } = opened;
   const app = await buildHttpApp(httpDeps(container));
 
   async function request(method: string, url: string, options: RequestOptions = {}): Promise<Response> {
@@ -85,8 +125,8 @@ export async function startTestApp(
   }
 
   return {
+    ...opened,
     app,
-    container,
     db,
     adminKey,
     logs,
@@ -102,7 +142,7 @@ export async function startTestApp(
     },
     async close() {
       await app.close();
-      await container.close();
+      await opened.close();
       if (!options.reuse) await db.drop();
     },
   };

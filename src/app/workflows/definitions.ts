@@ -7,7 +7,7 @@ import type { Page, PageRequest } from '../../core/pagination.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Crypto } from '../../core/ports/crypto.ts';
 import type { HttpClient } from '../../core/ports/http-client.ts';
-import type { Store } from '../../core/ports/store.ts';
+import type { Repositories } from '../../core/ports/store.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import type { DefinitionIssue } from '../../core/actions/model.ts';
 import {
@@ -23,7 +23,7 @@ import { parseBlocks } from '../../core/workflows/validate.ts';
 import { syntaxProblem } from '../kinds/code/index.ts';
 import { egressIssues } from '../egress-check.ts';
 import { checkHttpStep, httpStepUrls } from './http-step.ts';
-import type { TriggerKinds } from './trigger-kinds/kind.ts';
+import type { TriggerKinds, TriggerRepositoryName } from './trigger-kinds/kind.ts';
 
 export interface WorkflowInput {
   name: string;
@@ -36,7 +36,8 @@ export interface WorkflowInput {
 }
 
 export interface WorkflowDeps {
-  store: Store;
+  /** The workflows, and what the trigger kinds keep beside them in the same transaction. */
+  store: Repositories<'workflows' | TriggerRepositoryName>;
   crypto: Crypto;
   clock: Clock;
   /** What each trigger type checks at save and keeps beside the active version. */

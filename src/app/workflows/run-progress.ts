@@ -8,7 +8,7 @@
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Logger } from '../../core/ports/logger.ts';
 import type { Queue } from '../../core/ports/queue.ts';
-import type { Store } from '../../core/ports/store.ts';
+import type { Repositories } from '../../core/ports/store.ts';
 import type { RunPatch } from '../../core/ports/workflow-store.ts';
 import {
   FINISHED_RUN,
@@ -25,8 +25,10 @@ import {
 import { nextStep } from '../../core/workflows/plan.ts';
 import type { RunScope } from '../../core/workflows/references.ts';
 
+type ProgressStore = Repositories<'workflows' | 'workflowRuns' | 'workflowRunSlots'>;
+
 export interface ProgressDeps {
-  store: Store;
+  store: ProgressStore;
   queue: Queue;
   clock: Clock;
   logger: Logger;
@@ -177,7 +179,7 @@ export function createRunProgress(deps: ProgressDeps) {
   }
 
   /** Frees the run's slot (it finished, or sleeps) and admits whoever waits for it, in one transaction. */
-  async function release(tx: Store, run: WorkflowRun): Promise<string[]> {
+  async function release(tx: ProgressStore, run: WorkflowRun): Promise<string[]> {
     await tx.workflowRunSlots.release(run.organizationId, run.id);
     return tx.workflowRunSlots.admit(run.organizationId, cap, now());
   }

@@ -25,7 +25,7 @@ import {
 import { stepJobOptions, type RunProgress } from './run-progress.ts';
 
 export interface RecoveryDeps {
-  store: Store;
+  store: Pick<Store, 'workflows' | 'workflowRuns'>;
   queue: Queue;
   clock: Clock;
   logger: Logger;

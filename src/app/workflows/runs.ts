@@ -10,7 +10,7 @@ import type { Crypto } from '../../core/ports/crypto.ts';
 import type { Faults } from '../../core/ports/faults.ts';
 import type { Logger } from '../../core/ports/logger.ts';
 import type { Queue } from '../../core/ports/queue.ts';
-import type { Store } from '../../core/ports/store.ts';
+import type { Repositories } from '../../core/ports/store.ts';
 import type { Page, PageRequest } from '../../core/pagination.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import {
@@ -24,14 +24,16 @@ import {
   type WorkflowVersion,
 } from '../../core/workflows/model.ts';
 import { constraintsPass } from '../../core/workflows/json-logic.ts';
-import { createIdempotency } from '../executions/idempotency.ts';
+import type { Idempotency } from '../executions/idempotency.ts';
 import { createRunProgress } from './run-progress.ts';
 import { createRunRecovery, SWEEP_GRACE_MS } from './run-recovery.ts';
 import { createStepJob } from './step-job.ts';
 import { createStepExecutors, type StepDeps } from './steps.ts';
 
 export interface RunDeps extends StepDeps {
-  store: Store;
+  store: Repositories<'workflows' | 'workflowRuns' | 'workflowRunSlots'>;
+  /** Keeps a start with an Idempotency-Key to one run. */
+  idempotency: Idempotency;
   queue: Queue;
   crypto: Crypto;
   clock: Clock;
@@ -50,8 +52,7 @@ export interface RunWithSteps {
 export type RunService = ReturnType<typeof createRunService>;
 
 export function createRunService(deps: RunDeps) {
-  const { store, queue, clock } = deps;
-  const idempotency = createIdempotency(store, deps.crypto, clock);
+  const { store, queue, clock, idempotency } = deps;
   const now = () => new Date(clock.now()).toISOString();
   const progress = createRunProgress(deps);
   const recovery = createRunRecovery({ ...deps, progress });

@@ -9,14 +9,14 @@
  */
 import type { Crypto } from '../../core/ports/crypto.ts';
 import type { Logger } from '../../core/ports/logger.ts';
-import type { Store } from '../../core/ports/store.ts';
+import type { Repositories } from '../../core/ports/store.ts';
 import { constraintsPass } from '../../core/workflows/json-logic.ts';
 import { queuedRun, type WorkflowRun } from '../../core/workflows/model.ts';
 import { firingOf, type WorkflowSchedule } from '../../core/workflows/schedule.ts';
 import type { RunService } from './runs.ts';
 
 export interface SchedulerDeps {
-  store: Store;
+  store: Repositories<'workflowSchedules' | 'workflows' | 'workflowRuns'>;
   /** The time schedules fire by, epoch ms (one call per tick). */
   time: () => Promise<number>;
   crypto: Crypto;

@@ -29,7 +29,7 @@ import { scopeOf, type RunProgress } from './run-progress.ts';
 import { runStep, type createStepExecutors, type StepResult } from './steps.ts';
 
 export interface StepJobDeps {
-  store: Store;
+  store: Pick<Store, 'workflows' | 'workflowRuns'>;
   clock: Clock;
   logger: Logger;
   faults: Faults;

@@ -24,7 +24,7 @@ import {
 export const DELIVERY_TTL_MS = 24 * 3_600_000;
 
 export interface TriggerDeps {
-  store: Store;
+  store: Pick<Store, 'idempotency' | 'workflows'>;
   crypto: Crypto;
   clock: Clock;
   logger: Logger;

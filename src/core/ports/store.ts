@@ -50,6 +50,22 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** The Store's repositories by name. */
+export type RepositoryName = Exclude<
+  keyof Store,
+  'dialect' | 'databaseNow' | 'transaction' | 'ping' | 'close'
+>;
+
+/**
+ * The part of the store a use case works with: the repositories it names, and transactions over just
+ * those. A use case takes `Repositories<'actions' | 'secrets'>` rather than the whole Store, so what it
+ * can read and write is in its signature; a Store is one of every such part.
+ */
+export type Repositories<K extends RepositoryName> = Pick<Store, K> & {
+  /** Runs `fn` in one transaction; everything it writes commits together or not at all. */
+  transaction<T>(fn: (tx: Repositories<K>) => Promise<T>): Promise<T>;
+};
+
 export interface OrganizationRepository {
   insert(organization: Organization): Promise<void>;
   get(id: string): Promise<Organization | undefined>;

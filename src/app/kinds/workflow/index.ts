@@ -20,7 +20,7 @@ import { FINISHED_RUN, type WorkflowRun, type WorkflowVersion } from '../../../c
 import type { ActionKind, RunContext, RunOutcome } from '../kind.ts';
 
 export interface WorkflowKindDeps {
-  store: Store;
+  store: Pick<Store, 'workflows' | 'workflowRuns'>;
   /**
    * Starts a run of this version (RunService.startVersion). A function, not the service: the kinds are
    * built before the run service, which runs them in its action steps.

@@ -8,7 +8,6 @@
 import { readAiTrigger } from '../../../core/actions/kinds/workflow.ts';
 import { CHANNELS } from '../../../core/actions/model.ts';
 import { AppError } from '../../../core/errors.ts';
-import type { Store } from '../../../core/ports/store.ts';
 import type { WorkflowVersion } from '../../../core/workflows/model.ts';
 import type { ActionService } from '../../actions.ts';
 import type { TriggerKind } from './kind.ts';
@@ -26,7 +25,7 @@ export function aiTrigger(actions: Pick<ActionService, 'putManaged' | 'removeMan
       return configuration ?? null;
     },
 
-    async activated(tx: Store, version: WorkflowVersion) {
+    async activated(tx, version: WorkflowVersion) {
       const { organizationId, workflowId } = version;
       const tool = toolOf(version.triggerConfiguration);
       const linked = await tx.workflowTools.get(organizationId, workflowId);
@@ -53,7 +52,7 @@ export function aiTrigger(actions: Pick<ActionService, 'putManaged' | 'removeMan
       if (action.id !== linked) await tx.workflowTools.put(organizationId, workflowId, action.id);
     },
 
-    async retired(tx: Store, version: WorkflowVersion) {
+    async retired(tx, version: WorkflowVersion) {
       const { organizationId, workflowId } = version;
       const linked = await tx.workflowTools.get(organizationId, workflowId);
       if (linked === undefined) return;

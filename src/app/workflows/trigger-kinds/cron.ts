@@ -5,7 +5,6 @@
  * and time zone keeps the schedule's next occurrence, so an edit neither skips nor repeats one.
  */
 import { AppError } from '../../../core/errors.ts';
-import type { Store } from '../../../core/ports/store.ts';
 import type { WorkflowVersion } from '../../../core/workflows/model.ts';
 import { occurrenceAfter, readCronSettings, type CronSettings } from '../../../core/workflows/schedule.ts';
 import type { TriggerKind } from './kind.ts';
@@ -25,7 +24,7 @@ export function cronTrigger(time: () => Promise<number>): TriggerKind {
       return { ...(configuration as Record<string, unknown>), timezone, missed };
     },
 
-    async activated(tx: Store, version: WorkflowVersion) {
+    async activated(tx, version: WorkflowVersion) {
       const now = await time();
       const settings = settingsOf(version.triggerConfiguration, now);
       const { organizationId, workflowId } = version;
@@ -45,7 +44,7 @@ export function cronTrigger(time: () => Promise<number>): TriggerKind {
       });
     },
 
-    async retired(tx: Store, version: WorkflowVersion) {
+    async retired(tx, version: WorkflowVersion) {
       await tx.workflowSchedules.delete(version.organizationId, version.workflowId);
     },
   };

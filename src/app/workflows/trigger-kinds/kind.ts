@@ -3,8 +3,16 @@
  * save time, and state kept beside the active version (a cron schedule, an agent tool). A table from
  * trigger type to kind (STYLE.md: a registry, not a growing switch); types with nothing to add have no row.
  */
-import type { Store } from '../../../core/ports/store.ts';
+import type { Repositories } from '../../../core/ports/store.ts';
+import type { ActionRepositoryName } from '../../actions.ts';
 import type { TriggerType, WorkflowVersion } from '../../../core/workflows/model.ts';
+
+/**
+ * What a trigger kind may write beside the version, in the transaction that saves it: a schedule, or an
+ * agent tool (an action saved as any action is).
+ */
+export type TriggerRepositoryName = 'workflowSchedules' | 'workflowTools' | ActionRepositoryName;
+export type TriggerStore = Repositories<TriggerRepositoryName>;
 
 export interface TriggerKind {
   /**
@@ -13,12 +21,12 @@ export interface TriggerKind {
    */
   configure?(organizationId: string, configuration: unknown): Promise<unknown>;
   /** In the transaction that saves the version, once it is the active one (every new version). */
-  activated?(tx: Store, version: WorkflowVersion): Promise<void>;
+  activated?(tx: TriggerStore, version: WorkflowVersion): Promise<void>;
   /**
    * In the transaction that deletes the workflow, or saves a version with another trigger type: the
    * version that was active until now.
    */
-  retired?(tx: Store, version: WorkflowVersion): Promise<void>;
+  retired?(tx: TriggerStore, version: WorkflowVersion): Promise<void>;
 }
 
 export type TriggerKinds = Readonly<Partial<Record<TriggerType, TriggerKind>>>;
