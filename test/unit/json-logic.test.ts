@@ -169,7 +169,7 @@ describe('JSON Logic operators', () => {
   /**
    * Where json-logic-engine (the JSON Logic community's semantics) answers otherwise than json-logic-js,
    * outside jsonlogic.com's shared tests: pinned so that an upgrade that changes them is noticed, and
-   * listed in the README.
+   * listed in docs/workflows.md.
    */
   it.each<[string, unknown, unknown, boolean, boolean]>([
     ['missing counts only absent keys', { missing: ['a'] }, { a: null }, false, true],
