@@ -3,6 +3,7 @@ import Type, { type TSchema } from 'typebox';
 import { ACTION_STATUSES, CHANNELS, EXECUTION_MODES } from '../../core/actions/model.ts';
 import { VARIABLE_TYPES, WIDGETS } from '../../core/actions/variables.ts';
 import { EXECUTION_STATUSES } from '../../core/executions.ts';
+import { TOOL_NAME_PATTERN } from '../../core/tools/names.ts';
 import { Timestamp, Warnings } from '../schemas.ts';
 
 export const VariableSchema = Type.Object(
@@ -93,7 +94,7 @@ export function envelopeProperties() {
     ),
     tool_name: Type.Optional(
       Type.String({
-        pattern: '^[A-Za-z_][A-Za-z0-9_-]{0,63}$',
+        pattern: TOOL_NAME_PATTERN.source,
         description: 'The name agents call it by; derived from the name if omitted',
       }),
     ),

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { ApiKeyService } from '../../app/api-keys.ts';
-import { SCOPES } from '../../core/scopes.ts';
+import { SCOPES, SCOPE_ALIASES } from '../../core/scopes.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { IdParams, PageQuery, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
 import { ApiKeyView, CreatedApiKeyView, apiKeyView } from './views.ts';
@@ -12,7 +12,9 @@ export const CreateKeyBody = Type.Object(
     scopes: Type.Array(Type.String({ maxLength: 64 }), {
       minItems: 1,
       maxItems: 32,
-      description: `Any of: ${SCOPES.join(', ')}. INTEGRATION_API (Langdock) stands for actions:read, actions:write and actions:execute.`,
+      description: `Any of: ${SCOPES.join(', ')}. Aliases: ${Object.entries(SCOPE_ALIASES)
+        .map(([alias, scopes]) => `${alias} stands for ${scopes.join(', ')}`)
+        .join('; ')}.`,
     }),
   },
   { additionalProperties: false },

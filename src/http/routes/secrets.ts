@@ -20,7 +20,7 @@ const Description = Type.Union([Type.String({ maxLength: 1_000 }), Type.Null()])
 const AllowedHosts = Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
   maxItems: 50,
   description:
-    'Hosts the value may be sent to (api.example.com, *.example.com). Empty: any host the egress guard allows.',
+    "Hosts the value may be sent to (api.example.com, *.example.com). Empty: an http action sends it only to its own URL's host, and a code action that can read it makes no calls until it is bound.",
 });
 
 const tags = ['secrets'];
