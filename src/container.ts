@@ -28,6 +28,7 @@ import { createSecretService, type SecretService } from './app/secrets.ts';
 import { createVariableOptionsService, type VariableOptionsService } from './app/variable-options.ts';
 import { createWorkflowService, type WorkflowService } from './app/workflows/definitions.ts';
 import { createRunService, type RunService } from './app/workflows/runs.ts';
+import { createRunStarter } from './app/workflows/run-starter.ts';
 import { createTriggerService, type TriggerService } from './app/workflows/triggers.ts';
 import { createScheduler, type Scheduler } from './app/workflows/scheduler.ts';
 import { cronTrigger } from './app/workflows/trigger-kinds/cron.ts';
@@ -245,6 +246,32 @@ export async function createContainer(
       workers: config.sandboxWorkers || availableParallelism(),
       lazy: true,
     });
+    const timings = {
+      leaseMs: config.jobLeaseMs,
+      heartbeatMs: Math.floor(config.jobLeaseMs / 3),
+      retryBaseMs: config.jobRetryBaseMs,
+      clock,
+      logger,
+      transient: isStoreUnavailable,
+    };
+    if (config.databaseUrl && config.jobLeaseMs < 10_000)
+      throw new Error(
+        'SWITCHBOARD_JOB_LEASE_MS must be at least 10000 on PostgreSQL (pg-boss leases are in whole seconds, extended by heartbeats)',
+      );
+    const queue: Queue = config.databaseUrl
+      ? createPgBossQueue({ connectionString: config.databaseUrl, newId: () => crypto.newId(), ...timings })
+      : createEmbeddedQueue({ db: store.db, newId: () => crypto.newId(), ...timings });
+    const faults = createFaults(config.faultAt);
+    // starts runs for the workflow kind; the run service that works their steps comes after the engine
+    const runStarter = createRunStarter({
+      store,
+      queue,
+      crypto,
+      clock,
+      logger,
+      faults,
+      runsPerOrganization: config.workflowRunsPerOrganization,
+    });
     const kinds = new KindRegistry([
       createHttpKind({
         http,
@@ -262,12 +289,7 @@ export async function createContainer(
       }),
       createTransferKind({ clock }),
       createHoldKind({ clock }),
-      // bound lazily: the run service is built after the kinds, and runs them in its action steps
-      createWorkflowKind({
-        store,
-        startRun: (version, input, callerKeyId, parentRunId) =>
-          workflowRuns.startVersion(version, input, callerKeyId, parentRunId),
-      }),
+      createWorkflowKind({ store, runs: runStarter }),
     ]);
     const secrets = createSecretService({ store, crypto, clock, cipher });
     const actions = createActionService({
@@ -290,43 +312,26 @@ export async function createContainer(
       reveal: (organizationId, id) => secrets.reveal(organizationId, id),
       recorder,
       idempotency: createIdempotency(store, crypto, clock),
-      deadlineMs: config.egressTimeoutCapMs,
+      deadlineMs: Math.max(config.egressTimeoutCapMs, config.sandboxTimeoutCapMs),
       confirmationTtlMs: config.confirmationTtlMs,
       budget: { limiter: rateLimiter, perMinute: config.conversationActionBudget },
     });
-    const timings = {
-      leaseMs: config.jobLeaseMs,
-      heartbeatMs: Math.floor(config.jobLeaseMs / 3),
-      retryBaseMs: config.jobRetryBaseMs,
-      clock,
-      logger,
-      transient: isStoreUnavailable,
-    };
-    if (config.databaseUrl && config.jobLeaseMs < 10_000)
-      throw new Error(
-        'SWITCHBOARD_JOB_LEASE_MS must be at least 10000 on PostgreSQL (pg-boss leases are in whole seconds, extended by heartbeats)',
-      );
-    const queue: Queue = config.databaseUrl
-      ? createPgBossQueue({ connectionString: config.databaseUrl, newId: () => crypto.newId(), ...timings })
-      : createEmbeddedQueue({ db: store.db, newId: () => crypto.newId(), ...timings });
     const postCall = createPostCallService({
       store,
       queue,
       clock,
       logger,
-      run: (request, attempt) => executions.runPostCall(request, attempt),
+      run: (request, attempt, signal) => executions.runPostCall(request, attempt, signal),
     });
     postCall.work();
     const workflowRuns = createRunService({
       store,
       queue,
-      faults: createFaults(config.faultAt),
+      faults,
       crypto,
       clock,
       logger,
-      kinds,
-      reveal: (organizationId, id) => secrets.reveal(organizationId, id),
-      execute: (principal, actionId, request) => executions.execute(principal, actionId, request),
+      executions,
       runsPerOrganization: config.workflowRunsPerOrganization,
     });
     workflowRuns.work();
