@@ -108,14 +108,17 @@ type Ending =
   | { status: 'awaiting_confirmation'; outcome: RunOutcome; expiresAt: string }
   | { status: 'queued'; outcome: RunOutcome };
 
-type Decision = 'run' | 'hold' | 'defer';
+type Decision = { to: 'run' } | { to: 'hold' } | { to: 'defer'; conversationId: string };
+const RUN: Decision = Object.freeze({ to: 'run' });
+const HOLD: Decision = Object.freeze({ to: 'hold' });
 
 /** An action that requires confirmation waits for it; a post_call one called in a conversation waits for its end. */
 function decide({ action, origin, conversationId }: Call): Decision {
-  if (origin.kind === 'call' && action.requiresConfirmation) return 'hold';
+  if (origin.kind === 'call' && action.requiresConfirmation) return HOLD;
   const mayDefer = origin.kind === 'call' || origin.kind === 'confirmed';
-  if (mayDefer && action.executionMode === 'post_call' && conversationId !== undefined) return 'defer';
-  return 'run';
+  if (mayDefer && action.executionMode === 'post_call' && conversationId !== undefined)
+    return { to: 'defer', conversationId };
+  return RUN;
 }
 
 /** The status a kind's outcome gives its record. */
@@ -146,6 +149,7 @@ export function createPipeline(deps: PipelineDeps) {
     const integration = action.integrationId
       ? ((await store.integrations.get(action.organizationId, action.integrationId)) ?? null)
       : null;
+    const timeZone = typeof call.context.timezone === 'string' ? call.context.timezone : 'UTC';
     const prepared: Prepared = {
       call,
       id: 'executionId' in origin ? origin.executionId : deps.crypto.newId(),
@@ -157,27 +161,10 @@ export function createPipeline(deps: PipelineDeps) {
         secretsInScope(integration, action.secrets),
       ),
       inputs: call.inputs,
-      refused: await overBudget(call),
+      refused: (await overBudget(call)) ?? unknownTimeZone(timeZone),
     };
-    const timeZone = typeof call.context.timezone === 'string' ? call.context.timezone : 'UTC';
-    if (!prepared.refused && !isValidTimeZone(timeZone))
-      prepared.refused = failedInput(
-        `"${timeZone}" is not a time zone; use an IANA name such as Europe/Berlin`,
-        [],
-      );
-    if (prepared.refused || origin.kind === 'step') return prepared;
-    const checked = prepareInputs(action.variables, call.inputs, { now: new Date(startedAt), timeZone });
-    if (!checked.ok) {
-      prepared.refused = failedInput(checked.message, checked.issues);
-      return prepared;
-    }
-    prepared.inputs = checked.inputs;
-    // a password field's value is a credential the caller brought: kept out of the record like a secret
-    for (const variable of action.variables) {
-      const value = checked.inputs[variable.name];
-      if (variable.widget === 'password' && typeof value === 'string')
-        prepared.secrets.derive(`input ${variable.name}`, value);
-    }
+    // a step's inputs are its run's own values, not a caller's arguments
+    if (!prepared.refused && origin.kind !== 'step') checkInputs(prepared, timeZone);
     return prepared;
   }
 
@@ -281,12 +268,12 @@ export function createPipeline(deps: PipelineDeps) {
 
   async function proceed(prepared: Prepared): Promise<Ending> {
     if (prepared.refused) return ended(prepared.refused);
-    const { call } = prepared;
-    switch (decide(call)) {
+    const decision = decide(prepared.call);
+    switch (decision.to) {
       case 'hold':
         return hold(prepared);
       case 'defer':
-        return defer(prepared, call.conversationId as string);
+        return defer(prepared, decision.conversationId);
       case 'run':
         return runNow(prepared);
     }
@@ -383,6 +370,28 @@ export function createPipeline(deps: PipelineDeps) {
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;
+
+/** Checks and coerces the caller's arguments against the action's variables, or refuses the call. */
+function checkInputs(prepared: Prepared, timeZone: string): void {
+  const { action, inputs } = prepared.call;
+  const checked = prepareInputs(action.variables, inputs, { now: new Date(prepared.startedAt), timeZone });
+  if (!checked.ok) {
+    prepared.refused = failedInput(checked.message, checked.issues);
+    return;
+  }
+  prepared.inputs = checked.inputs;
+  // a password field's value is a credential the caller brought: kept out of the record like a secret
+  for (const variable of action.variables) {
+    const value = checked.inputs[variable.name];
+    if (variable.widget === 'password' && typeof value === 'string')
+      prepared.secrets.derive(`input ${variable.name}`, value);
+  }
+}
+
+const unknownTimeZone = (timeZone: string): RunOutcome | undefined =>
+  isValidTimeZone(timeZone)
+    ? undefined
+    : failedInput(`"${timeZone}" is not a time zone; use an IANA name such as Europe/Berlin`, []);
 
 /** What a held or deferred call needs to run later, under this execution's id. */
 function heldRequest({ call, id, inputs, startedAt }: Prepared) {
