@@ -99,6 +99,17 @@ const noSiblingAdapter = {
   },
 };
 
+/**
+ * The kinds import only the core and each other: what they need from the rest of the server (secret
+ * access, starting a workflow run) is a port or lives with them. A relative import that leaves
+ * src/app/kinds is allowed only into src/core; one block per folder depth, since the path is relative.
+ */
+const KIND_FOLDERS = ['src/app/kinds/*.ts', 'src/app/kinds/*/*.ts', 'src/app/kinds/*/*/*.ts'];
+const kindsOnly = (depth) => ({
+  regex: `^(\\.\\./){${depth + 1}}(?!\\.\\./core/)`,
+  message: 'A kind imports only src/core and src/app/kinds; what else it needs comes through a port.',
+});
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'coverage/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -139,6 +150,10 @@ export default tseslint.config(
   { files: ['src/config.ts'], rules: { 'no-restricted-properties': 'off' } },
   { files: ['src/core/**/*.ts'], rules: layer([noAdapters, noHttp, noApp, noDrivers, noNodeBuiltins]) },
   { files: ['src/app/**/*.ts'], rules: layer([noAdapters, noHttp, noDrivers]) },
+  ...KIND_FOLDERS.map((files, depth) => ({
+    files: [files],
+    rules: layer([noAdapters, noHttp, noDrivers, kindsOnly(depth)]),
+  })),
   {
     files: ['src/http/**/*.ts'],
     rules: layer([noAdapters, { group: ['kysely', 'pg', 'pg-boss'], message: noDrivers.message }]),

@@ -28,6 +28,7 @@ import { createSecretService, type SecretService } from './app/secrets.ts';
 import { createVariableOptionsService, type VariableOptionsService } from './app/variable-options.ts';
 import { createWorkflowService, type WorkflowService } from './app/workflows/definitions.ts';
 import { createRunService, type RunService } from './app/workflows/runs.ts';
+import { createRunStarter } from './app/workflows/run-starter.ts';
 import { createTriggerService, type TriggerService } from './app/workflows/triggers.ts';
 import { createScheduler, type Scheduler } from './app/workflows/scheduler.ts';
 import { aiTrigger } from './app/workflows/trigger-kinds/ai.ts';
@@ -113,6 +114,16 @@ interface Wiring {
 export function buildServices(infrastructure: Infrastructure): Wiring {
   const { config, logger, clock, crypto, store, cipher, http, queue, rateLimiter } = infrastructure;
   const reveal = (organizationId: string, id: string) => secrets.reveal(organizationId, id);
+  // starts runs for the workflow kind; the run service that works their steps is built on the engine
+  const runStarter = createRunStarter({
+    store,
+    queue,
+    crypto,
+    clock,
+    logger,
+    faults: infrastructure.faults,
+    runsPerOrganization: config.workflowRunsPerOrganization,
+  });
   const kinds = new KindRegistry([
     createHttpKind({
       http,
@@ -130,12 +141,7 @@ export function buildServices(infrastructure: Infrastructure): Wiring {
     }),
     createTransferKind({ clock }),
     createHoldKind({ clock }),
-    // bound lazily: the run service is built after the kinds, and runs them in its action steps
-    createWorkflowKind({
-      store,
-      startRun: (version, input, callerKeyId, parentRunId) =>
-        workflowRuns.startVersion(version, input, callerKeyId, parentRunId),
-    }),
+    createWorkflowKind({ store, runs: runStarter }),
   ]);
   const secrets = createSecretService({ store, crypto, clock, cipher });
   const actions = createActionService({
@@ -158,7 +164,7 @@ export function buildServices(infrastructure: Infrastructure): Wiring {
     reveal,
     recorder,
     idempotency,
-    deadlineMs: config.egressTimeoutCapMs,
+    deadlineMs: Math.max(config.egressTimeoutCapMs, config.sandboxTimeoutCapMs),
     confirmationTtlMs: config.confirmationTtlMs,
     budget: { limiter: rateLimiter, perMinute: config.conversationActionBudget },
   });
@@ -169,10 +175,8 @@ export function buildServices(infrastructure: Infrastructure): Wiring {
     crypto,
     clock,
     logger,
-    kinds,
-    reveal,
     idempotency,
-    execute: (principal, actionId, request) => executions.execute(principal, actionId, request),
+    executions,
     runsPerOrganization: config.workflowRunsPerOrganization,
   });
   const time = infrastructure.scheduleTime;
@@ -198,7 +202,7 @@ export function buildServices(infrastructure: Infrastructure): Wiring {
       queue,
       clock,
       logger,
-      run: (request, attempt) => executions.runPostCall(request, attempt),
+      run: (request, attempt, signal) => executions.runPostCall(request, attempt, signal),
     }),
     imports: createOpenApiImportService({
       store,

@@ -3,14 +3,8 @@
  * without DNS: scheme, userinfo, port, literal and metadata addresses). A URL it refuses is a 400 when it
  * is saved, not a failure on the first run; the guard checks again, with DNS, on every request.
  */
-import type { DefinitionIssue } from '../core/actions/model.ts';
+import type { DefinitionIssue, SavedUrl } from '../core/actions/model.ts';
 import { EgressError, type HttpClient } from '../core/ports/http-client.ts';
-
-/** A URL a definition sends to, and where it is in the definition (a JSON Pointer). */
-export interface SavedUrl {
-  path: string;
-  url: string;
-}
 
 /** A placeholder fills one path segment or query value: the guard judges the host and port around it. */
 const PLACEHOLDER = /\{\{[^}]*\}\}/g;

@@ -1,7 +1,7 @@
 /** Integrations: a base URL, default auth and secrets shared by a group of actions. */
 import type { AuthConfig } from '../core/actions/kinds/http.ts';
 import { authSecretIds, authUrls, checkUrlTemplate } from '../core/actions/kinds/http.ts';
-import type { DefinitionIssue, Integration } from '../core/actions/model.ts';
+import type { DefinitionIssue, Integration, SavedUrl } from '../core/actions/model.ts';
 import { AppError, notFound } from '../core/errors.ts';
 import type { Page, PageRequest } from '../core/pagination.ts';
 import { type Clock, isoNow } from '../core/ports/clock.ts';
@@ -11,9 +11,10 @@ import type { Repositories } from '../core/ports/store.ts';
 import { referencesIn } from '../core/templates/index.ts';
 import { hasScope } from '../core/scopes.ts';
 import type { Principal } from '../core/tenancy.ts';
-import { egressIssues, type SavedUrl } from './egress-check.ts';
+import { egressIssues } from './egress-check.ts';
+import { unboundSecretWarning } from './kinds/host-binding.ts';
 import type { KindRegistry } from './kinds/registry.ts';
-import { secretsReadBy, secretsUseNeeded, unboundSecretWarning } from './secret-scope.ts';
+import { secretsReadBy, secretsUseNeeded } from './secret-scope.ts';
 
 export interface IntegrationInput {
   name: string;

@@ -21,8 +21,11 @@ export interface PostCallDeps {
   queue: Queue;
   clock: Clock;
   logger: Logger;
-  /** Runs one attempt of a request and records it under the request's execution id. */
-  run(request: PostCallRequest, attempt: number): Promise<ExecutionRecord>;
+  /**
+   * Runs one attempt of a request and records it under the request's execution id; `signal` (the job's)
+   * stops it when the worker stops or the job's lease is lost.
+   */
+  run(request: PostCallRequest, attempt: number, signal: AbortSignal): Promise<ExecutionRecord>;
 }
 
 export interface EndedConversation {
@@ -70,10 +73,13 @@ export function createPostCallService(deps: PostCallDeps) {
     work(concurrency = 4): void {
       queue.work<PostCallJob>(
         POST_CALL_JOB,
-        async (job) => {
+        async (job, { signal }) => {
           const request = await store.postCall.get(job.payload.organizationId, job.payload.executionId);
           if (!request) return; // its organization is gone
-          const record = await deps.run(request, job.attempt);
+          const record = await deps.run(request, job.attempt, signal);
+          // stopped with its job: not an outcome, the job runs it again
+          if (record.status === 'cancelled' && signal.aborted)
+            throw new Error(`post-call attempt ${job.attempt} was stopped with its job`);
           const category = record.error?.category;
           if (record.status === 'failed' && category !== undefined && RETRYABLE.has(category)) {
             deps.logger.warn(

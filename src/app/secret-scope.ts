@@ -5,7 +5,7 @@
  */
 import { AppError } from '../core/errors.ts';
 import type { Repositories } from '../core/ports/store.ts';
-import { secretsInScope, type SecretRecord } from '../core/secrets.ts';
+import { secretsInScope } from '../core/secrets.ts';
 import type { SecretInScope } from './kinds/kind.ts';
 
 /** The 403 for a save that would let code read secrets, from a key without secrets:use. */
@@ -31,9 +31,3 @@ export async function secretsReadBy(
   }
   return inScope;
 }
-
-/** The warning for code that can read `secret` while it is bound to no host: every fetch refuses. */
-export const unboundSecretWarning = (name: string, secret: SecretRecord, whose: string): string =>
-  `Secret ${name}${whose} is bound to no host, so the fetch of code that can read it refuses every request ` +
-  `until it is: PATCH /v1/secrets/${secret.id} with {"allowed_hosts": [...]} (a key with secrets:write ` +
-  'decides where a secret may go).';

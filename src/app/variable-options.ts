@@ -74,13 +74,7 @@ export function createVariableOptionsService({ actions, executions }: VariableOp
     request: OptionsRequest,
   ): Promise<ExecutionRecord> {
     try {
-      const result = await executions.execute(principal, source, {
-        ...request,
-        dryRun: false,
-        idempotencyKey: null,
-      });
-      if ('dryRun' in result) throw new Error('an options run is never a dry run');
-      return result;
+      return await executions.execute(principal, source, { ...request, idempotencyKey: null });
     } catch (error) {
       // the action that lists the options is gone or switched off: the variable cannot be filled now
       if (error instanceof AppError && (error.code === 'NOT_FOUND' || error.code === 'CONFLICT'))

@@ -1,3 +1,5 @@
+import type { ErrorCategory } from './actions/outcomes.ts';
+
 /**
  * The one error type of the project. Every code has exactly one HTTP status in STATUS_BY_CODE, a Record,
  * so adding a code forces choosing its status. Vendor dialects map these to their own shapes.
@@ -26,6 +28,33 @@ export const STATUS_BY_CODE = {
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof STATUS_BY_CODE;
+
+/**
+ * What an execution or a workflow step that ends in an AppError reports as its category: the one table
+ * the engine reads (never the HTTP status, never the code's spelling), total so a new code needs a row.
+ */
+export const CATEGORY_BY_CODE: Readonly<Record<ErrorCode, ErrorCategory>> = {
+  VALIDATION_FAILED: 'invalid_input',
+  INVALID_JSON: 'invalid_input',
+  DEPTH_EXCEEDED: 'invalid_input',
+  UNAUTHENTICATED: 'unauthorized',
+  INSUFFICIENT_SCOPE: 'forbidden',
+  FORBIDDEN: 'forbidden',
+  NOT_FOUND: 'not_found',
+  METHOD_NOT_ALLOWED: 'invalid_input',
+  // an inactive action, a decision already taken: the call is refused as it stands
+  CONFLICT: 'blocked',
+  GONE: 'not_found',
+  PAYLOAD_TOO_LARGE: 'invalid_input',
+  UNSUPPORTED_MEDIA_TYPE: 'invalid_input',
+  UNPROCESSABLE: 'invalid_input',
+  IDEMPOTENCY_MISMATCH: 'invalid_input',
+  SECRET_UNAVAILABLE: 'secret_unavailable',
+  RATE_LIMITED: 'rate_limited',
+  HEADERS_TOO_LARGE: 'invalid_input',
+  INTERNAL: 'upstream_error',
+  SERVICE_UNAVAILABLE: 'upstream_error',
+};
 
 export interface AppErrorOptions {
   /** JSON Pointer-ish path of the offending field, e.g. `/variables/0/type`. */
@@ -58,6 +87,9 @@ export class AppError extends Error {
 }
 
 export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
+
+/** The server could not do its part (not the caller's doing): work that meets it is tried again later. */
+export const isServerFault = (error: AppError): boolean => error.status >= 500;
 
 /** The same answer for "does not exist" and "belongs to another organization" (SECURITY.md D01). */
 export const notFound = (what: string): AppError => new AppError('NOT_FOUND', `${what} not found`);

@@ -9,6 +9,8 @@ export const EXECUTION_STATUSES = [
   'running',
   'declined',
   'expired',
+  /** Stopped before it finished: its caller went away, its job was told to stop, or its deadline passed. */
+  'cancelled',
 ] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
@@ -84,4 +86,25 @@ export interface ExecutionRecord {
   expiresAt?: string | undefined;
   /** Present when the action has spoken messages and it ran (absent from older records). */
   speech?: ExecutionSpeech | undefined;
+}
+
+/**
+ * A workflow run acting on its own: its steps run actions as the run, with the key that started it (null
+ * for a webhook, an event or a schedule). Records name the run and the step in their context.
+ */
+export interface WorkflowRunCaller {
+  kind: 'workflow_run';
+  organizationId: string;
+  runId: string;
+  stepId: string;
+  keyId: string | null;
+}
+
+/** A dry run: what a call would send (secrets masked) or why it would fail; nothing sent or recorded. */
+export interface DryRun {
+  actionId: string;
+  actionVersion: number;
+  inputs: Record<string, unknown>;
+  request: RecordedRequest | null;
+  error: ExecutionError | null;
 }

@@ -80,6 +80,7 @@ const MAX_FETCH_PAYLOAD_CHARS = 32 * 1024 * 1024;
 /** Consecutive workers that die before becoming ready after which queued runs are failed, not held. */
 const START_FAILURES_BEFORE_FAILING = 3;
 const MAX_RESPAWN_DELAY_MS = 5_000;
+const CANCELLED = 'The run was stopped before it finished';
 
 interface Slot {
   worker: Worker;
@@ -93,9 +94,14 @@ interface Slot {
 interface QueuedRun {
   request: SandboxRunRequest;
   resolve: (result: SandboxResult) => void;
+  /** Listens to the request's signal until the run is answered. */
+  onAbort?: (() => void) | undefined;
+  /** Set while a worker runs it. */
+  running?: ActiveRun | undefined;
 }
 
 interface ActiveRun extends QueuedRun {
+  queued: QueuedRun;
   id: number;
   slot: Slot;
   started: number;
@@ -163,16 +169,39 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     return { logs: [] as string[], logsTruncated: false, fetches: run.fetches ?? 0, durationMs };
   }
 
+  function detach(queued: QueuedRun): void {
+    if (queued.onAbort) queued.request.signal?.removeEventListener('abort', queued.onAbort);
+    queued.onAbort = undefined;
+  }
+
   function failed(run: QueuedRun, code: SandboxErrorCode, message: string): void {
+    detach(run);
     run.resolve({ ok: false, code, message, ...report(run, 0) });
   }
 
   function finish(run: ActiveRun, result: SandboxResult): void {
     if (run.finished) return;
     run.finished = true;
+    detach(run.queued);
     clearTimeout(run.hardKill);
     run.controller.abort(new Error('The code action run has ended'));
     run.resolve(result);
+  }
+
+  /** The run's signal aborted: a waiting run leaves the queue; a running one's worker is ended with it. */
+  function cancel(queued: QueuedRun): void {
+    const waiting = queue.indexOf(queued);
+    if (waiting >= 0) {
+      queue.splice(waiting, 1);
+      failed(queued, 'SANDBOX_CANCELLED', CANCELLED);
+      return;
+    }
+    const run = queued.running;
+    if (!run || run.finished) return;
+    finishFailed(run, 'SANDBOX_CANCELLED', CANCELLED);
+    // the guest may be in the middle of synchronous code: only ending its worker stops it for sure
+    run.slot.run = undefined;
+    replace(run.slot);
   }
 
   function finishFailed(run: ActiveRun, code: SandboxErrorCode, message: string): void {
@@ -236,7 +265,8 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
       // none of the code ran: it is safe to give the run to another worker
       run.finished = true;
       clearTimeout(run.hardKill);
-      queue.unshift({ request: run.request, resolve: run.resolve });
+      run.queued.running = undefined;
+      queue.unshift(run.queued);
       stats.recycled++;
       replace(slot);
       return;
@@ -341,6 +371,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     const id = nextId++;
     const run: ActiveRun = {
       ...queued,
+      queued,
       id,
       slot,
       started: performance.now(),
@@ -361,6 +392,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
       finished: false,
     };
     slot.run = run;
+    queued.running = run;
     const message: ToWorker = { t: 'run', id, source: String(request.source), inputs, secrets, limits };
     slot.worker.postMessage(message);
   }
@@ -428,10 +460,19 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
 
     run(request: SandboxRunRequest): Promise<SandboxResult> {
       return new Promise((resolve) => {
-        const queued = { request, resolve };
+        const queued: QueuedRun = { request, resolve };
         if (closed) {
           failed(queued, 'SANDBOX_CRASHED', 'The sandbox is closed');
           return;
+        }
+        const { signal } = request;
+        if (signal?.aborted) {
+          failed(queued, 'SANDBOX_CANCELLED', CANCELLED);
+          return;
+        }
+        if (signal) {
+          queued.onAbort = () => cancel(queued);
+          signal.addEventListener('abort', queued.onAbort, { once: true });
         }
         start();
         queue.push(queued);

@@ -38,6 +38,11 @@ export function canonicalJson(value: unknown): string {
 }
 
 export interface Idempotency {
+  /**
+   * `replayable`: whether a result is the answer to keep for the key. One that is not (an execution
+   * stopped before it finished) is answered once and releases the key, as a thrown error does, so a
+   * retry with the key runs again.
+   */
   run<T>(
     organizationId: string,
     scope: string,
@@ -45,6 +50,7 @@ export interface Idempotency {
     request: unknown,
     deadlineMs: number,
     work: () => Promise<T>,
+    replayable?: (result: T) => boolean,
   ): Promise<T>;
 }
 
@@ -58,6 +64,7 @@ export function createIdempotency(store: Store, crypto: Crypto, clock: Clock): I
       request: unknown,
       deadlineMs: number,
       work: () => Promise<T>,
+      replayable?: (result: T) => boolean,
     ): Promise<T> {
       checkIdempotencyKey(key);
       const hash = crypto.sha256(canonicalJson(request));
@@ -78,6 +85,10 @@ export function createIdempotency(store: Store, crypto: Crypto, clock: Clock): I
           } catch (error) {
             await store.idempotency.release(organizationId, scope, key);
             throw error;
+          }
+          if (replayable && !replayable(result)) {
+            await store.idempotency.release(organizationId, scope, key);
+            return result;
           }
           await store.idempotency.complete(organizationId, scope, key, { status: 200, body: result });
           return result;

@@ -1,32 +1,28 @@
 /**
- * Executing an action, whichever API created it: validate and coerce the inputs, let the kind run,
- * redact every secret it touched from what is kept, record the execution, answer.
+ * The entry points of the execution engine, one per kind of caller, each with its own result type; all of
+ * them run through the one pipeline (pipeline.ts). Loading the action version a call names, refusing one
+ * that cannot run, and replaying an Idempotency-Key happen here, before the pipeline.
  */
 import type { Action } from '../../core/actions/model.ts';
-import { CONFIRMATION_TTL_MS, type ConfirmationRequest } from '../../core/confirmations.ts';
-import { postCallKey, type PostCallRequest } from '../../core/post-call.ts';
-import { DEFAULT_MESSAGES, messageFor } from '../../core/actions/outcomes.ts';
-import { prepareInputs } from '../../core/actions/variables.ts';
+import type { ConfirmationRequest } from '../../core/confirmations.ts';
 import { AppError, notFound } from '../../core/errors.ts';
-import type { ExecutionRecord, ExecutionSpeech } from '../../core/executions.ts';
+import type { DryRun, ExecutionRecord, WorkflowRunCaller } from '../../core/executions.ts';
 import type { Page, PageRequest } from '../../core/pagination.ts';
-import type { Clock } from '../../core/ports/clock.ts';
-import type { Crypto } from '../../core/ports/crypto.ts';
-import type { Logger } from '../../core/ports/logger.ts';
-import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
 import type { ExecutionFilter, Store } from '../../core/ports/store.ts';
-import { redactorFor } from '../../core/redaction.ts';
-import { secretsInScope } from '../../core/secrets.ts';
+import { postCallKey, type PostCallRequest } from '../../core/post-call.ts';
 import type { Principal } from '../../core/tenancy.ts';
-import { isValidTimeZone } from '../../core/time.ts';
-import type { KindRegistry } from '../kinds/registry.ts';
-import type { RunOutcome } from '../kinds/kind.ts';
 import { ActionLoader } from './action-loader.ts';
 import { createConfirmations } from './confirmation.ts';
-import { renderSpeech } from './speech.ts';
 import type { Idempotency } from './idempotency.ts';
-import type { ExecutionRecorder } from './recorder.ts';
-import { SecretAccess, type RevealSecret } from './secret-access.ts';
+import {
+  createPipeline,
+  type Call,
+  type Origin,
+  type PerformOptions,
+  type PipelineDeps,
+} from './pipeline.ts';
+
+export type { DryRun } from '../../core/executions.ts';
 
 export interface ExecuteRequest {
   inputs: Record<string, unknown>;
@@ -34,55 +30,46 @@ export interface ExecuteRequest {
   conversationId?: string | undefined;
   /** Runtime variables (contact_number, timezone, ...) and dynamic-context values. */
   context: Record<string, unknown>;
-  dryRun: boolean;
   idempotencyKey: string | null;
   /**
    * Run this version of the action rather than the current one (a published agent serves the versions it
    * froze). It must still be active: a deleted or deactivated action does not run.
    */
   actionVersion?: number | undefined;
+  /** Aborted when the caller stops waiting for the answer (its client closed the connection). */
+  signal?: AbortSignal | undefined;
 }
 
-/** A dry run: what would be sent, secrets masked, nothing sent or recorded. */
-export interface DryRun {
-  dryRun: true;
-  actionId: string;
-  actionVersion: number;
-  inputs: Record<string, unknown>;
-  request: ExecutionRecord['request'];
-  error: ExecutionRecord['error'];
+/** What a workflow step asks the engine to run. */
+export type StepCall =
+  /** An action step: a stored action, run as any call is (its step key replays a retried step's answer). */
+  | { actionId: string; inputs: Record<string, unknown> }
+  /** An http or code step: a transient action the step built, with the run's values as its inputs. */
+  | { action: Action; inputs: Record<string, unknown> };
+
+export interface StepOptions {
+  /** `run:<run_id>:step:<step_id>`: the same on every attempt of the step. */
+  idempotencyKey: string;
+  /** The step job's: aborted when its worker stops or its lease is lost, or at the step's timeout. */
+  signal: AbortSignal;
+  /** False for a transient step's action: the run records the step instead. */
+  record: boolean;
 }
 
-export interface ExecutionDeps {
+export interface ExecutionDeps extends PipelineDeps {
   store: Store;
-  crypto: Crypto;
-  clock: Clock;
-  logger: Logger;
-  kinds: KindRegistry;
-  reveal: RevealSecret;
-  recorder: ExecutionRecorder;
   idempotency: Idempotency;
-  /** The longest an execution may take (the egress cap): bounds waiting on an Idempotency-Key. */
-  deadlineMs: number;
-  /** Counts executions of one action per conversation (SECURITY.md B15). */
-  budget: { limiter: RateLimiter; perMinute: number };
-  /** How long a call of an action that requires confirmation waits for it (CONFIRMATION_TTL_MS). */
-  confirmationTtlMs?: number | undefined;
 }
 
 export type ExecutionService = ReturnType<typeof createExecutionService>;
 
-/** How runAction runs: a call as it comes, or one attempt of a post-call request the queue hands over. */
-interface RunMode {
-  callerKeyId: string | null;
-  /** Set for a post-call attempt: the execution id it was given when queued, and its attempt number. */
-  postCall?: { executionId: string; attempt: number } | undefined;
-  /** Set when the user confirmed a call that awaited confirmation: the execution id it was given. */
-  confirmed?: { executionId: string } | undefined;
-}
+const CALL: Origin = Object.freeze({ kind: 'call' });
+const DRY_RUN: Origin = Object.freeze({ kind: 'dry_run' });
+const STEP: Origin = Object.freeze({ kind: 'step' });
+const RECORDED: PerformOptions = Object.freeze({ record: true });
 
 /** The conversation a call belongs to, when the caller named one. */
-function conversationOf(request: ExecuteRequest): string | undefined {
+function conversationOf(request: Pick<ExecuteRequest, 'conversationId' | 'context'>): string | undefined {
   const fromContext = request.context.conversation_id;
   return (
     request.conversationId ??
@@ -90,190 +77,16 @@ function conversationOf(request: ExecuteRequest): string | undefined {
   );
 }
 
+/** An execution stopped before it finished is not the answer to keep for its Idempotency-Key. */
+const finished = (record: ExecutionRecord) => record.status !== 'cancelled';
+
+const inactive = (action: Action) =>
+  new AppError('CONFLICT', `The action "${action.name}" is inactive; set its status to active to run it`);
+
 export function createExecutionService(deps: ExecutionDeps) {
-  const { store, crypto, clock, logger, kinds } = deps;
+  const { store } = deps;
   const actions = new ActionLoader(store);
-
-  async function runAction(
-    mode: RunMode,
-    action: Action,
-    request: ExecuteRequest,
-  ): Promise<ExecutionRecord | DryRun> {
-    const startedAt = clock.now();
-    const id = mode.postCall?.executionId ?? mode.confirmed?.executionId ?? crypto.newId();
-    // an action that requires confirmation is shown, not run, until the user confirms it (core/confirmations.ts)
-    const awaitConfirmation =
-      action.requiresConfirmation && !mode.confirmed && !mode.postCall && !request.dryRun;
-    // a post_call action called in a conversation waits for its end (app/post-call.ts)
-    const deferTo =
-      action.executionMode === 'post_call' && !mode.postCall && !request.dryRun
-        ? conversationOf(request)
-        : undefined;
-    const integration = action.integrationId
-      ? ((await store.integrations.get(action.organizationId, action.integrationId)) ?? null)
-      : null;
-    const secrets = new SecretAccess(
-      deps.reveal,
-      action.organizationId,
-      secretsInScope(integration, action.secrets),
-    );
-    const timeZone = typeof request.context.timezone === 'string' ? request.context.timezone : 'UTC';
-
-    let outcome: RunOutcome;
-    let queued = false;
-    let expiresAt: string | undefined;
-    let speech: ExecutionSpeech | undefined;
-    let inputs: Record<string, unknown> = request.inputs;
-    // a post-call attempt or a confirmed call was counted when it was called
-    const overBudget =
-      mode.postCall || mode.confirmed ? undefined : await overConversationBudget(action, request);
-    if (overBudget) {
-      outcome = overBudget;
-    } else if (!isValidTimeZone(timeZone)) {
-      outcome = failedInput(`"${timeZone}" is not a time zone; use an IANA name such as Europe/Berlin`, []);
-    } else {
-      const prepared = prepareInputs(action.variables, request.inputs, {
-        now: new Date(startedAt),
-        timeZone,
-      });
-      if (prepared.ok) {
-        inputs = prepared.inputs;
-        // a password field's value is a credential the caller brought: kept out of the record like a secret
-        for (const variable of action.variables) {
-          const value = inputs[variable.name];
-          if (variable.widget === 'password' && typeof value === 'string')
-            secrets.derive(`input ${variable.name}`, value);
-        }
-      }
-      const runKind = (dryRun: boolean) =>
-        kinds
-          .get(action.kind)
-          .run(action.config, {
-            action,
-            integration,
-            inputs,
-            context: request.context,
-            secrets,
-            idempotencyKey: request.idempotencyKey,
-            dryRun,
-            executionId: id,
-            signal: new AbortController().signal,
-            callerKeyId: mode.callerKeyId,
-          })
-          .catch((error: unknown) => {
-            if (!(error instanceof AppError && error.code === 'SECRET_UNAVAILABLE')) throw error;
-            logger.warn({ execution_id: id, action_id: action.id }, error.message);
-            return secretUnavailable(error.message);
-          });
-      // what a held request needs to run later, under this execution's id
-      const held = {
-        executionId: id,
-        organizationId: action.organizationId,
-        actionId: action.id,
-        actionVersion: action.version,
-        inputs,
-        context: request.context,
-        callerKeyId: mode.callerKeyId,
-        createdAt: new Date(startedAt).toISOString(),
-      };
-      if (!prepared.ok) {
-        outcome = failedInput(prepared.message, prepared.issues);
-      } else if (awaitConfirmation) {
-        outcome = await runKind(true);
-        // a request that cannot even be rendered fails now, not after the user said yes
-        if (outcome.status === 'dry_run') {
-          expiresAt = new Date(startedAt + (deps.confirmationTtlMs ?? CONFIRMATION_TTL_MS)).toISOString();
-          await store.confirmations.insert({
-            ...held,
-            conversationId: conversationOf(request) ?? null,
-            idempotencyKey: request.idempotencyKey,
-            state: 'pending',
-            expiresAt,
-            decidedAt: null,
-          });
-        }
-      } else if (deferTo !== undefined) {
-        // committed before the caller is answered: the request survives a crash
-        await store.postCall.insert({
-          ...held,
-          conversationId: deferTo,
-          state: 'waiting',
-          jobId: null,
-          enqueuedAt: null,
-        });
-        queued = true;
-        outcome = { status: 'succeeded', attempts: 0 };
-      } else {
-        outcome = await runKind(request.dryRun);
-        speech = renderSpeech(action, inputs, request.context, new Date(startedAt), outcome);
-      }
-    }
-
-    const redactor = redactorFor(secrets.values());
-    if (request.dryRun) {
-      return redactor.value({
-        dryRun: true as const,
-        actionId: action.id,
-        actionVersion: action.version,
-        inputs,
-        request: outcome.request ?? null,
-        error: outcome.error ?? null,
-      });
-    }
-    const finishedAt = clock.now();
-    const { value: record, json } = redactor.json<ExecutionRecord>({
-      id,
-      organizationId: action.organizationId,
-      actionId: action.id,
-      actionVersion: action.version,
-      actionName: action.name,
-      kind: action.kind,
-      status: queued
-        ? 'queued'
-        : expiresAt !== undefined
-          ? 'awaiting_confirmation'
-          : outcome.status === 'dry_run'
-            ? 'failed'
-            : outcome.status,
-      inputs,
-      context: request.context,
-      request: outcome.request ?? null,
-      response: outcome.response ?? null,
-      output: outcome.output ?? null,
-      outputTruncated: outcome.outputTruncated ?? false,
-      error: outcome.error ?? null,
-      // a post-call run counts the queue's attempts, each of which may itself retry
-      attempts: mode.postCall ? mode.postCall.attempt : outcome.attempts,
-      durationMs: finishedAt - startedAt,
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt: queued || expiresAt !== undefined ? null : new Date(finishedAt).toISOString(),
-      callerKeyId: mode.callerKeyId,
-      idempotencyKey: request.idempotencyKey,
-      extra: outcome.extra ?? {},
-      ...(expiresAt !== undefined ? { expiresAt } : {}),
-      ...(speech ? { speech } : {}),
-    });
-    if (expiresAt !== undefined) {
-      // committed before the caller is answered: a confirmation in another process finds it
-      await store.executions.insertMany([record], [json]);
-    } else if (queued && mode.confirmed) {
-      // a confirmed post_call action now waits for its conversation; a queued record replaces no other
-      await store.executions.update(record);
-    } else {
-      await deps.recorder.record(record, json);
-    }
-    logger.debug(
-      {
-        execution_id: id,
-        action_id: action.id,
-        status: record.status,
-        category: record.error?.category,
-        ms: record.durationMs,
-      },
-      'action executed',
-    );
-    return record;
-  }
+  const pipeline = createPipeline(deps);
 
   /**
    * The action at `version` (the current one when undefined), undefined when the action is gone. An older
@@ -286,28 +99,50 @@ export function createExecutionService(deps: ExecutionDeps) {
     return old && { ...current, ...old.definition, status: current.status, version };
   }
 
-  /** A prompt-injected loop calling one action over and over in a conversation meets a budget (B15). */
-  async function overConversationBudget(
+  async function runnable(organizationId: string, id: string, version: number | undefined): Promise<Action> {
+    const action = await loadVersion(organizationId, id, version);
+    if (!action) throw notFound(version === undefined ? 'Action' : 'Action version');
+    if (action.status !== 'active') throw inactive(action);
+    return action;
+  }
+
+  const callOf = (
     action: Action,
+    callerKeyId: string | null,
     request: ExecuteRequest,
-  ): Promise<RunOutcome | undefined> {
-    const conversation = conversationOf(request);
-    const { limiter, perMinute } = deps.budget;
-    if (!conversation || perMinute <= 0 || request.dryRun) return undefined;
-    const decision = await limiter.consume(
-      `conversation:${action.organizationId}:${conversation}:${action.id}`,
-      perMinute,
+    origin: Origin,
+  ): Call => ({
+    action,
+    inputs: request.inputs,
+    context: request.context,
+    conversationId: conversationOf(request),
+    idempotencyKey: request.idempotencyKey,
+    callerKeyId,
+    origin,
+    signal: request.signal,
+  });
+
+  /** A call of a stored action; with an Idempotency-Key, the same key and body answer the first execution. */
+  async function callStored(
+    organizationId: string,
+    callerKeyId: string | null,
+    actionId: string,
+    request: ExecuteRequest,
+    options: PerformOptions,
+  ): Promise<ExecutionRecord> {
+    const action = await runnable(organizationId, actionId, request.actionVersion);
+    const call = callOf(action, callerKeyId, request, CALL);
+    const { idempotencyKey } = request;
+    if (idempotencyKey === null) return pipeline.perform(call, options);
+    return deps.idempotency.run(
+      organizationId,
+      `execute:${actionId}`,
+      idempotencyKey,
+      { inputs: request.inputs, context: request.context },
+      deps.deadlineMs,
+      () => pipeline.perform(call, options),
+      finished,
     );
-    if (decision.allowed) return undefined;
-    return {
-      status: 'failed',
-      error: {
-        category: 'rate_limited',
-        message: `This action has been used too often in this conversation; wait ${decision.retryAfterSeconds} seconds before trying it again.`,
-        detail: `budget exceeded: ${perMinute} executions of this action per conversation per minute`,
-      },
-      attempts: 0,
-    };
   }
 
   const read = async (organizationId: string, id: string) =>
@@ -315,35 +150,28 @@ export function createExecutionService(deps: ExecutionDeps) {
 
   const confirmations = createConfirmations({
     store,
-    clock,
+    clock: deps.clock,
     recorder: deps.recorder,
     read,
-    async load(request: ConfirmationRequest) {
-      const { organizationId, actionId, actionVersion } = request;
+    async load({ organizationId, actionId, actionVersion }: ConfirmationRequest) {
       const action = await loadVersion(organizationId, actionId, actionVersion);
       if (!action) throw new AppError('CONFLICT', 'The action has been deleted; it cannot run');
-      if (action.status !== 'active') {
-        throw new AppError(
-          'CONFLICT',
-          `The action "${action.name}" is inactive; set its status to active to run it`,
-        );
-      }
+      if (action.status !== 'active') throw inactive(action);
       return action;
     },
-    async run(action: Action, request: ConfirmationRequest) {
-      const record = await runAction(
-        { callerKeyId: request.callerKeyId, confirmed: { executionId: request.executionId } },
-        action,
+    run: (action: Action, request: ConfirmationRequest) =>
+      pipeline.perform(
         {
+          action,
           inputs: request.inputs,
           context: request.context,
           conversationId: request.conversationId ?? undefined,
-          dryRun: false,
           idempotencyKey: request.idempotencyKey,
+          callerKeyId: request.callerKeyId,
+          origin: { kind: 'confirmed', executionId: request.executionId },
         },
-      );
-      return record as ExecutionRecord;
-    },
+        RECORDED,
+      ),
   });
 
   return {
@@ -352,30 +180,14 @@ export function createExecutionService(deps: ExecutionDeps) {
     /** Records an execution that awaits confirmation declined; nothing runs. */
     decline: confirmations.decline,
 
-    async execute(
-      principal: Principal,
-      actionId: string,
-      request: ExecuteRequest,
-    ): Promise<ExecutionRecord | DryRun> {
-      const action = await loadVersion(principal.organizationId, actionId, request.actionVersion);
-      if (!action) throw notFound(request.actionVersion === undefined ? 'Action' : 'Action version');
-      if (action.status !== 'active') {
-        throw new AppError(
-          'CONFLICT',
-          `The action "${action.name}" is inactive; set its status to active to run it`,
-        );
-      }
-      const { idempotencyKey } = request;
-      const mode: RunMode = { callerKeyId: principal.keyId };
-      if (idempotencyKey === null || request.dryRun) return runAction(mode, action, request);
-      return deps.idempotency.run(
-        principal.organizationId,
-        `execute:${actionId}`,
-        idempotencyKey,
-        { inputs: request.inputs, context: request.context },
-        deps.deadlineMs,
-        () => runAction(mode, action, request),
-      );
+    /** Runs the action for a key's holder and records it (or holds it, or defers it), whatever its outcome. */
+    execute: (principal: Principal, actionId: string, request: ExecuteRequest): Promise<ExecutionRecord> =>
+      callStored(principal.organizationId, principal.keyId, actionId, request, RECORDED),
+
+    /** What executing would send, secrets masked; nothing is sent, counted or recorded. */
+    async dryRun(principal: Principal, actionId: string, request: ExecuteRequest): Promise<DryRun> {
+      const action = await runnable(principal.organizationId, actionId, request.actionVersion);
+      return pipeline.dryRun(callOf(action, principal.keyId, request, DRY_RUN));
     },
 
     /**
@@ -383,22 +195,43 @@ export function createExecutionService(deps: ExecutionDeps) {
      * the previous attempt's). It runs the action version that was called, and sends the request's stable
      * Idempotency-Key upstream; the replay cache of execute() is not used, so a retry really runs again.
      */
-    async runPostCall(request: PostCallRequest, attempt: number): Promise<ExecutionRecord> {
+    async runPostCall(
+      request: PostCallRequest,
+      attempt: number,
+      signal?: AbortSignal,
+    ): Promise<ExecutionRecord> {
       const { organizationId, actionId, actionVersion } = request;
       const action = await loadVersion(organizationId, actionId, actionVersion);
       if (!action) throw notFound('Action');
-      const record = await runAction(
-        { callerKeyId: request.callerKeyId, postCall: { executionId: request.executionId, attempt } },
-        action,
+      return pipeline.perform(
         {
+          action,
           inputs: request.inputs,
           context: request.context,
           conversationId: request.conversationId,
-          dryRun: false,
           idempotencyKey: postCallKey(request.executionId),
+          callerKeyId: request.callerKeyId,
+          origin: { kind: 'post_call', executionId: request.executionId, attempt },
+          signal,
         },
+        RECORDED,
       );
-      return record as ExecutionRecord;
+    },
+
+    /**
+     * A workflow step's action, run as the step's run: the record's context names the run and the step,
+     * and its calling key is the one that started the run.
+     */
+    async runStep(caller: WorkflowRunCaller, step: StepCall, options: StepOptions): Promise<ExecutionRecord> {
+      const request: ExecuteRequest = {
+        inputs: step.inputs,
+        context: { workflow_run_id: caller.runId, workflow_step_id: caller.stepId },
+        idempotencyKey: options.idempotencyKey,
+        signal: options.signal,
+      };
+      if ('actionId' in step)
+        return callStored(caller.organizationId, caller.keyId, step.actionId, request, options);
+      return pipeline.perform(callOf(step.action, caller.keyId, request, STEP), options);
     },
 
     async get(organizationId: string, id: string): Promise<ExecutionRecord> {
@@ -416,30 +249,5 @@ export function createExecutionService(deps: ExecutionDeps) {
       const listed = await store.executions.list(organizationId, filter, page);
       return { ...listed, items: await Promise.all(listed.items.map(confirmations.present)) };
     },
-  };
-}
-
-/** A run that needed a secret that does not decrypt: the execution fails, typed, and says how to fix it. */
-function secretUnavailable(detail: string): RunOutcome {
-  return {
-    status: 'failed',
-    error: { category: 'secret_unavailable', message: DEFAULT_MESSAGES.secret_unavailable, detail },
-    attempts: 0,
-  };
-}
-
-function failedInput(
-  detail: string,
-  issues: { field: string; message: string; expected: string }[],
-): RunOutcome {
-  return {
-    status: 'failed',
-    error: {
-      category: 'invalid_input',
-      message: detail || messageFor('invalid_input', undefined, undefined),
-      detail,
-      issues,
-    },
-    attempts: 0,
   };
 }

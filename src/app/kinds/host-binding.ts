@@ -95,3 +95,9 @@ export function scopeRefusal(
       'add it to the allowed_hosts of the secret it is for (PATCH /v1/secrets/{id}).',
   );
 }
+
+/** The warning for code that can read `secret` while it is bound to no host: every fetch refuses. */
+export const unboundSecretWarning = (name: string, secret: SecretRecord, whose: string): string =>
+  `Secret ${name}${whose} is bound to no host, so the fetch of code that can read it refuses every request ` +
+  `until it is: PATCH /v1/secrets/${secret.id} with {"allowed_hosts": [...]} (a key with secrets:write ` +
+  'decides where a secret may go).';

@@ -4,13 +4,18 @@
  * registry.ts; it touches no other kind.
  */
 import type { TSchema } from 'typebox';
-import type { Action, DefinitionIssue, ExecutionMode, Integration } from '../../core/actions/model.ts';
+import type {
+  Action,
+  DefinitionIssue,
+  ExecutionMode,
+  Integration,
+  SavedUrl,
+} from '../../core/actions/model.ts';
 import type { JsonSchemaObject } from '../../core/actions/variables.ts';
 import type { ExecutionError, RecordedRequest, RecordedResponse } from '../../core/executions.ts';
 import type { Variable } from '../../core/actions/variables.ts';
 import type { SecretRecord } from '../../core/secrets.ts';
-import type { SavedUrl } from '../egress-check.ts';
-import type { SecretAccess } from '../executions/secret-access.ts';
+import type { SecretAccess } from './secret-access.ts';
 
 export interface SaveContext {
   organizationId: string;
@@ -33,6 +38,10 @@ export interface RunContext {
   /** Render and report what would be sent, without sending. */
   dryRun: boolean;
   executionId: string;
+  /**
+   * Aborted when the caller stops waiting (its client went away, its job was told to stop) or the
+   * execution's deadline passes: the kind then stops its upstream request or sandbox run.
+   */
   signal: AbortSignal;
   /** The API key that called, when one did (null for a webhook, an event or a run without a key). */
   callerKeyId?: string | null | undefined;
@@ -45,9 +54,12 @@ export interface SecretInScope {
   secret: SecretRecord;
 }
 
-/** What a run produced, before redaction and recording. */
+/**
+ * What a run produced, before redaction and recording. A kind answers `succeeded`, `failed` or (asked to
+ * only render) `dry_run`; the engine makes it `cancelled` when the run's signal stopped it first.
+ */
 export interface RunOutcome {
-  status: 'succeeded' | 'failed' | 'dry_run';
+  status: 'succeeded' | 'failed' | 'dry_run' | 'cancelled';
   output?: unknown;
   outputTruncated?: boolean;
   error?: ExecutionError;

@@ -13,10 +13,9 @@ import {
   type HttpConfig,
   type HttpConfigInput,
 } from '../../core/actions/kinds/http.ts';
-import type { Action, DefinitionIssue } from '../../core/actions/model.ts';
+import type { Action, DefinitionIssue, SavedUrl } from '../../core/actions/model.ts';
 import type { Variable } from '../../core/actions/variables.ts';
 import { parseTemplate } from '../../core/templates/index.ts';
-import type { SavedUrl } from '../egress-check.ts';
 
 export interface FlatHttp {
   config: HttpConfig;

@@ -25,7 +25,7 @@ import {
 import { nextStep } from '../../core/workflows/plan.ts';
 import type { RunScope } from '../../core/workflows/references.ts';
 
-type ProgressStore = Repositories<'workflows' | 'workflowRuns' | 'workflowRunSlots'>;
+export type ProgressStore = Repositories<'workflows' | 'workflowRuns' | 'workflowRunSlots'>;
 
 export interface ProgressDeps {
   store: ProgressStore;

@@ -15,18 +15,17 @@ import type { Page, PageRequest } from '../../core/pagination.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import {
   FINISHED_RUN,
-  queuedRun,
   WORKFLOW_STEP_DEAD_JOB,
   WORKFLOW_STEP_JOB,
   type RunStep,
   type WorkflowRun,
   type WorkflowStepJob,
-  type WorkflowVersion,
 } from '../../core/workflows/model.ts';
 import { constraintsPass } from '../../core/workflows/json-logic.ts';
 import type { Idempotency } from '../executions/idempotency.ts';
 import { createRunProgress } from './run-progress.ts';
 import { createRunRecovery, SWEEP_GRACE_MS } from './run-recovery.ts';
+import { createRunStarter } from './run-starter.ts';
 import { createStepJob } from './step-job.ts';
 import { createStepExecutors, type StepDeps } from './steps.ts';
 
@@ -58,40 +57,7 @@ export function createRunService(deps: RunDeps) {
   const recovery = createRunRecovery({ ...deps, progress });
   const stepJob = createStepJob({ ...deps, executors: createStepExecutors(deps), progress });
 
-  /**
-   * Starts a run pinned to this version with the trigger's data (a webhook or event has no key);
-   * `parentRunId` when a step of that run started it. Saved and admitted in one transaction: it takes a
-   * slot if its organization has one free (and no older run waits for it), else it waits `queued`.
-   */
-  async function startVersion(
-    version: WorkflowVersion,
-    input: Record<string, unknown>,
-    callerKeyId: string | null,
-    parentRunId: string | null = null,
-  ): Promise<WorkflowRun> {
-    const run = queuedRun(deps.crypto.newId(), version, input, callerKeyId, now(), parentRunId);
-    const admitted = await store.transaction(async (tx) => {
-      await tx.workflowRuns.insert(run);
-      return tx.workflowRunSlots.admit(run.organizationId, deps.runsPerOrganization, run.createdAt);
-    });
-    deps.faults('run-saved');
-    if (admitted.includes(run.id)) {
-      try {
-        await progress.advance(run, version);
-      } catch (error) {
-        // not left queued with no job behind it: the caller sees the error and may start it again
-        await progress
-          .failRun(run, null, { category: 'internal', message: 'The run could not be queued' })
-          .catch(() => undefined);
-        throw error;
-      }
-    }
-    await progress.send(
-      run.organizationId,
-      admitted.filter((id) => id !== run.id),
-    );
-    return (await store.workflowRuns.get(run.organizationId, run.id)) ?? run;
-  }
+  const starter = createRunStarter({ ...deps, progress });
 
   return {
     /**
@@ -112,7 +78,7 @@ export function createRunService(deps: RunDeps) {
             'UNPROCESSABLE',
             'No run started: the trigger constraints are not met by the input',
           );
-        return startVersion(version, input, principal.keyId);
+        return starter.startVersion(version, input, principal.keyId);
       };
       if (idempotencyKey === undefined) return begin();
       return idempotency.run(
@@ -125,7 +91,7 @@ export function createRunService(deps: RunDeps) {
       );
     },
 
-    startVersion,
+    startVersion: starter.startVersion.bind(starter),
 
     /**
      * Sends on a run saved by someone else (the scheduler) with no slot or job yet: admits its

@@ -4,17 +4,13 @@
  * it never throws for a failure of the step itself (that fails the run), only for infrastructure.
  */
 import type { CodeConfig } from '../../core/actions/kinds/code.ts';
-import type { ExecutionRecord } from '../../core/executions.ts';
-import { AppError } from '../../core/errors.ts';
+import { AppError, CATEGORY_BY_CODE, isServerFault } from '../../core/errors.ts';
+import type { ExecutionRecord, WorkflowRunCaller } from '../../core/executions.ts';
 import type { Clock } from '../../core/ports/clock.ts';
-import { redactorFor } from '../../core/redaction.ts';
-import type { Principal } from '../../core/tenancy.ts';
 import { TemplateError, renderJson } from '../../core/templates/index.ts';
 import type { StepBlock, StepType, WorkflowRun } from '../../core/workflows/model.ts';
 import { runLookup, type RunScope } from '../../core/workflows/references.ts';
-import type { ExecuteRequest } from '../executions/service.ts';
-import { SecretAccess, type RevealSecret } from '../executions/secret-access.ts';
-import type { KindRegistry } from '../kinds/registry.ts';
+import type { ExecutionService } from '../executions/service.ts';
 import { flattenHttpStep, transientAction, transientHttpAction } from './http-step.ts';
 
 export interface StepContext {
@@ -23,6 +19,7 @@ export interface StepContext {
   scope: RunScope;
   /** `run:<run_id>:step:<step_id>`: the same on every attempt of the step. */
   idempotencyKey: string;
+  /** The job's (aborted when its worker stops or its lease is lost), with the step's timeout when it has one. */
   signal: AbortSignal;
   /** This attempt's deadline (the step's timeout_seconds), when it has one. */
   timeoutMs?: number | undefined;
@@ -39,9 +36,8 @@ export interface StepResult {
 
 export interface StepDeps {
   clock: Clock;
-  kinds: KindRegistry;
-  reveal: RevealSecret;
-  execute(principal: Principal, actionId: string, request: ExecuteRequest): Promise<unknown>;
+  /** Every step that runs something (an action, a request, code) runs it through the execution engine. */
+  executions: Pick<ExecutionService, 'runStep'>;
 }
 
 type Executor = (context: StepContext) => Promise<StepResult>;
@@ -53,6 +49,15 @@ const failed = (input: unknown, error: { category: string; message: string }): S
   status: 'failed',
   input,
   error: { category: error.category, message: error.message },
+});
+
+/** A step acts as its run, with the key that started the run (none for a webhook, an event, a schedule). */
+const callerOf = (run: WorkflowRun, step: StepBlock): WorkflowRunCaller => ({
+  kind: 'workflow_run',
+  organizationId: run.organizationId,
+  runId: run.id,
+  stepId: step.id,
+  keyId: run.callerKeyId,
 });
 
 export function createStepExecutors(deps: StepDeps): Readonly<Record<StepType, Executor>> {
@@ -67,26 +72,20 @@ export function createStepExecutors(deps: StepDeps): Readonly<Record<StepType, E
       return { status: 'succeeded', input: step.input, output: { seconds: step.input.seconds } };
     },
 
-    async action({ run, step, scope, idempotencyKey }) {
+    async action({ run, step, scope, idempotencyKey, signal }) {
       const actionId = String(step.input.action_id);
       const inputs = render(step.input.inputs ?? {}, scope, `${step.id}.inputs`) as Record<string, unknown>;
       const input = { action_id: actionId, inputs };
-      const principal: Principal = {
-        organizationId: run.organizationId,
-        keyId: run.callerKeyId ?? '',
-        scopes: [],
-      };
       let record: ExecutionRecord;
       try {
-        record = (await deps.execute(principal, actionId, {
-          inputs,
-          context: { workflow_run_id: run.id, workflow_step_id: step.id },
-          dryRun: false,
-          idempotencyKey,
-        })) as ExecutionRecord;
+        record = await deps.executions.runStep(
+          callerOf(run, step),
+          { actionId, inputs },
+          { idempotencyKey, signal, record: true },
+        );
       } catch (error) {
-        if (error instanceof AppError && error.status < 500)
-          return failed(input, { category: error.code.toLowerCase(), message: error.message });
+        if (error instanceof AppError && !isServerFault(error))
+          return failed(input, { category: CATEGORY_BY_CODE[error.code], message: error.message });
         throw error;
       }
       if (record.status === 'succeeded')
@@ -105,21 +104,17 @@ export function createStepExecutors(deps: StepDeps): Readonly<Record<StepType, E
         ...(timeoutMs === undefined ? {} : { timeout_ms: timeoutMs }),
       };
       const now = new Date(deps.clock.now()).toISOString();
-      const outcome = await deps.kinds.get('code').run(config, {
-        action: transientAction(run.organizationId, step.id, 'code', config, [], now),
-        integration: null,
-        inputs: { trigger: scope.trigger, steps: Object.fromEntries(scope.outputs) },
-        context: {},
-        secrets: new SecretAccess(deps.reveal, run.organizationId, {}),
-        idempotencyKey,
-        dryRun: false,
-        executionId: idempotencyKey,
-        signal,
-      });
+      const record = await deps.executions.runStep(
+        callerOf(run, step),
+        {
+          action: transientAction(run.organizationId, step.id, 'code', config, [], now),
+          inputs: { trigger: scope.trigger, steps: Object.fromEntries(scope.outputs) },
+        },
+        { idempotencyKey, signal, record: false },
+      );
       const input = { source: config.source };
-      if (outcome.status === 'succeeded')
-        return { status: 'succeeded', input, output: outcome.output ?? null };
-      const error = outcome.error;
+      if (record.status === 'succeeded') return { status: 'succeeded', input, output: record.output ?? null };
+      const error = record.error;
       return failed(input, {
         category: error?.category ?? 'sandbox_error',
         message: error ? (error.detail ?? error.message) : 'The code failed',
@@ -140,46 +135,42 @@ export function createStepExecutors(deps: StepDeps): Readonly<Record<StepType, E
         inputs[name] = found.value;
       }
       const now = new Date(deps.clock.now()).toISOString();
-      const action = transientHttpAction(run.organizationId, step.id, flat, now);
-      const secrets = new SecretAccess(deps.reveal, run.organizationId, {});
-      const outcome = await deps.kinds.get('http').run(flat.config, {
-        action,
-        integration: null,
-        inputs,
-        context: {},
-        secrets,
-        idempotencyKey,
-        dryRun: false,
-        executionId: idempotencyKey,
-        signal,
-      });
-      const redactor = redactorFor(secrets.values());
-      const rendered = redactor.value({
-        method: outcome.request?.method ?? flat.config.method,
-        url: outcome.request?.url ?? null,
-      });
-      if (outcome.status !== 'succeeded')
-        return failed(
-          rendered,
-          redactor.value(outcome.error ?? { category: 'upstream_error', message: 'The request failed' }),
-        );
-      return { status: 'succeeded', input: rendered, output: redactor.value(outcome.output ?? null) };
+      const record = await deps.executions.runStep(
+        callerOf(run, step),
+        { action: transientHttpAction(run.organizationId, step.id, flat, now), inputs },
+        { idempotencyKey, signal, record: false },
+      );
+      // the engine redacted the record of every secret the request carried
+      const sent = { method: record.request?.method ?? flat.config.method, url: record.request?.url ?? null };
+      if (record.status !== 'succeeded')
+        return failed(sent, record.error ?? { category: 'upstream_error', message: 'The request failed' });
+      return { status: 'succeeded', input: sent, output: record.output ?? null };
     },
   };
 }
 
-/** Runs one step; a reference that names nothing in this run fails the step (never an empty string). */
+/**
+ * Runs one step; a reference that names nothing in this run fails the step (never an empty string). A
+ * step whose job was told to stop (its worker is stopping, its lease was lost) before it succeeded is not
+ * over: it throws, nothing is committed, and the job runs it again.
+ */
 export async function runStep(
   executors: Readonly<Record<StepType, Executor>>,
   context: StepContext,
 ): Promise<StepResult> {
+  let result: StepResult;
   try {
-    return await executors[context.step.type](context);
+    result = await executors[context.step.type](context);
   } catch (error) {
     if (error instanceof TemplateError)
       return failed(context.step.input, { category: 'invalid_input', message: error.message });
-    if (error instanceof AppError && error.status < 500)
-      return failed(context.step.input, { category: error.code.toLowerCase(), message: error.message });
+    if (error instanceof AppError && !isServerFault(error))
+      return failed(context.step.input, { category: CATEGORY_BY_CODE[error.code], message: error.message });
     throw error;
   }
+  if (context.signal.aborted && result.status !== 'succeeded') throw stoppedBy(context.signal.reason);
+  return result;
 }
+
+const stoppedBy = (reason: unknown): Error =>
+  reason instanceof Error ? reason : new Error('The step was stopped before it finished');

@@ -12,7 +12,7 @@ import type { Store } from '../../core/ports/store.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import { constraintsPass } from '../../core/workflows/json-logic.ts';
 import { isEventTrigger, type WorkflowVersion } from '../../core/workflows/model.ts';
-import type { RevealSecret } from '../executions/secret-access.ts';
+import type { RevealSecret } from '../../core/ports/secret-reveal.ts';
 import type { RunService } from './runs.ts';
 import {
   MAX_DELIVERY_ID_BYTES,

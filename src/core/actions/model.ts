@@ -98,3 +98,9 @@ export interface DefinitionIssue {
   path: string;
   message: string;
 }
+
+/** A URL a definition sends to, and where it is in the definition (a JSON Pointer). */
+export interface SavedUrl {
+  path: string;
+  url: string;
+}

@@ -16,6 +16,7 @@ export const ERROR_CATEGORIES = [
   'sandbox_error',
   'declined',
   'secret_unavailable',
+  'cancelled',
 ] as const;
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
 
@@ -32,6 +33,7 @@ export const DEFAULT_MESSAGES: Readonly<Record<ErrorCategory, string>> = {
   sandbox_error: 'Something went wrong while running that action.',
   declined: 'That action was not confirmed, so it did not run.',
   secret_unavailable: "I can't use that system right now: its stored credentials can't be read.",
+  cancelled: 'That action was stopped before it finished.',
 };
 
 /** The category of an upstream HTTP status that is not a success. */

@@ -53,6 +53,8 @@ export interface SandboxRunRequest {
   secrets: Record<string, string>;
   limits: SandboxLimits;
   fetch: SandboxFetch;
+  /** Aborting it stops the run where it is (waiting its turn, or running: the guest is stopped). */
+  signal?: AbortSignal | undefined;
 }
 
 export const SANDBOX_ERROR_CODES = [
@@ -67,6 +69,8 @@ export const SANDBOX_ERROR_CODES = [
   'OUTPUT_TOO_LARGE',
   /** The engine or its worker died; the run did not finish. */
   'SANDBOX_CRASHED',
+  /** The run's signal aborted: it was stopped before it finished. */
+  'SANDBOX_CANCELLED',
 ] as const;
 export type SandboxErrorCode = (typeof SANDBOX_ERROR_CODES)[number];
 

@@ -18,6 +18,7 @@ const PENDING_TEXT: Record<Exclude<ExecutionStatus, 'succeeded' | 'failed'>, str
   awaiting_confirmation: "The action waits for the user's confirmation before it runs.",
   declined: 'The user declined the action; it did not run.',
   expired: 'The confirmation window passed; the action did not run.',
+  cancelled: 'The action was stopped before it finished.',
 };
 
 export function toolResult(record: ExecutionRecord): CallToolResult {

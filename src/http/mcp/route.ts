@@ -15,6 +15,7 @@ import { CHANNELS } from '../../core/actions/model.ts';
 import { AppError } from '../../core/errors.ts';
 import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
 import { hasScope } from '../../core/scopes.ts';
+import { clientGone } from '../client-gone.ts';
 import { countRequest, principalOf, type RequestLimits } from '../plugins/auth.ts';
 import { createMcpServer, type McpServerDeps, type ToolCatalog } from './server.ts';
 
@@ -129,7 +130,13 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app,
       // a wrong agent is the URL's mistake: answered as on /v1/tools, before any JSON-RPC
       if (agentId !== undefined) await catalog();
 
-      const server = createMcpServer(options, { principal, catalog, admitCall, log: request.log });
+      const server = createMcpServer(options, {
+        principal,
+        catalog,
+        admitCall,
+        log: request.log,
+        signal: clientGone(reply),
+      });
       const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
       try {
         await server.connect(transport);

@@ -17,7 +17,6 @@ import type { ExecutionService } from '../../app/executions/service.ts';
 import type { ToolService } from '../../app/tools.ts';
 import { isPlainObject } from '../../core/actions/coerce.ts';
 import { STATUS_BY_CODE } from '../../core/errors.ts';
-import type { ExecutionRecord } from '../../core/executions.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import { exportTools } from '../../core/tools/export.ts';
 import { toProblem, type Problem } from '../plugins/errors.ts';
@@ -41,6 +40,8 @@ export interface McpCaller {
   /** Counts a tools/call against the caller's rate limits; rejects (RATE_LIMITED) past them. */
   admitCall: () => Promise<void>;
   log: FastifyBaseLogger;
+  /** Aborted when the client closes the connection before the answer: a tools/call under way stops. */
+  signal: AbortSignal;
 }
 
 const CONVERSATION_ID_MAX = 128;
@@ -99,12 +100,12 @@ export function createMcpServer(deps: McpServerDeps, caller: McpCaller): Server 
         inputs,
         context,
         conversationId,
-        dryRun: false,
         idempotencyKey: null,
         // the version the list offered: with an agent, the one its published version froze
         actionVersion: tool.actionVersion,
+        signal: caller.signal,
       });
-      return toolResult(record as ExecutionRecord);
+      return toolResult(record);
     } catch (error) {
       // refused before it ran (deactivated meanwhile, rate limited): a tool result the model can read
       const { problem, internal } = explain(error);

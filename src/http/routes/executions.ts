@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { AgentService } from '../../app/agents.ts';
-import type { ExecutionService } from '../../app/executions/service.ts';
+import type { ExecuteRequest, ExecutionService } from '../../app/executions/service.ts';
 import { AppError } from '../../core/errors.ts';
 import { EXECUTION_STATUSES } from '../../core/executions.ts';
+import { clientGone } from '../client-gone.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { IdParams, PageQuery, Timestamp, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
 import { DryRunView, ExecutionSummaryView, ExecutionView } from './action-schemas.ts';
@@ -79,7 +80,9 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
         description:
           'Answers 200 with the execution whatever the action’s outcome: `status` is `succeeded` (with `output`) or `failed` (with `error.category` and a ' +
           '`error.message` an agent can say). The recorded request and response are at GET /v1/executions/{id}. Send `Idempotency-Key` ' +
-          'to make a retry safe: the same key and body return the stored execution. An action that requires confirmation does not run: ' +
+          'to make a retry safe: the same key and body return the stored execution. A client that closes the connection before the ' +
+          'answer stops the execution: its upstream request or code run is aborted and it is recorded `cancelled`. ' +
+          'An action that requires confirmation does not run: ' +
           'the answer has `status` `awaiting_confirmation`, the `request` it would send (secrets masked) and `expires_at`; ' +
           'POST /v1/executions/{id}/confirm runs it, /decline drops it.',
         params: IdParams,
@@ -88,20 +91,23 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: Type.Union([ExecutionSummaryView, DryRunView]) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const principal = principalOf(request);
       const { agent_id: agentId } = request.body;
-      const result = await executions.execute(principal, request.params.id, {
+      const actionId = request.params.id;
+      const call: ExecuteRequest = {
         ...(agentId === undefined
           ? {}
-          : { actionVersion: await frozenVersion(principal.organizationId, agentId, request.params.id) }),
+          : { actionVersion: await frozenVersion(principal.organizationId, agentId, actionId) }),
         inputs: (request.body.inputs ?? {}) as Record<string, unknown>,
         context: (request.body.context ?? {}) as Record<string, unknown>,
-        dryRun: request.body.dry_run === true,
         conversationId: request.body.conversation_id,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
-      });
-      return 'dryRun' in result ? dryRunView(result) : executionSummaryView(result);
+      };
+      if (request.body.dry_run === true)
+        return dryRunView(await executions.dryRun(principal, actionId, call));
+      call.signal = clientGone(reply);
+      return executionSummaryView(await executions.execute(principal, actionId, call));
     },
   );
 

@@ -8,7 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import { redactorFor } from '../../../core/redaction.ts';
 import { EgressError, type HttpClient } from '../../../core/ports/http-client.ts';
 import type { SandboxFetch, SandboxFetchRequest } from '../../../core/ports/sandbox.ts';
-import type { ResolvedSecret } from '../../executions/secret-access.ts';
+import type { ResolvedSecret } from '../../../core/ports/secret-reveal.ts';
 import type { SecretRecord } from '../../../core/secrets.ts';
 import { redirectGuard, refusal, scopeRefusal, secretRefusedFor } from '../host-binding.ts';
 

@@ -18,8 +18,7 @@ import { redactorFor } from '../../../core/redaction.ts';
 import type { Clock } from '../../../core/ports/clock.ts';
 import type { HttpClient } from '../../../core/ports/http-client.ts';
 import type { Sandbox, SandboxErrorCode, SandboxLimits } from '../../../core/ports/sandbox.ts';
-import { unboundSecretWarning } from '../../secret-scope.ts';
-import { hostMatches } from '../host-binding.ts';
+import { hostMatches, unboundSecretWarning } from '../host-binding.ts';
 import type { ActionKind, RunContext, RunOutcome, SecretInScope } from '../kind.ts';
 import { createFetchBridge, type FetchLogEntry } from './fetch-bridge.ts';
 
@@ -57,6 +56,7 @@ const CATEGORY_OF: Readonly<Record<SandboxErrorCode, ErrorCategory>> = {
   OUTPUT_INVALID: 'sandbox_error',
   OUTPUT_TOO_LARGE: 'response_too_large',
   SANDBOX_CRASHED: 'sandbox_error',
+  SANDBOX_CANCELLED: 'cancelled',
 };
 
 /** A syntax error in the source, found at save time, with its line in the author's source. */
@@ -112,6 +112,7 @@ export function createCodeKind(deps: CodeKindDeps): ActionKind<CodeConfig> {
         deadline: deps.clock.now() + limits.timeoutMs,
         log: fetches,
       }),
+      signal: context.signal,
     });
     const extra = {
       logs: result.logs,

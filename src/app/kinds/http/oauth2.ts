@@ -1,7 +1,7 @@
 /** OAuth2 client credentials: the token request of RFC 6749 section 4.4, cached by TokenCache. */
 import type { AuthConfig } from '../../../core/actions/kinds/http.ts';
 import type { HttpClient } from '../../../core/ports/http-client.ts';
-import type { ResolvedSecret } from '../../executions/secret-access.ts';
+import type { ResolvedSecret } from '../../../core/ports/secret-reveal.ts';
 import { TokenError, fetchTokenJson, lifetimeOf, type IssuedToken } from './token-cache.ts';
 
 export type OAuth2Auth = Extract<AuthConfig, { type: 'oauth2_client_credentials' }>;

@@ -7,7 +7,7 @@
 import type { AuthConfig } from '../../../core/actions/kinds/http.ts';
 import { valueAtPath } from '../../../core/actions/spoken.ts';
 import type { HttpClient } from '../../../core/ports/http-client.ts';
-import type { ResolvedSecret } from '../../executions/secret-access.ts';
+import type { ResolvedSecret } from '../../../core/ports/secret-reveal.ts';
 import { TokenError, fetchTokenJson, lifetimeOf, type IssuedToken } from './token-cache.ts';
 
 export type TokenUrlAuth = Extract<AuthConfig, { type: 'token_url' }>;

@@ -15,22 +15,14 @@ import {
 import { ERROR_CATEGORIES, type ErrorCategory } from '../../../core/actions/outcomes.ts';
 import type { ExecutionError } from '../../../core/executions.ts';
 import type { Store } from '../../../core/ports/store.ts';
+import type { WorkflowStarter } from '../../../core/ports/workflow-starter.ts';
 import { constraintsPass } from '../../../core/workflows/json-logic.ts';
-import { FINISHED_RUN, type WorkflowRun, type WorkflowVersion } from '../../../core/workflows/model.ts';
+import { FINISHED_RUN, type WorkflowRun } from '../../../core/workflows/model.ts';
 import type { ActionKind, RunContext, RunOutcome } from '../kind.ts';
 
 export interface WorkflowKindDeps {
   store: Pick<Store, 'workflows' | 'workflowRuns'>;
-  /**
-   * Starts a run of this version (RunService.startVersion). A function, not the service: the kinds are
-   * built before the run service, which runs them in its action steps.
-   */
-  startRun(
-    version: WorkflowVersion,
-    input: Record<string, unknown>,
-    callerKeyId: string | null,
-    parentRunId: string | null,
-  ): Promise<WorkflowRun>;
+  runs: WorkflowStarter;
   /** The longest pause between two reads of the run while waiting for it (default 250 ms). */
   maxPollMs?: number;
 }
@@ -181,10 +173,10 @@ export function createWorkflowKind(deps: WorkflowKindDeps): ActionKind<WorkflowC
         },
         attempts: 0,
       };
-    const started = await deps.startRun(
+    const started = await deps.runs.startVersion(
       version,
       context.inputs,
-      context.callerKeyId || null,
+      context.callerKeyId ?? null,
       chain[0]?.id ?? null,
     );
     const read = readAiTrigger(version.triggerConfiguration);

@@ -1,6 +1,6 @@
 /** Webhook triggers: an optional `signing_secret_id` naming a usable signing secret of the organization. */
 import { AppError, isAppError } from '../../../core/errors.ts';
-import type { RevealSecret } from '../../executions/secret-access.ts';
+import type { RevealSecret } from '../../../core/ports/secret-reveal.ts';
 import { signingKeyOf, signingSecretIdOf } from '../webhook-signature.ts';
 import type { TriggerKind } from './kind.ts';
 

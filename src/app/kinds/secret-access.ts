@@ -1,14 +1,7 @@
 import { AppError } from '../../core/errors.ts';
+import type { ResolvedSecret, RevealSecret } from '../../core/ports/secret-reveal.ts';
 import type { SecretValue } from '../../core/redaction.ts';
 import type { SecretRecord } from '../../core/secrets.ts';
-
-export interface ResolvedSecret {
-  record: SecretRecord;
-  value: string;
-}
-
-/** Reveals a secret of one organization by id (the secret service's reveal). */
-export type RevealSecret = (organizationId: string, id: string) => Promise<ResolvedSecret>;
 
 /**
  * The secrets one execution may use: the ones its config names by id, and those its action and
