@@ -113,30 +113,30 @@ interface Wiring {
 export function buildServices(infrastructure: Infrastructure): Wiring {
   const { config, logger, clock, crypto, store, cipher, http, queue, rateLimiter } = infrastructure;
   const reveal = (organizationId: string, id: string) => secrets.reveal(organizationId, id);
-  const kinds = new KindRegistry([
-    createHttpKind({
+  const kinds = new KindRegistry({
+    http: createHttpKind({
       http,
       clock,
       timeoutMs: config.egressTimeoutMs,
       timeoutCapMs: config.egressTimeoutCapMs,
       recordBodyBytes: config.executionRecordBytes,
     }),
-    createCodeKind({
+    code: createCodeKind({
       sandbox: infrastructure.sandbox,
       http,
       clock,
       settings: sandboxSettings(config),
       fetchTimeoutMs: config.egressTimeoutMs,
     }),
-    createTransferKind({ clock }),
-    createHoldKind({ clock }),
+    transfer: createTransferKind({ clock }),
+    hold: createHoldKind({ clock }),
     // bound lazily: the run service is built after the kinds, and runs them in its action steps
-    createWorkflowKind({
+    workflow: createWorkflowKind({
       store,
       startRun: (version, input, callerKeyId, parentRunId) =>
         workflowRuns.startVersion(version, input, callerKeyId, parentRunId),
     }),
-  ]);
+  });
   const secrets = createSecretService({ store, crypto, clock, cipher });
   const actions = createActionService({
     store,

@@ -56,7 +56,7 @@ export function actionInputFrom(
 }
 
 export function langdockAction(action: Action): LangdockAction {
-  const source = (action.config as Partial<CodeConfig> | null)?.source ?? '';
+  const source = action.kind === 'code' ? action.config.source : '';
   return {
     id: action.id,
     name: action.name,

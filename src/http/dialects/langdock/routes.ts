@@ -6,7 +6,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ActionService } from '../../../app/actions.ts';
 import type { IntegrationService } from '../../../app/integrations.ts';
-import type { CodeConfig } from '../../../core/actions/kinds/code.ts';
 import { AppError, notFound } from '../../../core/errors.ts';
 import type { Principal } from '../../../core/tenancy.ts';
 import { principalOf } from '../../plugins/auth.ts';
@@ -97,7 +96,7 @@ export const langdockRoutes: FastifyPluginAsyncTypebox<LangdockRouteOptions> = a
     async (request) => {
       const principal = principalOf(request);
       const { action: current, integrationId } = await actionIn(principal, request.params);
-      const code = current.kind === 'code' ? (current.config as CodeConfig) : undefined;
+      const code = current.kind === 'code' ? current.config : undefined;
       const input = actionInputFrom(request.body, integrationId, code);
       const action = await actions.update(principal, current.id, input, { uniqueNameInIntegration: true });
       return { action: langdockAction(action) };

@@ -17,7 +17,6 @@
  * (`api_endpoint` and `request_type` from an http action's request template).
  */
 import type { ActionInput, ActionPatch } from '../../../app/actions.ts';
-import type { HttpConfig } from '../../../core/actions/kinds/http.ts';
 import type { Action } from '../../../core/actions/model.ts';
 import { AppError } from '../../../core/errors.ts';
 import { TOOL_NAME_PATTERN } from '../../../core/tools/names.ts';
@@ -92,7 +91,7 @@ export function updatePatch(
   };
   const rebuild =
     body.api_endpoint !== undefined || body.request_type !== undefined || body.payload !== undefined;
-  const currentHttp = current.kind === 'http' ? (current.config as HttpConfig) : undefined;
+  const currentHttp = current.kind === 'http' ? current.config : undefined;
   const apiEndpoint = body.api_endpoint ?? stored?.api_endpoint;
   const requestType = body.request_type ?? currentHttp?.method;
   const payload = body.payload ?? stored?.payload;
@@ -157,7 +156,7 @@ function pick(value: Record<string, unknown>, keys: readonly string[]): Record<s
 }
 
 export function actionView(action: Action, annotation: Annotation | undefined): ActionView {
-  const http = action.kind === 'http' ? (action.config as HttpConfig) : undefined;
+  const http = action.kind === 'http' ? action.config : undefined;
   return {
     id: action.id,
     name: action.name,

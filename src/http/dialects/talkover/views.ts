@@ -4,9 +4,7 @@
  * messages, `execution_mode`, `transfer_to` and `hold_duration`, so what one request sent can be read
  * back. `config` holds the type's own setting (transfer_to or hold_duration); `action_trigger` is null.
  */
-import type { AuthConfig, HttpConfig } from '../../../core/actions/kinds/http.ts';
-import type { HoldConfig } from '../../../core/actions/kinds/hold.ts';
-import type { TransferConfig } from '../../../core/actions/kinds/transfer.ts';
+import type { AuthConfig } from '../../../core/actions/kinds/http.ts';
 import type { Action } from '../../../core/actions/model.ts';
 import type { Variable } from '../../../core/actions/variables.ts';
 import type { Agent } from '../../../core/agents.ts';
@@ -69,9 +67,9 @@ export interface TalkoverActionView {
 }
 
 export function talkoverAction(action: Action): TalkoverActionView {
-  const http = action.kind === 'http' ? (action.config as HttpConfig) : undefined;
-  const transferTo = action.kind === 'transfer' ? (action.config as TransferConfig).destination : null;
-  const seconds = action.kind === 'hold' ? (action.config as HoldConfig).seconds : null;
+  const http = action.kind === 'http' ? action.config : undefined;
+  const transferTo = action.kind === 'transfer' ? action.config.destination : null;
+  const seconds = action.kind === 'hold' ? action.config.seconds : null;
   const holdDuration = typeof seconds === 'number' ? seconds : null;
   const headers = Object.entries(http?.headers ?? {}).map(([key, value]) => ({ key, value }));
   const config =
