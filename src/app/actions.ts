@@ -111,6 +111,30 @@ export interface ActionDeps {
   onActionsChanged?: ActionsChangedHook | undefined;
 }
 
+/**
+ * The input that saves `action`'s definition again as it is: where a change that replaces fields (a
+ * vendor's update) starts from.
+ */
+export function inputOf(action: ActionDefinition): ActionInput {
+  return {
+    name: action.name,
+    description: action.description,
+    kind: action.kind,
+    status: action.status,
+    channels: action.channels,
+    tags: action.tags,
+    variables: action.variables,
+    contextVariables: action.contextVariables,
+    integrationId: action.integrationId,
+    secrets: action.secrets,
+    toolName: action.toolName,
+    requiresConfirmation: action.requiresConfirmation,
+    executionMode: action.executionMode,
+    messages: action.messages,
+    config: action.config,
+  };
+}
+
 /** A definition as given, before its kind's document is checked and normalized. */
 type DraftDefinition = ActionFields & { kind: string; config: unknown };
 

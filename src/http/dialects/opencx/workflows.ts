@@ -13,9 +13,9 @@ import { MAX_PAGE_SIZE } from '../../../core/pagination.ts';
 import type { WorkflowVersion } from '../../../core/workflows/model.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
-import { installOpenCxErrors } from './errors.ts';
+import { installDialectErrors } from '../dialect.ts';
 import { ERRORS_NOTE as NOTE, LIST_LIMIT, OPENCX_ERRORS as errors, OPENCX_TAGS as tags } from './schemas.ts';
-import { isNumbered, workflowInput, workflowVersionView, type NumberedVersion } from './workflow-mapping.ts';
+import { isNumbered, opencxWorkflows as dialect, type NumberedVersion } from './workflow-mapping.ts';
 import {
   CreateWorkflowBody,
   UpdateWorkflowBody,
@@ -34,7 +34,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
   options,
 ) => {
   const { workflows } = options;
-  installOpenCxErrors(app, options);
+  installDialectErrors(app, dialect, options);
 
   /**
    * The version with its serial. The service answers a version it saved as it built it, before the store
@@ -48,7 +48,10 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
   }
 
   const view = async (request: FastifyRequest, version: WorkflowVersion) =>
-    workflowVersionView(await numbered(principalOf(request).organizationId, version), originOf(request));
+    dialect.encode({
+      version: await numbered(principalOf(request).organizationId, version),
+      origin: originOf(request),
+    });
 
   app.post(
     '',
@@ -66,7 +69,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
     async (request, reply) => {
       const { name, trigger_type, workflow_blocks } = request.body;
       const version = await workflows.create(principalOf(request), {
-        ...workflowInput(request.body),
+        ...dialect.decode({ body: request.body }),
         name,
         triggerType: trigger_type,
         blocks: workflow_blocks,
@@ -132,7 +135,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
       },
     },
     async (request) => {
-      const patch = workflowInput(request.body);
+      const patch = dialect.decode({ body: request.body });
       return view(request, await workflows.update(principalOf(request), request.params.workflow_id, patch));
     },
   );

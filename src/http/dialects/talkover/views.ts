@@ -8,8 +8,11 @@ import type { AuthConfig } from '../../../core/actions/kinds/http.ts';
 import type { Action } from '../../../core/actions/model.ts';
 import type { Variable } from '../../../core/actions/variables.ts';
 import type { Agent } from '../../../core/agents.ts';
-import { NODE_TAG, typeOf } from './mapping.ts';
-import type { AuthorizationScheme } from './request.ts';
+import type { ActionInput } from '../../../app/actions.ts';
+import type { Dialect } from '../dialect.ts';
+import { talkoverErrorAnswer } from './errors.ts';
+import { NODE_TAG, actionInputFrom, typeOf, type MappingContext } from './mapping.ts';
+import type { AuthorizationScheme, TalkoverActionRequest } from './request.ts';
 
 /** The scheme an auth reads back as. */
 function schemeOf(auth: AuthConfig | null): AuthorizationScheme {
@@ -126,3 +129,15 @@ export const agentView = (agent: Agent, actions: Action[]) => ({
   created_at: agent.createdAt,
   updated_at: agent.updatedAt,
 });
+
+/** A create or update of an agent's action (its body checked by request.ts), with what the route read. */
+export interface ActionRequest extends MappingContext {
+  body: TalkoverActionRequest;
+}
+
+/** Talkover's agent actions: its action body in, its action view out, its error body for errors. */
+export const talkoverActions = {
+  decode: ({ body, ...context }: ActionRequest): ActionInput => actionInputFrom(body, context),
+  encode: talkoverAction,
+  errorAnswer: talkoverErrorAnswer,
+} satisfies Dialect<ActionRequest, ActionInput, Action, TalkoverActionView>;
