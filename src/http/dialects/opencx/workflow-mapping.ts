@@ -1,6 +1,7 @@
 /**
- * An OpenCX workflow ⇄ a native workflow version. The shapes are nearly the native ones (the native
- * model took OpenCX's blocks), so this is the native view (routes/workflows.ts) with three differences:
+ * An OpenCX workflow ⇄ a native workflow version. The native API answers OpenCX's block shape too
+ * (blocks.ts, the codec both use), so this is the native view (routes/workflows.ts) with three
+ * differences:
  *
  * | OpenCX | native |
  * |---|---|

@@ -14,6 +14,7 @@ import type { WorkflowVersion } from '../../../core/workflows/model.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
 import { installDialectErrors } from '../dialect.ts';
+import { inWireTerms } from './blocks.ts';
 import { ERRORS_NOTE as NOTE, LIST_LIMIT, OPENCX_ERRORS as errors, OPENCX_TAGS as tags } from './schemas.ts';
 import { isNumbered, opencxWorkflows as dialect, type NumberedVersion } from './workflow-mapping.ts';
 import {
@@ -67,13 +68,15 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
       },
     },
     async (request, reply) => {
-      const { name, trigger_type, workflow_blocks } = request.body;
-      const version = await workflows.create(principalOf(request), {
-        ...dialect.decode({ body: request.body }),
-        name,
-        triggerType: trigger_type,
-        blocks: workflow_blocks,
-      });
+      const input = dialect.decode({ body: request.body });
+      const version = await inWireTerms(
+        workflows.create(principalOf(request), {
+          ...input,
+          name: request.body.name,
+          triggerType: request.body.trigger_type,
+          blocks: input.blocks ?? [],
+        }),
+      );
       return reply.code(201).send(await view(request, version));
     },
   );
@@ -136,7 +139,10 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
     },
     async (request) => {
       const patch = dialect.decode({ body: request.body });
-      return view(request, await workflows.update(principalOf(request), request.params.workflow_id, patch));
+      const version = await inWireTerms(
+        workflows.update(principalOf(request), request.params.workflow_id, patch),
+      );
+      return view(request, version);
     },
   );
 
