@@ -124,25 +124,25 @@ export function buildServices(infrastructure: Infrastructure): Wiring {
     faults: infrastructure.faults,
     runsPerOrganization: config.workflowRunsPerOrganization,
   });
-  const kinds = new KindRegistry([
-    createHttpKind({
+  const kinds = new KindRegistry({
+    http: createHttpKind({
       http,
       clock,
       timeoutMs: config.egressTimeoutMs,
       timeoutCapMs: config.egressTimeoutCapMs,
       recordBodyBytes: config.executionRecordBytes,
     }),
-    createCodeKind({
+    code: createCodeKind({
       sandbox: infrastructure.sandbox,
       http,
       clock,
       settings: sandboxSettings(config),
       fetchTimeoutMs: config.egressTimeoutMs,
     }),
-    createTransferKind({ clock }),
-    createHoldKind({ clock }),
-    createWorkflowKind({ store, runs: runStarter }),
-  ]);
+    transfer: createTransferKind({ clock }),
+    hold: createHoldKind({ clock }),
+    workflow: createWorkflowKind({ store, runs: runStarter }),
+  });
   const secrets = createSecretService({ store, crypto, clock, cipher });
   const actions = createActionService({
     store,

@@ -5,6 +5,7 @@
 import type {
   Action,
   ActionDefinition,
+  ActionFields,
   ActionStatus,
   ActionVersion,
   Channel,
@@ -110,6 +111,33 @@ export interface ActionDeps {
   onActionsChanged?: ActionsChangedHook | undefined;
 }
 
+/**
+ * The input that saves `action`'s definition again as it is: where a change that replaces fields (a
+ * vendor's update) starts from.
+ */
+export function inputOf(action: ActionDefinition): ActionInput {
+  return {
+    name: action.name,
+    description: action.description,
+    kind: action.kind,
+    status: action.status,
+    channels: action.channels,
+    tags: action.tags,
+    variables: action.variables,
+    contextVariables: action.contextVariables,
+    integrationId: action.integrationId,
+    secrets: action.secrets,
+    toolName: action.toolName,
+    requiresConfirmation: action.requiresConfirmation,
+    executionMode: action.executionMode,
+    messages: action.messages,
+    config: action.config,
+  };
+}
+
+/** A definition as given, before its kind's document is checked and normalized. */
+type DraftDefinition = ActionFields & { kind: string; config: unknown };
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** How many times a create retries with a fresh tool name when another create took the one it derived. */
 const TOOL_NAME_ATTEMPTS = 3;
@@ -133,12 +161,13 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
   /** Checks everything a definition refers to; returns the normalized definition. */
   async function validate(
     organizationId: string,
-    definition: ActionDefinition,
+    definition: DraftDefinition,
     db: ActionStore = store,
   ): Promise<ActionDefinition> {
     const kind = kinds.get(definition.kind);
     const issues: DefinitionIssue[] = [];
-    const config = kind.normalize(definition.config);
+    const normalized = kinds.normalize(definition.kind, definition.config);
+    const { config } = normalized;
     issues.push(...checkVariables(definition.variables));
 
     const variableNames = new Set(definition.variables.map((v) => v.name));
@@ -215,10 +244,10 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
       });
     }
     if (issues.length > 0) throw invalid(issues);
-    return { ...definition, config };
+    return { ...definition, ...normalized };
   }
 
-  function definitionFrom(input: ActionInput, toolName: string): ActionDefinition {
+  function definitionFrom(input: ActionInput, toolName: string): DraftDefinition {
     return {
       name: input.name,
       description: input.description,
@@ -372,7 +401,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
           { path: '/kind' },
         );
       }
-      const merged: ActionDefinition = {
+      const merged: DraftDefinition = {
         ...current,
         ...Object.fromEntries(
           Object.entries(patch).filter(
@@ -488,7 +517,7 @@ export function createActionService({ store, crypto, clock, kinds, http, onActio
     inputSchema(action: Action | ActionDefinition): JsonSchemaObject {
       const kind = kinds.get(action.kind);
       return kind.inputSchema && 'id' in action
-        ? kind.inputSchema(action)
+        ? kind.inputSchema(action.config, action.variables)
         : compileInputSchema(action.variables);
     },
   };

@@ -1,9 +1,11 @@
-/** Workflow definitions: save-time checks of references and conditions, and the condition operator table. */
+/**
+ * Workflow definitions: save-time checks of references and conditions (on blocks in their wire shape,
+ * decoded by the codec the routes use), and the condition operator table.
+ */
 import { describe, expect, it } from 'vitest';
 import { evaluateCondition } from '../../src/core/workflows/conditions.ts';
 import { nextStep } from '../../src/core/workflows/plan.ts';
-import { checkBlocks } from '../../src/core/workflows/validate.ts';
-import type { Block } from '../../src/core/workflows/model.ts';
+import { checkWireBlocks as checkBlocks, parseBlocks } from '../../src/http/dialects/opencx/blocks.ts';
 
 const set = (id: string, values: Record<string, unknown> = { a: 1 }) => ({
   $kind: 'Action',
@@ -159,11 +161,7 @@ describe('condition operators', () => {
 });
 
 describe('next step', () => {
-  const blocks = [
-    set('a'),
-    ifElse('c', '{{a.output.v}}', [set('t')], [set('e')]),
-    set('z'),
-  ] as unknown as Block[];
+  const blocks = parseBlocks([set('a'), ifElse('c', '{{a.output.v}}', [set('t')], [set('e')]), set('z')]);
   const scope = (v: unknown) => ({
     trigger: {},
     outputs: new Map<string, unknown>([['a', { v }]]),
@@ -183,7 +181,7 @@ describe('next step', () => {
   });
 
   it('walks the error branch of a failed step, then goes on after it', () => {
-    const tree = [{ ...set('a'), on_error: [set('h1'), set('h2')] }, set('z')] as unknown as Block[];
+    const tree = parseBlocks([{ ...set('a'), on_error: [set('h1'), set('h2')] }, set('z')]);
     const failed = { trigger: {}, outputs: new Map(), errors: new Map([['a', { message: 'x' }]]) };
     expect(nextStep(tree, failed, new Set(['a'])).step?.id).toBe('h1');
     expect(nextStep(tree, failed, new Set(['a', 'h1'])).step?.id).toBe('h2');

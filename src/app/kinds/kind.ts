@@ -89,7 +89,7 @@ export interface ActionKind<Config = unknown> {
   /** Absolute URLs the egress guard judges at save time, each with its path in the action (`/http/url`). */
   urls(config: Config, integration: Integration | null): SavedUrl[];
   /** The input schema agents see; by default compiled from the variables. */
-  inputSchema?(action: Action): JsonSchemaObject;
+  inputSchema?(config: Config, variables: readonly Variable[]): JsonSchemaObject;
   /**
    * The paths its output is known to have, which a speak_on_receive message may use; null or absent when
    * any path may exist (a whole JSON response).

@@ -12,6 +12,7 @@ import type { Principal } from '../../core/tenancy.ts';
 import type { DefinitionIssue } from '../../core/actions/model.ts';
 import {
   stepsIn,
+  type Block,
   type StepType,
   type TriggerType,
   type WorkflowDefinition,
@@ -19,7 +20,7 @@ import {
 } from '../../core/workflows/model.ts';
 import { upcoming } from '../../core/workflows/schedule.ts';
 import { JsonLogicError, checkJsonLogic } from '../../core/workflows/json-logic.ts';
-import { parseBlocks } from '../../core/workflows/validate.ts';
+import { assertBlocks } from '../../core/workflows/validate.ts';
 import { syntaxProblem } from '../kinds/code/index.ts';
 import { egressIssues } from '../egress-check.ts';
 import { checkHttpStep, httpStepUrls } from './http-step.ts';
@@ -31,7 +32,7 @@ export interface WorkflowInput {
   triggerType: TriggerType;
   triggerConfiguration?: unknown;
   triggerConstraints?: unknown;
-  blocks: unknown;
+  blocks: Block[];
   editorState?: unknown;
 }
 
@@ -83,14 +84,15 @@ export function createWorkflowService({ store, crypto, clock, triggerKinds, http
       : (input.triggerConfiguration ?? null);
   }
 
-  /** Checks a definition beyond the block tree: what the steps name must exist. */
+  /** Checks a definition: its trigger, its blocks, and that what the steps name exists. */
   async function definitionOf(
     organizationId: string,
     input: WorkflowInput,
     webhookToken: string | null = null,
   ): Promise<WorkflowDefinition> {
     const triggerConfiguration = await checkTrigger(organizationId, input);
-    const blocks = parseBlocks(input.blocks);
+    const { blocks } = input;
+    assertBlocks(blocks);
     for (const { step, path } of stepsIn(blocks)) {
       const issue = await STEP_CHECKS[step.type]?.(organizationId, step.input);
       if (issue) {

@@ -13,6 +13,7 @@ import {
   type HttpConfig,
   type HttpConfigInput,
 } from '../../core/actions/kinds/http.ts';
+import { kindConfig, type ActionConfigs } from '../../core/actions/kinds/index.ts';
 import type { Action, DefinitionIssue, SavedUrl } from '../../core/actions/model.ts';
 import type { Variable } from '../../core/actions/variables.ts';
 import { parseTemplate } from '../../core/templates/index.ts';
@@ -102,14 +103,14 @@ export function httpStepUrls(input: Record<string, unknown>): SavedUrl[] {
 }
 
 /** An action that exists only for one run of a step (an http or code step runs through its kind). */
-export function transientAction(
+export function transientAction<K extends 'http' | 'code'>(
   organizationId: string,
   stepName: string,
-  kind: 'http' | 'code',
-  config: unknown,
+  kind: K,
+  config: ActionConfigs[K],
   variables: Variable[],
   now: string,
-): Action {
+): Action<K> {
   return {
     id: `workflow-step:${stepName}`,
     organizationId,
@@ -119,7 +120,6 @@ export function transientAction(
     name: stepName,
     description: `workflow ${kind} step`,
     toolName: `workflow_${kind}_step`,
-    kind,
     status: 'active',
     channels: [],
     tags: [],
@@ -130,7 +130,7 @@ export function transientAction(
     requiresConfirmation: false,
     executionMode: 'sync',
     messages: { speakOnSend: null, speakOnReceive: null },
-    config,
+    ...kindConfig(kind, config),
   };
 }
 

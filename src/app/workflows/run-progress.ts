@@ -95,7 +95,7 @@ export function createRunProgress(deps: ProgressDeps) {
         type: 'if-else',
         name: d.block.name ?? null,
         status: 'succeeded',
-        input: { operatorName: d.block.inputs.condition.operatorName, left: d.left, right: d.right },
+        input: { operatorName: d.block.condition.operator, left: d.left, right: d.right },
         output: { result: d.result, branch: d.result ? 'then' : 'else' },
         attempts: 1,
         startedAt: at,

@@ -61,15 +61,15 @@ export function createStepJob(deps: StepJobDeps) {
       scope: scopeOf(run, steps),
       idempotencyKey: stepKey(run.id, step.id),
     };
-    if (step.timeout_seconds === undefined) return runStep(executors, { ...context, signal });
-    const timeoutMs = step.timeout_seconds * 1000;
+    if (step.timeoutSeconds === undefined) return runStep(executors, { ...context, signal });
+    const timeoutMs = step.timeoutSeconds * 1000;
     const deadline = AbortSignal.timeout(timeoutMs);
     const timedOut = new Promise<StepResult>((resolve) =>
       deadline.addEventListener('abort', () =>
         resolve({
           status: 'failed',
           input: step.input,
-          error: { category: 'timeout', message: `The step took longer than ${step.timeout_seconds} s` },
+          error: { category: 'timeout', message: `The step took longer than ${step.timeoutSeconds} s` },
         }),
       ),
     );
@@ -91,7 +91,7 @@ export function createStepJob(deps: StepJobDeps) {
     owner: StepOwner,
     signal: AbortSignal,
   ): Promise<StepResult | undefined> {
-    const maxAttempts = step.retry?.max_attempts ?? 1;
+    const maxAttempts = step.retry?.maxAttempts ?? 1;
     const { organizationId, id: runId } = run;
     for (let n = done + 1; ; n++) {
       const began = await store.workflowRuns.claimStep(organizationId, runId, step.id, owner, {
@@ -112,7 +112,7 @@ export function createStepJob(deps: StepJobDeps) {
         !(await store.workflowRuns.updateStep(organizationId, runId, step.id, { error }, ['running'], owner))
       )
         return undefined;
-      const backoffMs = Math.min((step.retry?.backoff_seconds ?? 1) * 1000 * 2 ** (n - done - 1), 60_000);
+      const backoffMs = Math.min((step.retry?.backoffSeconds ?? 1) * 1000 * 2 ** (n - done - 1), 60_000);
       await setTimeout(backoffMs, undefined, { signal });
     }
   }
@@ -197,7 +197,7 @@ export function createStepJob(deps: StepJobDeps) {
       }
       const finished = await finish(run, step, record, owner, context.signal);
       if (!finished) return; // cancelled, or taken over, meanwhile
-      if (finished.status === 'failed' && !step.on_error) {
+      if (finished.status === 'failed' && !step.onError) {
         const error = finished.error ?? { category: 'internal', message: 'The step failed' };
         await progress.failRun(run, stepId, error);
         return;

@@ -2,6 +2,7 @@
  * The action envelope every kind shares, and the records around it. An action's definition is versioned
  * as a whole: every change stores a new version, and an execution records the one it ran.
  */
+import type { ActionKindName, KindConfig } from './kinds/index.ts';
 import type { Variable } from './variables.ts';
 
 export const CHANNELS = [
@@ -33,14 +34,13 @@ export interface SpokenMessages {
   speakOnReceive: string | null;
 }
 
-/** Everything a version holds. `config` is the kind's own document (see the kind's module). */
-export interface ActionDefinition {
+/** The fields of a version every kind shares. */
+export interface ActionFields {
   name: string;
   /** What a model reads to decide when to call it. */
   description: string;
   /** The name agents call it by: unique in the organization, valid for every tool format. */
   toolName: string;
-  kind: string;
   status: ActionStatus;
   channels: Channel[];
   tags: string[];
@@ -58,16 +58,24 @@ export interface ActionDefinition {
   requiresConfirmation: boolean;
   executionMode: ExecutionMode;
   messages: SpokenMessages;
-  config: unknown;
 }
 
-export interface Action extends ActionDefinition {
+/**
+ * Everything a version holds: the shared fields, and the kind with its own document (`config`, see the
+ * kind's module in kinds/), typed together so that checking `kind` narrows `config`.
+ */
+export type ActionDefinition<K extends ActionKindName = ActionKindName> = ActionFields & KindConfig<K>;
+
+export interface ActionIdentity {
   id: string;
   organizationId: string;
   version: number;
   createdAt: string;
   updatedAt: string;
 }
+
+/** An action of any kind, or of the kinds K. */
+export type Action<K extends ActionKindName = ActionKindName> = ActionDefinition<K> & ActionIdentity;
 
 export interface ActionVersion {
   actionId: string;

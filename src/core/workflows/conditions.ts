@@ -69,12 +69,8 @@ export const CONDITION_OPERATORS: Readonly<Record<string, { unary: boolean; test
 export const OPERATOR_NAMES = Object.keys(CONDITION_OPERATORS);
 
 /** Evaluates a condition whose operands are already rendered. The operator was checked at save time. */
-export function evaluateCondition(
-  operatorName: Condition['operatorName'],
-  left: unknown,
-  right: unknown,
-): boolean {
-  const operator = CONDITION_OPERATORS[operatorName];
-  if (!operator) throw new Error(`Unknown condition operator "${operatorName}"`);
+export function evaluateCondition(name: Condition['operator'], left: unknown, right: unknown): boolean {
+  const operator = CONDITION_OPERATORS[name];
+  if (!operator) throw new Error(`Unknown condition operator "${name}"`);
   return operator.test(left, right);
 }

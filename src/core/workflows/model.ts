@@ -1,10 +1,11 @@
 /**
- * Workflows (DESIGN.md "Concepts", issue 7): a versioned tree of steps and if-else blocks behind a
- * trigger, in OpenCX's block shapes (seed 003). A run is pinned to one version and advances step by step.
+ * Workflows: a versioned tree of steps and if-else blocks behind a trigger. A run is pinned to one
+ * version and advances step by step. This is the model the use cases and the store work with; the shape
+ * API users send and read is a codec of the HTTP layer.
  */
 
 /**
- * Seed 003's trigger types. manual-trigger, webhook, cron-trigger, ai-trigger and the event types
+ * The trigger types. manual-trigger, webhook, cron-trigger, ai-trigger and the event types
  * (EVENT_TRIGGER_TYPES) start runs; form-trigger and manual-ticket-trigger are stored as given.
  */
 export const TRIGGER_TYPES = [
@@ -53,42 +54,51 @@ export const STEP_TYPES = ['action', 'http', 'code', 'set', 'delay'] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
 export interface Condition {
-  operatorName: string;
+  /** A row of CONDITION_OPERATORS (conditions.ts). */
+  operator: string;
   left: unknown;
   right?: unknown;
 }
 
 export interface RetryPolicy {
   /** Attempts in all, the first included (1 to 10). */
-  max_attempts: number;
+  maxAttempts: number;
   /** Wait before the second attempt; it doubles per attempt, capped at 60 s. */
-  backoff_seconds?: number | undefined;
+  backoffSeconds?: number | undefined;
 }
 
-export interface StepBlock {
-  $kind: 'Action';
+interface BlockFields {
+  /** Unique in the workflow; `{{id.output...}}` reads what the step returned. */
   id: string;
-  type: StepType;
   name?: string | undefined;
+  /**
+   * What the client sent with the block that the model has no use for (an editor's own fields), kept as
+   * given and answered back.
+   */
+  extra?: Record<string, unknown> | undefined;
+}
+
+export interface StepBlock extends BlockFields {
+  kind: 'step';
+  type: StepType;
+  /** The step type's parameters (an action's id and inputs, a request, code, values, seconds). */
   input: Record<string, unknown>;
   /** Each attempt's deadline; past it the attempt fails with category `timeout`. */
-  timeout_seconds?: number | undefined;
+  timeoutSeconds?: number | undefined;
   /** Attempts again after a failure of category timeout, upstream_error or rate_limited. */
   retry?: RetryPolicy | undefined;
   /**
    * Present: a failure of the step (after its retries) runs these blocks instead of failing the run, and
    * the run then goes on after the step. `{{step_id.error.message}}` reads the failure.
    */
-  on_error?: Block[] | undefined;
+  onError?: Block[] | undefined;
 }
 
-export interface IfElseBlock {
-  $kind: 'Block';
-  type: 'if-else';
-  id: string;
-  name?: string | undefined;
-  inputs: { condition: Condition };
-  branches: { then: Block[]; else: Block[] };
+export interface IfElseBlock extends BlockFields {
+  kind: 'if-else';
+  condition: Condition;
+  then: Block[];
+  else: Block[];
 }
 
 export type Block = StepBlock | IfElseBlock;
@@ -112,19 +122,22 @@ export const RETRYABLE_CATEGORIES: ReadonlySet<string> = new Set([
   'rate_limited',
 ]);
 
-/** Every step of the tree with its JSON Pointer, in document order (branches and error blocks included). */
+/**
+ * Every step of the tree with its JSON Pointer into the definition (`/blocks/0/then/1`), in document
+ * order (branches and error blocks included).
+ */
 export function* stepsIn(
   blocks: readonly Block[],
-  path = '/workflow_blocks',
+  path = '/blocks',
 ): Generator<{ step: StepBlock; path: string }> {
   for (const [i, block] of blocks.entries()) {
     const at = `${path}/${i}`;
-    if (block.$kind === 'Action') {
+    if (block.kind === 'step') {
       yield { step: block, path: at };
-      if (block.on_error) yield* stepsIn(block.on_error, `${at}/on_error`);
+      if (block.onError) yield* stepsIn(block.onError, `${at}/onError`);
     } else {
-      yield* stepsIn(block.branches.then, `${at}/branches/then`);
-      yield* stepsIn(block.branches.else, `${at}/branches/else`);
+      yield* stepsIn(block.then, `${at}/then`);
+      yield* stepsIn(block.else, `${at}/else`);
     }
   }
 }
@@ -136,7 +149,7 @@ export interface WorkflowDefinition {
   triggerConfiguration: unknown;
   triggerConstraints: unknown;
   blocks: Block[];
-  /** OpenCX's React Flow editor state, kept as given. */
+  /** A visual editor's own state for the workflow (its canvas), opaque here and kept as given. */
   editorState: unknown;
   /** For webhook triggers: the opaque token of `/v1/hooks/<token>`, the same in every version. */
   webhookToken: string | null;

@@ -25,29 +25,29 @@ export interface NextStep {
 
 export function decide(block: IfElseBlock, scope: RunScope): Decision {
   const lookup = runLookup(scope, false);
-  const { operatorName, left, right } = block.inputs.condition;
+  const { operator, left, right } = block.condition;
   const l = renderJson(left ?? null, lookup, `${block.id}.left`);
   const r = renderJson(right ?? null, lookup, `${block.id}.right`);
-  return { block, left: l, right: r, result: evaluateCondition(operatorName, l, r) };
+  return { block, left: l, right: r, result: evaluateCondition(operator, l, r) };
 }
 
 /**
- * `finished`: steps that succeeded, or failed with on_error blocks (in `scope.errors`), whose blocks are
+ * `finished`: steps that succeeded, or failed with error blocks (in `scope.errors`), whose blocks are
  * then walked in their place.
  */
 export function nextStep(blocks: readonly Block[], scope: RunScope, finished: ReadonlySet<string>): NextStep {
   const decisions: Decision[] = [];
   const visit = (list: readonly Block[]): StepBlock | undefined => {
     for (const block of list) {
-      if (block.$kind === 'Action') {
+      if (block.kind === 'step') {
         if (!finished.has(block.id)) return block;
-        const handler = scope.errors.has(block.id) ? visit(block.on_error ?? []) : undefined;
+        const handler = scope.errors.has(block.id) ? visit(block.onError ?? []) : undefined;
         if (handler) return handler;
         continue;
       }
       const decision = decide(block, scope);
       if (!finished.has(block.id)) decisions.push(decision);
-      const found = visit(decision.result ? block.branches.then : block.branches.else);
+      const found = visit(decision.result ? block.then : block.else);
       if (found) return found;
     }
     return undefined;

@@ -1,13 +1,15 @@
 /**
- * Save-time checks of a workflow's blocks: shapes per step type, unique step ids, known condition
- * operators, limits, and that every `{{step_id.output...}}` names a step that can have run before it
- * (an earlier step, or one in an earlier branch; never a later one, a sibling branch or itself).
+ * Save-time checks of a workflow's blocks, on the model: step ids (referable, unique), what each step
+ * type's input must hold, the limits, and that every `{{step_id.output...}}` names a step that can have
+ * run before it (an earlier step, or one in an earlier branch; never a later one, a sibling branch or
+ * itself). Issue paths are JSON Pointers into the definition (`/blocks/0/then/1/input`); the shape a
+ * block arrives in is checked where it is decoded.
  */
 import { AppError } from '../errors.ts';
 import { parseTemplate, referencesInTree } from '../templates/index.ts';
 import { CONDITION_OPERATORS, OPERATOR_NAMES } from './conditions.ts';
 import { CODE_SOURCE_MAX_LENGTH } from '../actions/kinds/code.ts';
-import { STEP_TYPES, WORKFLOW_LIMITS, type Block, type StepType } from './model.ts';
+import { WORKFLOW_LIMITS, type Block, type StepType } from './model.ts';
 
 export interface WorkflowIssue {
   path: string;
@@ -15,6 +17,11 @@ export interface WorkflowIssue {
 }
 
 const STEP_ID = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** What a step id must be: a template can name it (`{{id.output}}`), and it is not the trigger's. */
+export const STEP_ID_RULE =
+  'id must be letters, digits and underscores (1 to 64, not starting with a digit), not "trigger"';
+export const isStepId = (id: unknown): id is string =>
+  typeof id === 'string' && STEP_ID.test(id) && id !== 'trigger';
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
@@ -48,36 +55,6 @@ const INPUT_CHECKS: Readonly<Record<StepType, (input: Record<string, unknown>) =
       : undefined,
 };
 
-const between = (value: unknown, min: number, max: number): boolean =>
-  typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
-
-/** timeout_seconds and retry of a step: what is wrong with them, if anything. */
-function policyProblem(block: Record<string, unknown>): { path: string; message: string } | undefined {
-  const { timeoutSeconds, maxAttempts, backoffSeconds } = WORKFLOW_LIMITS;
-  if (block.timeout_seconds !== undefined && !between(block.timeout_seconds, 1, timeoutSeconds))
-    return {
-      path: '/timeout_seconds',
-      message: `timeout_seconds must be a number from 1 to ${timeoutSeconds}`,
-    };
-  if (block.retry === undefined) return undefined;
-  if (!isObject(block.retry))
-    return { path: '/retry', message: 'retry must be an object {max_attempts, backoff_seconds}' };
-  const { max_attempts, backoff_seconds, ...rest } = block.retry;
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) return { path: `/retry/${unknown}`, message: `retry has no field "${unknown}"` };
-  if (!Number.isInteger(max_attempts) || !between(max_attempts, 1, maxAttempts))
-    return {
-      path: '/retry/max_attempts',
-      message: `retry.max_attempts must be an integer from 1 to ${maxAttempts}`,
-    };
-  if (backoff_seconds !== undefined && !between(backoff_seconds, 0, backoffSeconds))
-    return {
-      path: '/retry/backoff_seconds',
-      message: `retry.backoff_seconds must be a number from 0 to ${backoffSeconds}`,
-    };
-  return undefined;
-}
-
 /** Where references come from; templates that do not parse are reported as such. */
 function references(value: unknown, path: string, issues: WorkflowIssue[]): string[] {
   try {
@@ -101,7 +78,7 @@ interface Walk {
   ids: Set<string>;
   /** Every step id in the tree, to tell "later" apart from "unknown" in messages. */
   all: ReadonlySet<string>;
-  /** Steps whose on_error blocks are being walked: their error is known there, their output is not. */
+  /** Steps whose error blocks are being walked: their error is known there, their output is not. */
   failing: Set<string>;
   count: number;
 }
@@ -136,134 +113,87 @@ function checkReferences(refs: string[], before: ReadonlySet<string>, id: string
   }
 }
 
-function collectIds(blocks: unknown, into: Set<string>, depth = 0): void {
-  if (!Array.isArray(blocks) || depth > WORKFLOW_LIMITS.depth) return;
+function collectIds(blocks: readonly Block[], into: Set<string>, depth = 0): void {
+  if (depth > WORKFLOW_LIMITS.depth) return;
   for (const block of blocks) {
-    if (!isObject(block)) continue;
-    if (typeof block.id === 'string') into.add(block.id);
-    collectIds(block.on_error, into, depth + 1);
-    if (isObject(block.branches)) {
-      collectIds(block.branches.then, into, depth + 1);
-      collectIds(block.branches.else, into, depth + 1);
+    into.add(block.id);
+    if (block.kind === 'step') {
+      if (block.onError) collectIds(block.onError, into, depth + 1);
+    } else {
+      collectIds(block.then, into, depth + 1);
+      collectIds(block.else, into, depth + 1);
     }
   }
 }
 
 /** Returns the ids that may have run once `blocks` finished. */
-function walk(blocks: unknown, path: string, before: Set<string>, depth: number, w: Walk): Set<string> {
+function walk(
+  blocks: readonly Block[],
+  path: string,
+  before: Set<string>,
+  depth: number,
+  w: Walk,
+): Set<string> {
   const seen = new Set(before);
-  if (!Array.isArray(blocks)) {
-    w.issues.push({ path, message: 'must be an array of blocks' });
-    return seen;
-  }
   if (depth > WORKFLOW_LIMITS.depth) {
     w.issues.push({ path, message: `if-else blocks nest at most ${WORKFLOW_LIMITS.depth} deep` });
     return seen;
   }
-  blocks.forEach((block: unknown, i) => {
+  blocks.forEach((block, i) => {
     const at = `${path}/${i}`;
     if (++w.count > WORKFLOW_LIMITS.blocks) {
       if (w.count === WORKFLOW_LIMITS.blocks + 1)
         w.issues.push({ path: at, message: `a workflow has at most ${WORKFLOW_LIMITS.blocks} blocks` });
       return;
     }
-    if (!isObject(block)) return void w.issues.push({ path: at, message: 'a block must be an object' });
-    const id = block.id;
-    if (typeof id !== 'string' || !STEP_ID.test(id) || id === 'trigger') {
-      w.issues.push({
-        path: `${at}/id`,
-        message:
-          'id must be letters, digits and underscores (1 to 64, not starting with a digit), not "trigger"',
-      });
-      return;
-    }
+    const { id } = block;
+    if (!isStepId(id)) return void w.issues.push({ path: `${at}/id`, message: STEP_ID_RULE });
     if (w.ids.has(id))
       return void w.issues.push({ path: `${at}/id`, message: `step id "${id}" is used twice` });
     w.ids.add(id);
-    if (block.$kind === 'Action') {
-      const type = block.type as StepType;
-      if (!STEP_TYPES.includes(type)) {
-        w.issues.push({
-          path: `${at}/type`,
-          message: `step "${id}": type must be one of ${STEP_TYPES.join(', ')}`,
-        });
-        return;
-      }
-      if (!isObject(block.input))
-        return void w.issues.push({ path: `${at}/input`, message: `step "${id}": input must be an object` });
-      const problem = INPUT_CHECKS[type](block.input);
+    if (block.kind === 'step') {
+      const problem = INPUT_CHECKS[block.type](block.input);
       if (problem) w.issues.push({ path: `${at}/input`, message: `step "${id}": ${problem}` });
-      const policy = policyProblem(block);
-      if (policy) w.issues.push({ path: `${at}${policy.path}`, message: `step "${id}": ${policy.message}` });
       checkReferences(references(block.input, `${at}/input`, w.issues), seen, id, `${at}/input`, w);
-      if (block.on_error !== undefined) {
+      if (block.onError !== undefined) {
         w.failing.add(id);
-        const handled = walk(block.on_error, `${at}/on_error`, seen, depth + 1, w);
+        const handled = walk(block.onError, `${at}/onError`, seen, depth + 1, w);
         w.failing.delete(id);
         for (const step of handled) seen.add(step);
       }
       seen.add(id);
-    } else if (block.$kind === 'Block' && block.type === 'if-else') {
-      const condition = isObject(block.inputs) ? block.inputs.condition : undefined;
-      if (
-        !isObject(condition) ||
-        typeof condition.operatorName !== 'string' ||
-        !CONDITION_OPERATORS[condition.operatorName]
-      ) {
-        w.issues.push({
-          path: `${at}/inputs/condition/operatorName`,
-          message: `if-else "${id}": condition.operatorName must be one of ${OPERATOR_NAMES.join(', ')}`,
-        });
-      } else {
-        const refs = references([condition.left, condition.right], `${at}/inputs/condition`, w.issues);
-        checkReferences(refs, seen, id, `${at}/inputs/condition`, w);
-      }
-      const branches = isObject(block.branches) ? block.branches : {};
-      const then = walk(branches.then ?? [], `${at}/branches/then`, seen, depth + 1, w);
-      const otherwise = walk(branches.else ?? [], `${at}/branches/else`, seen, depth + 1, w);
-      for (const step of [...then, ...otherwise]) seen.add(step);
-    } else {
-      w.issues.push({
-        path: at,
-        message: `block "${id}": use {"$kind": "Action"} or {"$kind": "Block", "type": "if-else"}`,
-      });
+      return;
     }
+    const { operator, left, right } = block.condition;
+    if (!CONDITION_OPERATORS[operator]) {
+      w.issues.push({
+        path: `${at}/condition/operator`,
+        message: `if-else "${id}": the condition's operator must be one of ${OPERATOR_NAMES.join(', ')}`,
+      });
+    } else {
+      const refs = references([left, right], `${at}/condition`, w.issues);
+      checkReferences(refs, seen, id, `${at}/condition`, w);
+    }
+    const then = walk(block.then, `${at}/then`, seen, depth + 1, w);
+    const otherwise = walk(block.else, `${at}/else`, seen, depth + 1, w);
+    for (const step of [...then, ...otherwise]) seen.add(step);
   });
   return seen;
 }
 
-/** The issues of a blocks list; empty when it may be saved. */
-export function checkBlocks(blocks: unknown): WorkflowIssue[] {
+/** The issues of a workflow's blocks; empty when they may be saved. */
+export function checkBlocks(blocks: readonly Block[]): WorkflowIssue[] {
   const all = new Set<string>();
   collectIds(blocks, all);
   const w: Walk = { issues: [], ids: new Set(), all, failing: new Set(), count: 0 };
-  walk(blocks, '/workflow_blocks', new Set(), 0, w);
+  walk(blocks, '/blocks', new Set(), 0, w);
   return w.issues;
 }
 
-/** The blocks, checked, or a 400 naming the first problem (all of them in details). */
-export function parseBlocks(blocks: unknown): Block[] {
+/** A 400 naming the first issue (all of them in details), if the blocks have any. */
+export function assertBlocks(blocks: readonly Block[]): void {
   const issues = checkBlocks(blocks);
   const first = issues[0];
-  if (first) {
+  if (first)
     throw new AppError('VALIDATION_FAILED', first.message, { path: first.path, details: { issues } });
-  }
-  return normalizeBlocks(blocks as Block[]);
-}
-
-/** Fills defaults (empty branches) so the stored tree has one shape. */
-function normalizeBlocks(blocks: Block[]): Block[] {
-  return blocks.map((block) =>
-    block.$kind === 'Block'
-      ? {
-          ...block,
-          branches: {
-            then: normalizeBlocks(block.branches?.then ?? []),
-            else: normalizeBlocks(block.branches?.else ?? []),
-          },
-        }
-      : block.on_error
-        ? { ...block, on_error: normalizeBlocks(block.on_error) }
-        : block,
-  );
 }

@@ -36,7 +36,7 @@ export function definitionView(d: ActionDefinition) {
     speak_on_send: d.messages.speakOnSend,
     speak_on_receive: d.messages.speakOnReceive,
     config: d.config,
-    [d.kind]: d.kind === 'code' ? { ...(d.config as object), integration_id: d.integrationId } : d.config,
+    [d.kind]: d.kind === 'code' ? { ...d.config, integration_id: d.integrationId } : d.config,
   };
 }
 

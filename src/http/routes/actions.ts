@@ -28,8 +28,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<ActionRouteOptions> = async
   app,
   { actions, kinds },
 ) => {
-  const view = (action: Parameters<typeof actions.inputSchema>[0] & { id: string }) =>
-    actionView(action as never, actions.inputSchema(action));
+  const view = (action: Action) => actionView(action, actions.inputSchema(action));
   const saved = async (action: Action) => ({ ...view(action), warnings: await actions.warnings(action) });
   const kindSchemas = kinds.all();
 

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type Static } from 'typebox';
-import type { WorkflowService } from '../../app/workflows/definitions.ts';
+import type { WorkflowInput, WorkflowService } from '../../app/workflows/definitions.ts';
 import { TRIGGER_TYPES, WORKFLOW_LIMITS, type WorkflowVersion } from '../../core/workflows/model.ts';
+import { encodeBlocks, inWireTerms, parseBlocks } from '../dialects/opencx/blocks.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { PageQuery, Timestamp, WorkflowIdParams, pageOf, toPageRequest, toPageResponse } from '../schemas.ts';
 
@@ -65,7 +66,7 @@ export const workflowView = (v: WorkflowVersion): Static<typeof WorkflowView> =>
   is_active: v.isActive,
   trigger_type: v.triggerType,
   version_number: v.versionNumber,
-  workflow_blocks: v.blocks,
+  workflow_blocks: encodeBlocks(v.blocks),
   trigger_configuration: v.triggerConfiguration,
   trigger_constraints: v.triggerConstraints,
   workflow_editor_state: v.editorState,
@@ -76,14 +77,19 @@ export const workflowView = (v: WorkflowVersion): Static<typeof WorkflowView> =>
 
 const tags = ['workflows'];
 
-/** The service's input from a request's fields (the OpenCX dialect's are the same names). */
-export const toInput = (body: Partial<Static<ReturnType<typeof Type.Object<typeof fields>>>>) => ({
+/**
+ * The service's input from a request's fields (the OpenCX dialect's are the same names); the blocks
+ * are decoded from their wire shape, a 400 when it is wrong.
+ */
+export const toInput = (
+  body: Partial<Static<ReturnType<typeof Type.Object<typeof fields>>>>,
+): Partial<WorkflowInput> => ({
   name: body.name,
   description: body.description,
   triggerType: body.trigger_type,
   triggerConfiguration: body.trigger_configuration,
   triggerConstraints: body.trigger_constraints,
-  blocks: body.workflow_blocks,
+  blocks: body.workflow_blocks === undefined ? undefined : parseBlocks(body.workflow_blocks),
   editorState: body.workflow_editor_state,
 });
 
@@ -105,12 +111,14 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowServ
     },
     async (request, reply) => {
       const input = toInput(request.body);
-      const version = await workflows.create(principalOf(request), {
-        ...input,
-        name: request.body.name,
-        triggerType: request.body.trigger_type,
-        blocks: request.body.workflow_blocks,
-      });
+      const version = await inWireTerms(
+        workflows.create(principalOf(request), {
+          ...input,
+          name: request.body.name,
+          triggerType: request.body.trigger_type,
+          blocks: input.blocks ?? [],
+        }),
+      );
       return reply.code(201).send(workflowView(version));
     },
   );
@@ -172,7 +180,9 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowServ
     },
     async (request) =>
       workflowView(
-        await workflows.update(principalOf(request), request.params.workflow_id, toInput(request.body)),
+        await inWireTerms(
+          workflows.update(principalOf(request), request.params.workflow_id, toInput(request.body)),
+        ),
       ),
   );
 

@@ -17,6 +17,7 @@ import { workflowRunsUnstarted } from './0014-workflow-runs-unstarted.ts';
 import { workflowRunParent } from './0015-workflow-run-parent.ts';
 import { jobDeadLetters } from './0016-job-dead-letters.ts';
 import { durableRuns } from './0017-durable-runs.ts';
+import { workflowModel } from './0018-workflow-model.ts';
 import { columnTypes, type DialectName, type MigrationFactory } from './types.ts';
 
 /** Every migration, in order. Append only. */
@@ -38,6 +39,7 @@ const MIGRATIONS: readonly (readonly [string, MigrationFactory])[] = [
   ['0015-workflow-run-parent', workflowRunParent],
   ['0016-job-dead-letters', jobDeadLetters],
   ['0017-durable-runs', durableRuns],
+  ['0018-workflow-model', workflowModel],
 ];
 
 class StaticProvider implements MigrationProvider {

@@ -62,9 +62,8 @@ export function createHoldKind(deps: HoldKindDeps): ActionKind<HoldConfig> {
     outputPaths: () => HOLD_OUTPUT_PATHS,
     executionModes: ['sync'],
     /** The variable the seconds come from shows the cap, so a model asks for no more. */
-    inputSchema(action): JsonSchemaObject {
-      const config = action.config as HoldConfig;
-      const schema = compileInputSchema(action.variables);
+    inputSchema(config, variables): JsonSchemaObject {
+      const schema = compileInputSchema(variables);
       const ref = typeof config.seconds === 'string' ? soleReference(config.seconds) : undefined;
       const property = ref === undefined ? undefined : schema.properties?.[ref];
       if (ref === undefined || property === undefined) return schema;

@@ -59,9 +59,8 @@ export function createTransferKind(deps: TransferKindDeps): ActionKind<TransferC
     outputPaths: () => TRANSFER_OUTPUT_PATHS,
     executionModes: ['sync'],
     /** The variable the destination comes from lists the allowed numbers, so a model offers only those. */
-    inputSchema(action): JsonSchemaObject {
-      const config = action.config as TransferConfig;
-      const schema = compileInputSchema(action.variables);
+    inputSchema(config, variables): JsonSchemaObject {
+      const schema = compileInputSchema(variables);
       const ref = destinationReference(config);
       const property = ref === undefined ? undefined : schema.properties?.[ref];
       if (ref === undefined || property === undefined || 'enum' in property) return schema;

@@ -6,6 +6,8 @@ import type { ActionInput } from '../../../app/actions.ts';
 import type { CodeConfig } from '../../../core/actions/kinds/code.ts';
 import type { Action } from '../../../core/actions/model.ts';
 import { AppError } from '../../../core/errors.ts';
+import type { Dialect } from '../dialect.ts';
+import { langdockErrorAnswer } from './errors.ts';
 import { fieldsFromVariables, variablesFromFields, type InputField, type InputFieldInput } from './fields.ts';
 
 export interface LangdockActionInput {
@@ -56,7 +58,7 @@ export function actionInputFrom(
 }
 
 export function langdockAction(action: Action): LangdockAction {
-  const source = (action.config as Partial<CodeConfig> | null)?.source ?? '';
+  const source = action.kind === 'code' ? action.config.source : '';
   return {
     id: action.id,
     name: action.name,
@@ -67,3 +69,18 @@ export function langdockAction(action: Action): LangdockAction {
     inputFields: fieldsFromVariables(action.variables),
   };
 }
+
+/** A create, or a replace of the action the route read first, in the path's integration. */
+export interface ActionRequest {
+  body: LangdockActionInput;
+  integrationId: string;
+  current?: Action | undefined;
+}
+
+/** Langdock's actions: its action body in, its `action` object out, its error body for errors. */
+export const langdockActions = {
+  decode: ({ body, integrationId, current }: ActionRequest): ActionInput =>
+    actionInputFrom(body, integrationId, current?.kind === 'code' ? current.config : undefined),
+  encode: langdockAction,
+  errorAnswer: langdockErrorAnswer,
+} satisfies Dialect<ActionRequest, ActionInput, Action, LangdockAction>;

@@ -6,13 +6,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ActionService } from '../../../app/actions.ts';
 import type { IntegrationService } from '../../../app/integrations.ts';
-import type { CodeConfig } from '../../../core/actions/kinds/code.ts';
 import { AppError, notFound } from '../../../core/errors.ts';
 import type { Principal } from '../../../core/tenancy.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
-import { actionInputFrom, langdockAction } from './actions.ts';
-import { installLangdockErrors } from './errors.ts';
+import { installDialectErrors } from '../dialect.ts';
+import { langdockActions as dialect } from './actions.ts';
 import { actionSlugFor } from './names.ts';
 import {
   ActionBody,
@@ -42,7 +41,7 @@ function uuid(value: string, name: string): string {
 
 export const langdockRoutes: FastifyPluginAsyncTypebox<LangdockRouteOptions> = async (app, options) => {
   const { actions, integrations } = options;
-  installLangdockErrors(app, options);
+  installDialectErrors(app, dialect, options);
 
   /** The integration of the path (403 when it is another organization's), and the action in it. */
   async function actionIn(principal: Principal, params: { integrationId: string; actionId: string }) {
@@ -72,11 +71,11 @@ export const langdockRoutes: FastifyPluginAsyncTypebox<LangdockRouteOptions> = a
       const principal = principalOf(request);
       const integrationId = uuid(request.params.integrationId, 'integrationId');
       await integrations.access(principal.organizationId, integrationId);
-      const action = await actions.create(principal, actionInputFrom(request.body, integrationId), {
+      const action = await actions.create(principal, dialect.decode({ body: request.body, integrationId }), {
         uniqueNameInIntegration: true,
         toolNameFor: actionSlugFor,
       });
-      return reply.code(201).send({ action: langdockAction(action) });
+      return reply.code(201).send({ action: dialect.encode(action) });
     },
   );
 
@@ -97,10 +96,9 @@ export const langdockRoutes: FastifyPluginAsyncTypebox<LangdockRouteOptions> = a
     async (request) => {
       const principal = principalOf(request);
       const { action: current, integrationId } = await actionIn(principal, request.params);
-      const code = current.kind === 'code' ? (current.config as CodeConfig) : undefined;
-      const input = actionInputFrom(request.body, integrationId, code);
+      const input = dialect.decode({ body: request.body, integrationId, current });
       const action = await actions.update(principal, current.id, input, { uniqueNameInIntegration: true });
-      return { action: langdockAction(action) };
+      return { action: dialect.encode(action) };
     },
   );
 

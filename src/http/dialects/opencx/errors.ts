@@ -1,42 +1,25 @@
 /**
- * OpenCX's error body, ErrorDto `{statusCode, message, error}`, for the routes of this dialect only: the
- * handlers are set inside its plugin, so native routes keep their own shape. Errors are judged as
- * natively (toProblem) and reshaped: a native issue's path is put in the request's terms, and an
- * operation_id clash reads as one.
+ * OpenCX's error body, ErrorDto `{statusCode, message, error}`: a native problem reshaped, with a native
+ * issue's path put in the request's terms, and an operation_id clash read as one.
  */
 import { STATUS_CODES } from 'node:http';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { STATUS_BY_CODE } from '../../../core/errors.ts';
-import { toProblem, type ErrorHandlingOptions } from '../../plugins/errors.ts';
+import type { ErrorAnswer, Failure } from '../dialect.ts';
+import type { Problem } from '../../plugins/errors.ts';
 
 interface Issue {
   path: string;
   message: string;
 }
 
-export function installOpenCxErrors(app: FastifyInstance, options: ErrorHandlingOptions): void {
-  app.setErrorHandler((error, request, reply) => {
-    const problem = toProblem(error, options);
-    const status = aboutThePayload(problem) ? 422 : STATUS_BY_CODE[problem.code];
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    if (problem.retryAfterSeconds !== undefined)
-      reply.header('retry-after', String(problem.retryAfterSeconds));
-    return sendOpenCxError(reply, status, messageOf(problem));
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendOpenCxError(
-      reply,
-      404,
-      `There is no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API`,
-    ),
-  );
+export function opencxErrorAnswer({ problem, status }: Failure): ErrorAnswer {
+  return opencxError(aboutThePayload(problem) ? 422 : status, messageOf(problem));
 }
 
-export function sendOpenCxError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).send({ statusCode: status, message, error: STATUS_CODES[status] ?? 'Error' });
+export function opencxError(status: number, message: string): ErrorAnswer {
+  return { status, body: { statusCode: status, message, error: STATUS_CODES[status] ?? 'Error' } };
 }
 
-function messageOf(problem: ReturnType<typeof toProblem>): string {
+function messageOf(problem: Problem): string {
   if (problem.code === 'CONFLICT' && problem.path === '/tool_name')
     return 'Another action of this organization already has this operation_id; choose another one';
   const issues = problem.details?.issues as Issue[] | undefined;
@@ -50,7 +33,7 @@ function messageOf(problem: ReturnType<typeof toProblem>): string {
  * 422 for a well-formed request whose payload cannot become a runnable request: what the http kind's
  * save-time checks refuse (an unknown placeholder, a URL the egress guard refuses).
  */
-function aboutThePayload(problem: ReturnType<typeof toProblem>): boolean {
+function aboutThePayload(problem: Problem): boolean {
   const issues = problem.details?.issues as Issue[] | undefined;
   return (
     problem.code === 'VALIDATION_FAILED' &&

@@ -16,11 +16,12 @@
  * Actions made through other APIs list here too, with what they lack as null (`payload`) or derived
  * (`api_endpoint` and `request_type` from an http action's request template).
  */
-import type { ActionInput, ActionPatch } from '../../../app/actions.ts';
-import type { HttpConfig } from '../../../core/actions/kinds/http.ts';
+import { inputOf, type ActionInput } from '../../../app/actions.ts';
 import type { Action } from '../../../core/actions/model.ts';
 import { AppError } from '../../../core/errors.ts';
 import { TOOL_NAME_PATTERN } from '../../../core/tools/names.ts';
+import type { Dialect } from '../dialect.ts';
+import { opencxErrorAnswer } from './errors.ts';
 import { requestTemplate } from './payload.ts';
 import type { ActionView, CreateActionBody, UpdateActionBody } from './schemas.ts';
 
@@ -32,6 +33,22 @@ export interface Annotation {
   api_endpoint?: string | undefined;
   payload?: Record<string, unknown> | undefined;
   pinned: boolean;
+}
+
+/** An action as this dialect reads it: the native action and the annotation kept beside it. */
+export interface StoredAction {
+  action: Action;
+  annotation: Annotation | undefined;
+}
+
+/** A request that creates an action, or one that changes the action it read first. */
+export type ActionRequest =
+  { body: CreateActionBody; current?: undefined } | { body: UpdateActionBody; current: StoredAction };
+
+/** The native input, with the annotation to save beside it (undefined: leave it as it is). */
+export interface DecodedAction {
+  input: ActionInput;
+  annotation: Annotation | undefined;
 }
 
 /** Native http settings OpenCX cannot express, kept when an OpenCX update rebuilds the request. */
@@ -52,7 +69,7 @@ function descriptionOf(description: string | undefined, payload: Record<string, 
   return description ?? (fallback as string | undefined) ?? '';
 }
 
-export function createInput(body: CreateActionBody): { input: ActionInput; annotation: Annotation } {
+export function createInput(body: CreateActionBody): DecodedAction {
   const { variables, http } = requestTemplate(body);
   const toolName = operationId(body.operation_id);
   return {
@@ -72,30 +89,29 @@ export function createInput(body: CreateActionBody): { input: ActionInput; annot
 }
 
 /**
- * The native patch for an OpenCX PATCH. The request is rebuilt when api_endpoint, request_type or payload
- * is given, from those given and the rest as stored; an action made through another API has none
- * stored, so it needs all three.
+ * The native input for an OpenCX PATCH: the action as stored, with the fields given. The request is
+ * rebuilt when api_endpoint, request_type or payload is given, from those given and the rest as stored;
+ * an action made through another API has none stored, so it needs all three.
  */
-export function updatePatch(
+export function updateInput(
   body: UpdateActionBody,
-  current: Action,
-  stored: Annotation | undefined,
-): { patch: ActionPatch; annotation: Annotation | undefined } {
-  const toolName = operationId(body.operation_id);
-  const patch: ActionPatch = {
-    name: body.name,
-    description: body.description,
-    toolName,
-    channels: body.enabled_on_channel?.channels,
-    tags: body.tags,
-    requiresConfirmation: body.require_form_submission,
-  };
+  { action: current, annotation: stored }: StoredAction,
+): DecodedAction {
   const rebuild =
     body.api_endpoint !== undefined || body.request_type !== undefined || body.payload !== undefined;
-  const currentHttp = current.kind === 'http' ? (current.config as HttpConfig) : undefined;
+  const currentHttp = current.kind === 'http' ? current.config : undefined;
   const apiEndpoint = body.api_endpoint ?? stored?.api_endpoint;
   const requestType = body.request_type ?? currentHttp?.method;
   const payload = body.payload ?? stored?.payload;
+  const input: ActionInput = {
+    ...inputOf(current),
+    name: body.name ?? current.name,
+    description: body.description ?? current.description,
+    toolName: operationId(body.operation_id) ?? current.toolName,
+    channels: body.enabled_on_channel?.channels ?? current.channels,
+    tags: body.tags ?? current.tags,
+    requiresConfirmation: body.require_form_submission ?? current.requiresConfirmation,
+  };
   if (rebuild) {
     if (current.kind !== 'http')
       throw new AppError(
@@ -118,10 +134,10 @@ export function updatePatch(
         currentHttp?.[key],
       ]),
     );
-    patch.variables = variables;
-    patch.config = { ...http, ...kept };
+    input.variables = variables;
+    input.config = { ...http, ...kept };
     if (body.description === undefined && current.description === '')
-      patch.description = descriptionOf(undefined, payload);
+      input.description = descriptionOf(undefined, payload);
   }
   const pinned = body.pinned ?? stored?.pinned ?? false;
   const annotation: Annotation | undefined = rebuild
@@ -129,7 +145,7 @@ export function updatePatch(
     : stored !== undefined || body.pinned !== undefined
       ? { ...stored, pinned }
       : undefined;
-  return { patch, annotation };
+  return { input, annotation };
 }
 
 /** The payload as the response's schema has it: parameter items and content entries hold only its fields. */
@@ -157,7 +173,7 @@ function pick(value: Record<string, unknown>, keys: readonly string[]): Record<s
 }
 
 export function actionView(action: Action, annotation: Annotation | undefined): ActionView {
-  const http = action.kind === 'http' ? (action.config as HttpConfig) : undefined;
+  const http = action.kind === 'http' ? action.config : undefined;
   return {
     id: action.id,
     name: action.name,
@@ -176,3 +192,11 @@ export function actionView(action: Action, annotation: Annotation | undefined): 
     updated_at: action.updatedAt,
   };
 }
+
+/** OpenCX's actions: its create and update bodies in, ActionView out, ErrorDto for errors. */
+export const opencxActions = {
+  decode: (request: ActionRequest): DecodedAction =>
+    request.current === undefined ? createInput(request.body) : updateInput(request.body, request.current),
+  encode: ({ action, annotation }: StoredAction): ActionView => actionView(action, annotation),
+  errorAnswer: opencxErrorAnswer,
+} satisfies Dialect<ActionRequest, DecodedAction, StoredAction, ActionView>;

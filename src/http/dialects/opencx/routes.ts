@@ -13,8 +13,8 @@ import type { Action } from '../../../core/actions/model.ts';
 import { MAX_PAGE_SIZE } from '../../../core/pagination.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
-import { installOpenCxErrors } from './errors.ts';
-import { NAMESPACE, actionView, createInput, updatePatch, type Annotation } from './mapping.ts';
+import { installDialectErrors } from '../dialect.ts';
+import { NAMESPACE, opencxActions as dialect, type Annotation } from './mapping.ts';
 import {
   ActionParams,
   ActionView,
@@ -32,7 +32,7 @@ export interface OpenCxRouteOptions extends ErrorHandlingOptions {
 
 export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async (app, options) => {
   const { actions } = options;
-  installOpenCxErrors(app, options);
+  installDialectErrors(app, dialect, options);
 
   const annotationOf = async (organizationId: string, id: string) =>
     (await actions.annotation(organizationId, id, NAMESPACE)) as Annotation | undefined;
@@ -51,11 +51,11 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
       },
     },
     async (request, reply) => {
-      const { input, annotation } = createInput(request.body);
+      const { input, annotation } = dialect.decode({ body: request.body });
       const action = await actions.create(principalOf(request), input, {
         annotation: { namespace: NAMESPACE, document: annotation },
       });
-      return reply.code(201).send(actionView(action, annotation));
+      return reply.code(201).send(dialect.encode({ action, annotation }));
     },
   );
 
@@ -85,7 +85,9 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
         found.map((action) => action.id),
         NAMESPACE,
       );
-      return found.map((action) => actionView(action, annotations.get(action.id) as Annotation | undefined));
+      return found.map((action) =>
+        dialect.encode({ action, annotation: annotations.get(action.id) as Annotation | undefined }),
+      );
     },
   );
 
@@ -105,7 +107,7 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
     async (request) => {
       const { organizationId } = principalOf(request);
       const action = await actions.get(organizationId, request.params.id);
-      return actionView(action, await annotationOf(organizationId, action.id));
+      return dialect.encode({ action, annotation: await annotationOf(organizationId, action.id) });
     },
   );
 
@@ -127,14 +129,17 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
       const principal = principalOf(request);
       const current = await actions.get(principal.organizationId, request.params.id);
       const stored = await annotationOf(principal.organizationId, current.id);
-      const { patch, annotation } = updatePatch(request.body, current, stored);
+      const { input, annotation } = dialect.decode({
+        body: request.body,
+        current: { action: current, annotation: stored },
+      });
       const action = await actions.update(
         principal,
         current.id,
-        { ...patch, expectedVersion: current.version },
+        { ...input, expectedVersion: current.version },
         annotation ? { annotation: { namespace: NAMESPACE, document: annotation } } : {},
       );
-      return actionView(action, annotation ?? stored);
+      return dialect.encode({ action, annotation: annotation ?? stored });
     },
   );
 
@@ -156,7 +161,7 @@ export const opencxRoutes: FastifyPluginAsyncTypebox<OpenCxRouteOptions> = async
       const action = await actions.get(organizationId, request.params.id);
       const annotation = await annotationOf(organizationId, action.id);
       await actions.remove(organizationId, action.id);
-      return actionView(action, annotation);
+      return dialect.encode({ action, annotation });
     },
   );
 };

@@ -1,6 +1,7 @@
 /**
- * An OpenCX workflow ⇄ a native workflow version. The shapes are nearly the native ones (the native
- * model took OpenCX's blocks), so this is the native view (routes/workflows.ts) with three differences:
+ * An OpenCX workflow ⇄ a native workflow version. The native API answers OpenCX's block shape too
+ * (blocks.ts, the codec both use), so this is the native view (routes/workflows.ts) with three
+ * differences:
  *
  * | OpenCX | native |
  * |---|---|
@@ -12,6 +13,8 @@ import type { WorkflowInput } from '../../../app/workflows/definitions.ts';
 import { AppError } from '../../../core/errors.ts';
 import type { WorkflowVersion } from '../../../core/workflows/model.ts';
 import { toInput, workflowView } from '../../routes/workflows.ts';
+import type { Dialect } from '../dialect.ts';
+import { opencxErrorAnswer } from './errors.ts';
 import type { UpdateWorkflowBody, WorkflowVersionView } from './workflow-schemas.ts';
 
 /** A version read from the store, which carries its serial. */
@@ -50,3 +53,16 @@ export function workflowVersionView(version: NumberedVersion, origin: string): W
     webhook_url: native.webhook_url === null ? null : new URL(native.webhook_url, origin).href,
   };
 }
+
+/** A version to answer, with the origin its webhook URL is on. */
+export interface VersionAnswer {
+  version: NumberedVersion;
+  origin: string;
+}
+
+/** OpenCX's workflows: its create and update bodies in, a version view out, ErrorDto for errors. */
+export const opencxWorkflows = {
+  decode: ({ body }: { body: UpdateWorkflowBody }) => workflowInput(body),
+  encode: ({ version, origin }: VersionAnswer) => workflowVersionView(version, origin),
+  errorAnswer: opencxErrorAnswer,
+} satisfies Dialect<{ body: UpdateWorkflowBody }, Partial<WorkflowInput>, VersionAnswer, WorkflowVersionView>;

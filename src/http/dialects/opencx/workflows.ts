@@ -13,9 +13,10 @@ import { MAX_PAGE_SIZE } from '../../../core/pagination.ts';
 import type { WorkflowVersion } from '../../../core/workflows/model.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
-import { installOpenCxErrors } from './errors.ts';
+import { installDialectErrors } from '../dialect.ts';
+import { inWireTerms } from './blocks.ts';
 import { ERRORS_NOTE as NOTE, LIST_LIMIT, OPENCX_ERRORS as errors, OPENCX_TAGS as tags } from './schemas.ts';
-import { isNumbered, workflowInput, workflowVersionView, type NumberedVersion } from './workflow-mapping.ts';
+import { isNumbered, opencxWorkflows as dialect, type NumberedVersion } from './workflow-mapping.ts';
 import {
   CreateWorkflowBody,
   UpdateWorkflowBody,
@@ -34,7 +35,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
   options,
 ) => {
   const { workflows } = options;
-  installOpenCxErrors(app, options);
+  installDialectErrors(app, dialect, options);
 
   /**
    * The version with its serial. The service answers a version it saved as it built it, before the store
@@ -48,7 +49,10 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
   }
 
   const view = async (request: FastifyRequest, version: WorkflowVersion) =>
-    workflowVersionView(await numbered(principalOf(request).organizationId, version), originOf(request));
+    dialect.encode({
+      version: await numbered(principalOf(request).organizationId, version),
+      origin: originOf(request),
+    });
 
   app.post(
     '',
@@ -64,13 +68,15 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
       },
     },
     async (request, reply) => {
-      const { name, trigger_type, workflow_blocks } = request.body;
-      const version = await workflows.create(principalOf(request), {
-        ...workflowInput(request.body),
-        name,
-        triggerType: trigger_type,
-        blocks: workflow_blocks,
-      });
+      const input = dialect.decode({ body: request.body });
+      const version = await inWireTerms(
+        workflows.create(principalOf(request), {
+          ...input,
+          name: request.body.name,
+          triggerType: request.body.trigger_type,
+          blocks: input.blocks ?? [],
+        }),
+      );
       return reply.code(201).send(await view(request, version));
     },
   );
@@ -132,8 +138,11 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
       },
     },
     async (request) => {
-      const patch = workflowInput(request.body);
-      return view(request, await workflows.update(principalOf(request), request.params.workflow_id, patch));
+      const patch = dialect.decode({ body: request.body });
+      const version = await inWireTerms(
+        workflows.update(principalOf(request), request.params.workflow_id, patch),
+      );
+      return view(request, version);
     },
   );
 

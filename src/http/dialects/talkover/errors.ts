@@ -1,13 +1,10 @@
 /**
- * Talkover's error body, `{success: false, message}` (and `errors` on a 422), for the routes of this
- * dialect only: the handlers are set inside its plugin, so native routes keep their own shape. Errors
- * are judged as natively (toProblem), then reshaped with the seed's sentences: 401 "Unauthenticated.",
- * 403 the route's own sentence, 422 "The given data was invalid." with every field's messages, 500
- * "Internal server error.".
+ * Talkover's error body, `{success: false, message}` (and `errors` on a 422): a native problem reshaped
+ * with the seed's sentences: 401 "Unauthenticated.", 403 the route's own sentence, 422 "The given data
+ * was invalid." with every field's messages, 500 "Internal server error.".
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { STATUS_BY_CODE } from '../../../core/errors.ts';
-import { toProblem, type ErrorHandlingOptions } from '../../plugins/errors.ts';
+import type { FastifyRequest } from 'fastify';
+import type { ErrorAnswer, Failure } from '../dialect.ts';
 import { INVALID_MESSAGE, fieldErrorsOf, inRequestTerms } from './issues.ts';
 
 declare module 'fastify' {
@@ -17,24 +14,10 @@ declare module 'fastify' {
   }
 }
 
-export function installTalkoverErrors(app: FastifyInstance, options: ErrorHandlingOptions): void {
-  app.setErrorHandler((error, request, reply) => {
-    const fields = fieldErrorsOf(inRequestTerms(error));
-    if (fields) return send(reply, 422, INVALID_MESSAGE, fields);
-    const problem = toProblem(error, options);
-    const status = STATUS_BY_CODE[problem.code];
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    if (problem.retryAfterSeconds !== undefined)
-      reply.header('retry-after', String(problem.retryAfterSeconds));
-    return send(reply, status, messageFor(request, status, problem.message));
-  });
-  app.setNotFoundHandler((request, reply) =>
-    send(
-      reply,
-      404,
-      `There is no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API`,
-    ),
-  );
+export function talkoverErrorAnswer({ problem, status, error, request }: Failure): ErrorAnswer {
+  const fields = fieldErrorsOf(inRequestTerms(error));
+  if (fields) return answer(422, INVALID_MESSAGE, fields);
+  return answer(status, messageFor(request, status, problem.message));
 }
 
 function messageFor(request: FastifyRequest, status: number, message: string): string {
@@ -44,6 +27,6 @@ function messageFor(request: FastifyRequest, status: number, message: string): s
   return message;
 }
 
-function send(reply: FastifyReply, status: number, message: string, errors?: Record<string, string[]>) {
-  return reply.code(status).send({ success: false, message, ...(errors ? { errors } : {}) });
+function answer(status: number, message: string, errors?: Record<string, string[]>): ErrorAnswer {
+  return { status, body: { success: false, message, ...(errors ? { errors } : {}) } };
 }

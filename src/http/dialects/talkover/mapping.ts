@@ -20,8 +20,7 @@
  * and response shaping, a transfer's announcement.
  */
 import type { ActionInput } from '../../../app/actions.ts';
-import type { AuthConfig, HttpConfig } from '../../../core/actions/kinds/http.ts';
-import type { TransferConfig } from '../../../core/actions/kinds/transfer.ts';
+import type { AuthConfig } from '../../../core/actions/kinds/http.ts';
 import type { Action, Channel } from '../../../core/actions/model.ts';
 import type { Variable } from '../../../core/actions/variables.ts';
 import type { ActionType, TalkoverActionRequest } from './request.ts';
@@ -99,11 +98,11 @@ function variableOf(input: TalkoverActionRequest['inputs'][number]): Variable {
 
 function configOf(request: TalkoverActionRequest, current: Action | undefined): unknown {
   if (request.type === 'transfer') {
-    const announce = current?.kind === 'transfer' ? (current.config as TransferConfig).announce : null;
+    const announce = current?.kind === 'transfer' ? current.config.announce : null;
     return { destination: request.transferTo, ...(announce ? { announce } : {}) };
   }
   if (request.type === 'hold') return { seconds: request.holdDuration };
-  const kept = current?.kind === 'http' ? (current.config as HttpConfig) : undefined;
+  const kept = current?.kind === 'http' ? current.config : undefined;
   const body = Object.fromEntries(request.inputs.map((input) => [input.name, `{{${input.name}}}`]));
   const auth = authOf(request);
   return {

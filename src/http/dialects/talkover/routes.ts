@@ -18,11 +18,11 @@ import { hasScope, type Scope } from '../../../core/scopes.ts';
 import type { Principal } from '../../../core/tenancy.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
-import { installTalkoverErrors } from './errors.ts';
+import { installDialectErrors } from '../dialect.ts';
 import { inRequestTerms, invalid } from './issues.ts';
-import { actionInputFrom, kindOf, nodeTag, typeOf } from './mapping.ts';
+import { kindOf, nodeTag, typeOf } from './mapping.ts';
 import { parseActionRequest, type TalkoverActionRequest } from './request.ts';
-import { agentView, talkoverAction } from './views.ts';
+import { agentView, talkoverActions as dialect } from './views.ts';
 import {
   ActionBody,
   ActionParams,
@@ -54,7 +54,7 @@ function alsoNeeds(scope: Scope) {
 
 export const talkoverRoutes: FastifyPluginAsyncTypebox<TalkoverRouteOptions> = async (app, options) => {
   const { agents, agentActions, integrations } = options;
-  installTalkoverErrors(app, options);
+  installDialectErrors(app, dialect, options);
   // request.ts checks bodies with Talkover's rules, reporting every field; the schemas document them
   app.setValidatorCompiler(() => () => true);
 
@@ -103,7 +103,7 @@ export const talkoverRoutes: FastifyPluginAsyncTypebox<TalkoverRouteOptions> = a
                 `The type cannot change from ${typeOf(current)} to ${body.type}; delete the action and create it again.`,
               ],
             });
-          return actionInputFrom(body, { integrationId, current });
+          return dialect.decode({ body, integrationId, current });
         })
         .catch((error: unknown) => {
           throw inRequestTerms(error, body.url);
@@ -111,7 +111,7 @@ export const talkoverRoutes: FastifyPluginAsyncTypebox<TalkoverRouteOptions> = a
       return {
         success: true as const,
         message: 'Agent action updated successfully',
-        data: talkoverAction(action),
+        data: dialect.encode(action),
       };
     },
   );
@@ -140,7 +140,7 @@ export const talkoverRoutes: FastifyPluginAsyncTypebox<TalkoverRouteOptions> = a
       return {
         success: true as const,
         message: 'Agent actions retrieved successfully',
-        data: actions.map(talkoverAction),
+        data: actions.map((action) => dialect.encode(action)),
       };
     },
   );

@@ -4,14 +4,15 @@
  * messages, `execution_mode`, `transfer_to` and `hold_duration`, so what one request sent can be read
  * back. `config` holds the type's own setting (transfer_to or hold_duration); `action_trigger` is null.
  */
-import type { AuthConfig, HttpConfig } from '../../../core/actions/kinds/http.ts';
-import type { HoldConfig } from '../../../core/actions/kinds/hold.ts';
-import type { TransferConfig } from '../../../core/actions/kinds/transfer.ts';
+import type { AuthConfig } from '../../../core/actions/kinds/http.ts';
 import type { Action } from '../../../core/actions/model.ts';
 import type { Variable } from '../../../core/actions/variables.ts';
 import type { Agent } from '../../../core/agents.ts';
-import { NODE_TAG, typeOf } from './mapping.ts';
-import type { AuthorizationScheme } from './request.ts';
+import type { ActionInput } from '../../../app/actions.ts';
+import type { Dialect } from '../dialect.ts';
+import { talkoverErrorAnswer } from './errors.ts';
+import { NODE_TAG, actionInputFrom, typeOf, type MappingContext } from './mapping.ts';
+import type { AuthorizationScheme, TalkoverActionRequest } from './request.ts';
 
 /** The scheme an auth reads back as. */
 function schemeOf(auth: AuthConfig | null): AuthorizationScheme {
@@ -69,9 +70,9 @@ export interface TalkoverActionView {
 }
 
 export function talkoverAction(action: Action): TalkoverActionView {
-  const http = action.kind === 'http' ? (action.config as HttpConfig) : undefined;
-  const transferTo = action.kind === 'transfer' ? (action.config as TransferConfig).destination : null;
-  const seconds = action.kind === 'hold' ? (action.config as HoldConfig).seconds : null;
+  const http = action.kind === 'http' ? action.config : undefined;
+  const transferTo = action.kind === 'transfer' ? action.config.destination : null;
+  const seconds = action.kind === 'hold' ? action.config.seconds : null;
   const holdDuration = typeof seconds === 'number' ? seconds : null;
   const headers = Object.entries(http?.headers ?? {}).map(([key, value]) => ({ key, value }));
   const config =
@@ -128,3 +129,15 @@ export const agentView = (agent: Agent, actions: Action[]) => ({
   created_at: agent.createdAt,
   updated_at: agent.updatedAt,
 });
+
+/** A create or update of an agent's action (its body checked by request.ts), with what the route read. */
+export interface ActionRequest extends MappingContext {
+  body: TalkoverActionRequest;
+}
+
+/** Talkover's agent actions: its action body in, its action view out, its error body for errors. */
+export const talkoverActions = {
+  decode: ({ body, ...context }: ActionRequest): ActionInput => actionInputFrom(body, context),
+  encode: talkoverAction,
+  errorAnswer: talkoverErrorAnswer,
+} satisfies Dialect<ActionRequest, ActionInput, Action, TalkoverActionView>;
