@@ -53,6 +53,13 @@ export const ExecuteBody = Type.Object(
 
 const tags = ['executions'];
 
+/**
+ * The execute answer is a summary or a dry run, each built with exactly its schema's fields: written with
+ * JSON.stringify, it skips the Union's serializer, which checks the answer against both schemas (and each
+ * nullable field against its branches) before writing it.
+ */
+const json = (payload: unknown): string => JSON.stringify(payload);
+
 export const executionRoutes: FastifyPluginAsyncTypebox<{
   executions: ExecutionService;
   agents: Pick<AgentService, 'publishedActions'>;
@@ -88,7 +95,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: Type.Union([ExecutionSummaryView, DryRunView]) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const principal = principalOf(request);
       const { agent_id: agentId } = request.body;
       const result = await executions.execute(principal, request.params.id, {
@@ -101,6 +108,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
         conversationId: request.body.conversation_id,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
       });
+      reply.serializer(json);
       return 'dryRun' in result ? dryRunView(result) : executionSummaryView(result);
     },
   );
