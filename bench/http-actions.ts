@@ -1,6 +1,7 @@
 /**
  * Issue 3's benchmark: the floor (straight to the upstream), a bare node:http proxy, and an http action
- * executed through Switchboard (templating, bearer auth from a secret, SSRF guard, execution recorded).
+ * executed through Switchboard (templating, bearer auth from a secret, SSRF guard, execution recorded),
+ * both through POST /v1/actions/{id}/execute and as an MCP `tools/call` of the same action.
  */
 import type { Target } from './load.ts';
 import { startScript, startSwitchboard, type SwitchboardProcess } from './processes.ts';
@@ -11,6 +12,8 @@ export interface Targets {
   floor: Target;
   proxy: Target;
   switchboard: Target;
+  /** The same action called as an MCP tool: one stateless POST /mcp per call, as MCP clients send it. */
+  mcp: Target;
   /** The server and upstream behind them, for other benchmarks of the same run. */
   server: SwitchboardProcess;
   upstream: string;
@@ -37,14 +40,14 @@ export const ORDER_REQUEST = {
 export async function createOrderLookup(
   server: SwitchboardProcess,
   upstream: string,
-): Promise<{ secretId: string; actionId: string }> {
+): Promise<{ secretId: string; actionId: string; toolName: string }> {
   // bound to the upstream: the code action that reads it may fetch only there
   const secret = await server.api<{ id: string }>('POST', '/v1/secrets', {
     name: 'ORDERS_TOKEN',
     value: ORDER_TOKEN,
     allowed_hosts: [new URL(upstream).hostname],
   });
-  const action = await server.api<{ id: string }>('POST', '/v1/actions', {
+  const action = await server.api<{ id: string; tool_name: string }>('POST', '/v1/actions', {
     name: 'Lookup order',
     description: "Look up an order's status by its number",
     kind: 'http',
@@ -58,7 +61,7 @@ export async function createOrderLookup(
       auth: { type: 'bearer', secret_id: secret.id },
     },
   });
-  return { secretId: secret.id, actionId: action.id };
+  return { secretId: secret.id, actionId: action.id, toolName: action.tool_name };
 }
 
 export async function setUpHttpTargets(storeEnv: Record<string, string>): Promise<Targets> {
@@ -70,7 +73,7 @@ export async function setUpHttpTargets(storeEnv: Record<string, string>): Promis
     ...storeEnv,
   });
 
-  const { secretId, actionId } = await createOrderLookup(switchboard, upstream);
+  const { secretId, actionId, toolName } = await createOrderLookup(switchboard, upstream);
 
   return {
     floor: {
@@ -94,6 +97,27 @@ export async function setUpHttpTargets(storeEnv: Record<string, string>): Promis
       body: JSON.stringify({ inputs: { order_id: 'ORD-12345' } }),
       expectStatus: 200,
       expectBody: '"status":"succeeded"',
+      pid: switchboard.pid,
+    },
+    mcp: {
+      name: 'switchboard MCP tools/call',
+      origin: switchboard.url,
+      method: 'POST',
+      path: '/mcp',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+        authorization: `Bearer ${switchboard.key}`,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: toolName, arguments: { order_id: 'ORD-12345' } },
+      }),
+      expectStatus: 200,
+      expectBody: '"switchboard/status":"succeeded"',
       pid: switchboard.pid,
     },
     server: switchboard,

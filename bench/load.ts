@@ -4,7 +4,7 @@
  * better than autocannon's whole-millisecond histogram.
  */
 import { Pool } from 'undici';
-import { cpuSeconds } from './processes.ts';
+import { cpuSeconds, rssMb } from './processes.ts';
 
 export interface Target {
   name: string;
@@ -33,7 +33,11 @@ export interface LoadResult {
   p99: number;
   /** CPU time the serving process spent per request (all its threads), when it can be read. */
   cpuMicros: number | undefined;
+  /** The serving process's largest resident memory while measured (sampled every 100 ms), in MB. */
+  rssPeakMb: number | undefined;
 }
+
+const RSS_SAMPLE_MS = 100;
 
 const percentile = (sorted: Float64Array, p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
@@ -75,7 +79,13 @@ export async function runLoad(
   recording = true;
   const began = performance.now();
   const cpuBefore = cpuSeconds(target.pid);
+  let rssPeakMb = rssMb(target.pid);
+  const sampler = setInterval(() => {
+    const now = rssMb(target.pid);
+    if (now !== undefined) rssPeakMb = Math.max(rssPeakMb ?? 0, now);
+  }, RSS_SAMPLE_MS);
   await new Promise((resolve) => setTimeout(resolve, durationMs));
+  clearInterval(sampler);
   recording = false;
   const cpuAfter = cpuSeconds(target.pid);
   const seconds = (performance.now() - began) / 1000;
@@ -98,5 +108,6 @@ export async function runLoad(
       cpuBefore === undefined || cpuAfter === undefined || count === 0
         ? undefined
         : ((cpuAfter - cpuBefore) / count) * 1e6,
+    rssPeakMb,
   };
 }

@@ -43,6 +43,17 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
 /** USER_HZ: 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
+/** Resident memory of a process in MB (Linux /proc); undefined elsewhere. */
+export function rssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts `node <script> ...args` and resolves with its port (printed as `{"port": n}`) and pid. */
 export function startScript(
   script: string,
@@ -68,13 +79,16 @@ export interface SwitchboardProcess {
   url: string;
   key: string;
   pid: number | undefined;
+  /** The working directory it runs in, which holds its data directory. */
+  cwd: string;
+  /** The environment it was started with (to start it again on the same data). */
+  env: Record<string, string>;
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
   stop(): Promise<void>;
 }
 
-/** Starts the real server (`src/server.ts`) on a fresh data directory, with quiet logs. */
-export function startSwitchboard(env: Record<string, string>): Promise<SwitchboardProcess> {
-  const key = `bench-admin-key-${process.pid}-${Date.now()}`;
+/** `node src/server.ts` as `npm start` runs it, with quiet logs and limits high enough not to refuse the load. */
+export function spawnServer(env: Record<string, string>, cwd: string): ChildProcess {
   const child = spawn(
     process.execPath,
     [
@@ -84,11 +98,10 @@ export function startSwitchboard(env: Record<string, string>): Promise<Switchboa
       join(ROOT, 'src/server.ts'),
     ],
     {
-      cwd: mkdtempSync(join(tmpdir(), 'switchboard-bench-')),
+      cwd,
       env: {
         PATH: process.env.PATH,
         SWITCHBOARD_PORT: '0',
-        SWITCHBOARD_ADMIN_KEY: key,
         SWITCHBOARD_LOG_LEVEL: 'warn',
         // limits on, as in production, just high enough not to refuse the load
         SWITCHBOARD_RATE_LIMIT_PER_KEY: '10000000',
@@ -99,18 +112,32 @@ export function startSwitchboard(env: Record<string, string>): Promise<Switchboa
     },
   );
   children.push(child);
+  return child;
+}
+
+/** Ends one child started by spawnServer and waits for it to exit. */
+export const stopServer = (child: ChildProcess): Promise<void> => stop(child);
+
+/** Starts the real server (`src/server.ts`) on a fresh data directory, with quiet logs. */
+export function startSwitchboard(env: Record<string, string>): Promise<SwitchboardProcess> {
+  const key = `bench-admin-key-${process.pid}-${Date.now()}`;
+  const serverEnv = { SWITCHBOARD_ADMIN_KEY: key, ...env };
+  const cwd = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+  const child = spawnServer(serverEnv, cwd);
   let output = '';
   return new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
       if (!url) return;
-      child.stderr.removeAllListeners('data');
-      child.stderr.resume();
+      child.stderr?.removeAllListeners('data');
+      child.stderr?.resume();
       resolve({
         url,
         key,
         pid: child.pid,
+        cwd,
+        env: serverEnv,
         stop: () => stop(child),
         async api<T>(method: string, path: string, body?: unknown): Promise<T> {
           const response = await request(`${url}${path}`, {

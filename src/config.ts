@@ -501,7 +501,7 @@ export const VARIABLES: readonly Variable<keyof Config>[] = [
     env: 'SWITCHBOARD_KEY_CACHE_TTL_MS',
     default: undefined,
     description:
-      'How long a process trusts a looked-up API key, bounding how late a revocation made by another process bites. Unset: 0 on SQLite (every request reads the key), 1000 on PostgreSQL.',
+      'How long a process trusts a looked-up API key on PostgreSQL, bounding how late a revocation made by another process bites (unset: 1000). On SQLite a key is read again whenever the database changed (PRAGMA data_version, asked on every request), so a revocation bites from the next request on whatever this says.',
     parse: optional(integer(0, 5_000)),
   },
   {

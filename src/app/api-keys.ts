@@ -19,7 +19,10 @@ export interface ApiKeyDeps {
   crypto: Crypto;
   clock: Clock;
   logger: Logger;
-  /** How long a looked-up key is trusted before it is read again (bounds cross-process revocation delay). */
+  /**
+   * How long a looked-up key is trusted before it is read again, on a store that cannot say when keys
+   * changed (bounds cross-process revocation delay there). A store that can (SQLite) is asked instead.
+   */
   cacheTtlMs: number;
 }
 
@@ -41,7 +44,11 @@ export interface CreatedKey {
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;
 
 export function createApiKeyService({ store, crypto, clock, logger, cacheTtlMs }: ApiKeyDeps) {
-  const cache = new Map<string, { key: ApiKey; at: number }>();
+  /** Live keys by token hash, with the principal they stand for and when, by time and by the store's generation, they were read. */
+  const cache = new Map<
+    string,
+    { key: ApiKey; principal: Principal; at: number; generation: number | undefined }
+  >();
   const touched = new Map<string, number>();
 
   function checkScopes(requested: readonly string[], grantedBy: Principal | undefined): Scope[] {
@@ -102,24 +109,38 @@ export function createApiKeyService({ store, crypto, clock, logger, cacheTtlMs }
       return { apiKey: await insertKey(input, token, scopes), token };
     },
 
-    /** The principal a bearer token stands for, or undefined for unknown and revoked keys alike. */
+    /**
+     * The principal a bearer token stands for, or undefined for unknown and revoked keys alike. A key
+     * read before is reused while the store says no key changed since (asked on every call, so a key
+     * revoked by another process is refused from the next request on), or, on a store that cannot say,
+     * for cacheTtlMs.
+     */
     async authenticate(token: string): Promise<Principal | undefined> {
       const hash = crypto.sha256(token);
       const now = clock.now();
+      const generation = store.apiKeys.generation();
       const cached = cache.get(hash);
-      let key: ApiKey | undefined;
-      if (cached && now - cached.at < cacheTtlMs) {
-        key = cached.key;
-      } else {
-        key = await store.apiKeys.findByHash(hash);
-        if (key) {
-          if (cache.size >= CACHE_LIMIT) cache.clear();
-          cache.set(hash, { key, at: now });
-        }
+      const fresh =
+        cached !== undefined &&
+        (generation === undefined ? now - cached.at < cacheTtlMs : cached.generation === generation);
+      if (fresh) {
+        touch(cached.key, now);
+        return cached.principal;
       }
-      if (!key || key.revokedAt !== null) return undefined;
+      const key = await store.apiKeys.findByHash(hash);
+      if (!key || key.revokedAt !== null) {
+        cache.delete(hash);
+        return undefined;
+      }
+      const principal: Principal = Object.freeze({
+        organizationId: key.organizationId,
+        keyId: key.id,
+        scopes: key.scopes,
+      });
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      cache.set(hash, { key, principal, at: now, generation });
       touch(key, now);
-      return { organizationId: key.organizationId, keyId: key.id, scopes: key.scopes };
+      return principal;
     },
 
     async get(organizationId: string, id: string): Promise<ApiKey> {

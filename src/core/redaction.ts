@@ -100,7 +100,7 @@ export class Redactor {
    */
   json<T>(value: T): { value: T; json: string } {
     const text = JSON.stringify(value);
-    if (this.empty) return { value, json: text };
+    if (this.empty || (this.#whole.size === 0 && text.length < this.#shortest)) return { value, json: text };
     if (this.#whole.size === 0 && this.#jsonPattern) {
       const redacted = text.replace(this.#jsonPattern, (match) =>
         redactionMarker(this.#jsonNames.get(match) ?? 'secret'),
@@ -121,7 +121,11 @@ export class Redactor {
     return this.string(text) !== text;
   }
 
-  /** A deep copy with every string (and key) redacted. Depth is bounded by the ingress and response guards. */
+  /**
+   * `value` with every string (and key) redacted: the parts holding a secret are copied, the rest is
+   * shared, and a value with nothing to redact comes back as it is, unallocated. Depth is bounded by the
+   * ingress and response guards.
+   */
   value<T>(value: T): T {
     if (this.empty) return value;
     return this.#walk(value) as T;
@@ -129,22 +133,40 @@ export class Redactor {
 
   #walk(value: unknown): unknown {
     if (typeof value === 'string') return this.string(value);
-    if (Array.isArray(value)) return value.map((item) => this.#walk(item));
-    if (value !== null && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
-      // defined, not assigned: a "__proto__" key from parsed JSON stays an own property, as in the text
-      for (const [key, child] of Object.entries(value)) {
-        Object.defineProperty(out, this.string(key), {
-          value: this.#walk(child),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+    if (Array.isArray(value)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        const redacted = this.#walk(item);
+        if (out === undefined && redacted !== item) out = value.slice(0, i);
+        out?.push(redacted);
       }
-      return out;
+      return out ?? value;
+    }
+    if (value !== null && typeof value === 'object') {
+      const source = value as Record<string, unknown>;
+      const keys = Object.keys(source);
+      let out: Record<string, unknown> | undefined;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
+        const child = source[key];
+        const redactedKey = this.string(key);
+        const redacted = this.#walk(child);
+        if (out === undefined && (redactedKey !== key || redacted !== child)) {
+          out = {};
+          for (const earlier of keys.slice(0, i)) define(out, earlier, source[earlier]);
+        }
+        if (out !== undefined) define(out, redactedKey, redacted);
+      }
+      return out ?? value;
     }
     return value;
   }
+}
+
+/** Defined, not assigned: a "__proto__" key from parsed JSON stays an own property, as in the text. */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 export const NO_REDACTION = new Redactor([]);
@@ -157,5 +179,8 @@ const redactors = new BoundedCache<string, Redactor>(500);
  */
 export function redactorFor(secrets: readonly SecretValue[]): Redactor {
   if (secrets.length === 0) return NO_REDACTION;
-  return redactors.get(JSON.stringify(secrets.map((s) => [s.name, s.value])), () => new Redactor(secrets));
+  // each part length-prefixed, so no two sets share a key
+  let key = '';
+  for (const { name, value } of secrets) key += `${name.length}:${name}${value.length}:${value}`;
+  return redactors.get(key, () => new Redactor(secrets));
 }

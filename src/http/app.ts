@@ -31,6 +31,7 @@ import { installErrorHandling } from './plugins/errors.ts';
 import { installJsonBody } from './plugins/json-body.ts';
 import { installOpenApi } from './plugins/openapi.ts';
 import { installOriginPolicy } from './plugins/origin.ts';
+import { requestLogger } from './plugins/request-logger.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -99,6 +100,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger,
     // one line per request, written by the onResponse hook below, without the query string
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    childLoggerFactory: requestLogger,
     bodyLimit: settings.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: (request) => {

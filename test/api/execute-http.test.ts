@@ -166,6 +166,60 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
     expect(response.body.output.headers['x-custom']).toBe('key=[REDACTED:CUSTOM]'); // the upstream echoed it back
   });
 
+  it('records a marker wherever a secret or a password input went: query, body, form and header', async () => {
+    const variables = [
+      { name: 'pin', type: 'string', widget: 'password' },
+      { name: 'who', type: 'string' },
+    ];
+    const secrets = { secrets: { CUSTOM: secretIds.custom } };
+    const json = await action(
+      {
+        method: 'POST',
+        url: `${upstream.url}/echo/{{pin}}`,
+        query: { key: '{{secrets.CUSTOM}}', who: '{{who}}' },
+        headers: { 'X-Pin': 'pin {{pin}}' },
+        body: { token: '{{secrets.CUSTOM}}', nested: { pin: '{{pin}}', note: 'pin is {{pin}}' } },
+        auth: { type: 'api_key', in: 'query', name: 'api_key', secret_id: secretIds.query },
+      },
+      { variables, ...secrets },
+    );
+    const sent = await execute(json, { inputs: { pin: '4321-8765', who: 'ada' } });
+    expect(sent.body.status).toBe('succeeded');
+    const seen = upstream.requests.at(-1)!;
+    expect(seen.path).toBe(`/echo/4321-8765?key=${CANARY.custom}&who=ada&api_key=${CANARY.query}`);
+    expect(JSON.parse(seen.body.toString())).toEqual({
+      token: CANARY.custom,
+      nested: { pin: '4321-8765', note: 'pin is 4321-8765' },
+    });
+    const recorded = (await t.request('GET', `/v1/executions/${sent.body.id}`)).body.request;
+    expect(recorded.url).toBe(
+      `${upstream.url}/echo/[REDACTED:input pin]?key=[REDACTED:CUSTOM]&who=ada&api_key=[REDACTED:QUERY]`,
+    );
+    expect(recorded.headers['X-Pin']).toBe('pin [REDACTED:input pin]');
+    expect(JSON.parse(recorded.body)).toEqual({
+      token: '[REDACTED:CUSTOM]',
+      nested: { pin: '[REDACTED:input pin]', note: 'pin is [REDACTED:input pin]' },
+    });
+
+    const form = await action(
+      {
+        method: 'POST',
+        url: `${upstream.url}/echo`,
+        body_type: 'form',
+        body: { key: '{{secrets.CUSTOM}}', pin: '{{pin}}', who: '{{who}}' },
+        auth: { type: 'body', field: 'api_key', secret_id: secretIds.body },
+      },
+      { variables, ...secrets },
+    );
+    const posted = await execute(form, { inputs: { pin: '4321-8765', who: 'a b' } });
+    expect(upstream.requests.at(-1)!.body.toString()).toBe(
+      `key=${CANARY.custom}&pin=4321-8765&who=a+b&api_key=${CANARY.body}`,
+    );
+    expect((await t.request('GET', `/v1/executions/${posted.body.id}`)).body.request.body).toBe(
+      'key=[REDACTED:CUSTOM]&pin=[REDACTED:input pin]&who=a+b&api_key=[REDACTED:BODY]',
+    );
+  });
+
   it('fetches an OAuth2 client-credentials token once, caches it, and refreshes it once after a 401', async () => {
     let issued = 0;
     let rejectNext = false;

@@ -227,6 +227,30 @@ describe.each(STORE_KINDS)('MCP endpoint on %s', (kind) => {
     ).rejects.toMatchObject({ code: -32602 });
   });
 
+  it.each([
+    ['a result', () => ({ name: lookup.tool_name, arguments: { order_id: 'S-1' } })],
+    ['an isError result', () => ({ name: broken.tool_name, arguments: { order_id: 'S-2' } })],
+    ['an unknown tool', () => ({ name: 'no_such_tool', arguments: {} })],
+    ['a malformed _meta', () => ({ name: lookup.tool_name, arguments: {}, _meta: { context: 'no' } })],
+  ])(
+    'answers a lone tools/call with %s as the SDK answers the same call in a batch',
+    async (_case, params) => {
+      const call = { jsonrpc: '2.0', id: 'call-1', method: 'tools/call', params: params() };
+      const headers = { authorization: `Bearer ${mcpKey}`, 'mcp-protocol-version': '2025-06-18' };
+      const alone = await post(headers, '', call);
+      const batched = await post(headers, '', [call]);
+      expect(alone.status).toBe(200);
+      expect(alone.headers.get('content-type')).toBe(batched.headers.get('content-type'));
+      // each run is its own execution; a batch of one is answered with the one response, not a list
+      const sameId = (body: any) => {
+        const meta = body.result?._meta;
+        if (meta?.['switchboard/execution_id']) meta['switchboard/execution_id'] = 'an execution';
+        return body;
+      };
+      expect(JSON.stringify(sameId(alone.body))).toBe(JSON.stringify(sameId(batched.body)));
+    },
+  );
+
   it("serves an agent's published action set, and refuses an agent that was never published", async () => {
     const created = await t.request('POST', '/v1/agents', {
       body: { name: unique('Support'), action_ids: [lookup.id] },

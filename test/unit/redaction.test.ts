@@ -58,10 +58,25 @@ describe('Redactor', () => {
     });
   });
 
+  it('copies only the parts that held a secret, and gives back a clean value as it is', () => {
+    const clean = { a: ['x', { b: 1 }], c: 'no secret here' };
+    expect(redactor.value(clean)).toBe(clean);
+    const mixed = { kept: { deep: [1, 2] }, leaked: [`x${SECRET}`], fine: 'ok' };
+    const redacted = redactor.value(mixed);
+    expect(redacted).not.toBe(mixed);
+    expect(redacted.kept).toBe(mixed.kept);
+    expect(redacted).toEqual({ kept: { deep: [1, 2] }, leaked: ['x[REDACTED:DB]'], fine: 'ok' });
+    expect(mixed.leaked[0]).toBe(`x${SECRET}`);
+  });
+
   it('reuses one redactor per set of secret values', () => {
     expect(redactorFor([{ name: 'A', value: 'value-a-123' }])).toBe(
       redactorFor([{ name: 'A', value: 'value-a-123' }]),
     );
     expect(redactorFor([]).empty).toBe(true);
+    // names and values are told apart however they split
+    expect(redactorFor([{ name: 'AB', value: 'value-1234' }])).not.toBe(
+      redactorFor([{ name: 'A', value: 'Bvalue-1234' }]),
+    );
   });
 });

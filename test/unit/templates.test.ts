@@ -2,6 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   TemplateError,
+  compileJson,
+  compileUrl,
+  formEncode,
   renderForm,
   renderHeaders,
   renderJson,
@@ -299,6 +302,33 @@ describe('templates keep their structure for any value (SECURITY.md G-04)', () =
       }),
       runs,
     );
+  });
+
+  it('encodes form names and values exactly as URLSearchParams does, lone surrogates included', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(hostile, fc.string({ unit: 'binary' })),
+        fc.string({ unit: 'binary' }),
+        (key, value) => {
+          expect(`${formEncode(key)}=${formEncode(value)}`).toBe(
+            new URLSearchParams([[key, value]]).toString(),
+          );
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('renders a compiled template as often as asked, the same as rendering it once', () => {
+    const url = compileUrl({ url: 'https://h.example/a/{{id}}?q={{q}}', query: { page: '{{page}}' } });
+    const values = lookupOf({ id: 'x/y', q: 'a b', page: 2 });
+    const once = renderUrl(
+      { url: 'https://h.example/a/{{id}}?q={{q}}', query: { page: '{{page}}' } },
+      values,
+    );
+    for (let i = 0; i < 3; i++) expect(url(values)).toBe(once);
+    const body = compileJson({ list: ['{{q}}', 1], fixed: { a: [1] } }, 'body', { clone: false });
+    expect(body(values)).toEqual(renderJson({ list: ['{{q}}', 1], fixed: { a: [1] } }, values));
   });
 
   it('never evaluates: no eval, Function or vm in the template engine', async () => {

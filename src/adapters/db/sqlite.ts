@@ -22,7 +22,7 @@ import {
   type SqliteDialectConfig,
   type SqliteStatement,
 } from 'kysely';
-import type { ReadConnection } from './repositories/shared.ts';
+import type { ReadConnection, ReadQuery } from './repositories/shared.ts';
 import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, attachActivity } from './sqlite-pragmas.ts';
 
 const STATEMENT_CACHE_SIZE = 512;
@@ -59,7 +59,8 @@ export function openSqlite(file: string, activityFile: string): OpenedSqlite {
       const reader = new ReadCache(file);
       readers.add(reader);
       return {
-        all: (sql, parameters) => reader.all(sql, parameters),
+        all: (query, parameters) => reader.all(query, parameters),
+        generation: () => reader.generation(),
         close: () => {
           readers.delete(reader);
           reader.close();
@@ -72,48 +73,70 @@ export function openSqlite(file: string, activityFile: string): OpenedSqlite {
 /**
  * Results of point reads on a read-only connection (which sees only committed data). Valid until this
  * process writes the main file (`invalidate`, called on every write statement and every commit) or
- * PRAGMA data_version says another connection committed (checked at most every REVALIDATE_MS).
+ * PRAGMA data_version says another connection committed (checked at most every REVALIDATE_MS by reads,
+ * and on every call of generation()). Rows are kept per query, by parameter values.
  */
 class ReadCache {
-  readonly #db: NodeSqliteDatabase;
+  readonly #db: DatabaseSync;
   readonly #dataVersion: StatementSync;
-  readonly #rows = new Map<string, unknown[]>();
+  readonly #queries = new Map<number, { statement: StatementSync; rows: Map<string, unknown[]> }>();
+  #size = 0;
   #version: unknown;
   #checkedAt = 0;
+  #generation = 0;
 
   constructor(file: string) {
-    const database = new DatabaseSync(file, { readOnly: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
-    this.#db = new NodeSqliteDatabase(database);
-    this.#dataVersion = database.prepare('PRAGMA data_version');
+    this.#db = new DatabaseSync(file, { readOnly: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
+    this.#dataVersion = this.#db.prepare('PRAGMA data_version');
   }
 
   invalidate(): void {
-    this.#rows.clear();
+    this.#clear();
     this.#checkedAt = 0;
   }
 
-  all(sql: string, parameters: readonly unknown[]): unknown[] {
-    const now = performance.now();
-    if (now - this.#checkedAt >= REVALIDATE_MS) {
-      const version = (this.#dataVersion.get() as { data_version: number }).data_version;
-      if (version !== this.#version) {
-        this.#rows.clear();
-        this.#version = version;
-      }
-      this.#checkedAt = now;
+  #clear(): void {
+    for (const query of this.#queries.values()) query.rows.clear();
+    this.#size = 0;
+    this.#generation++;
+  }
+
+  #revalidate(now: number): void {
+    const version = (this.#dataVersion.get() as { data_version: number }).data_version;
+    if (version !== this.#version) {
+      this.#clear();
+      this.#version = version;
     }
-    const key = `${sql}\u0000${parameters.join('\u0000')}`;
-    let rows = this.#rows.get(key);
+    this.#checkedAt = now;
+  }
+
+  generation(): number {
+    this.#revalidate(performance.now());
+    return this.#generation;
+  }
+
+  all(query: ReadQuery, parameters: readonly unknown[]): unknown[] {
+    const now = performance.now();
+    if (now - this.#checkedAt >= REVALIDATE_MS) this.#revalidate(now);
+    let cached = this.#queries.get(query.id);
+    if (!cached) {
+      cached = { statement: this.#db.prepare(query.sql), rows: new Map() };
+      this.#queries.set(query.id, cached);
+    }
+    const key = parameters.length === 1 ? String(parameters[0]) : parameters.join('\u0000');
+    let rows = cached.rows.get(key);
     if (!rows) {
-      rows = this.#db.prepare(sql).all(parameters);
-      if (this.#rows.size >= READ_CACHE_SIZE) this.#rows.clear();
-      this.#rows.set(key, rows);
+      rows = cached.statement.all(...toSqlite(parameters));
+      if (this.#size >= READ_CACHE_SIZE) this.#clear();
+      cached.rows.set(key, rows);
+      this.#size++;
     }
     return rows;
   }
 
   close(): void {
-    this.#db.close();
+    this.#queries.clear();
+    if (this.#db.isOpen) this.#db.close();
   }
 }
 

@@ -87,6 +87,12 @@ export interface ApiKeyRepository {
   /** Revokes every SWITCHBOARD_ADMIN_KEY bootstrap key except the one with this hash. */
   revokeEnvKeysExcept(tokenHash: string, at: string): Promise<number>;
   touch(id: string, at: string): Promise<void>;
+  /**
+   * A number that changes whenever keys may have changed, in this process or any other (a revocation
+   * from the CLI), asked of the database at the call; undefined when the store cannot tell cheaply, in
+   * which case a cached key is trusted only for a while.
+   */
+  generation(): number | undefined;
 }
 
 export interface NewSecret extends SecretRecord {

@@ -9,6 +9,17 @@ export {
   type Segment,
 } from './parse.ts';
 export {
+  OMIT,
+  compileForm,
+  compileHeaders,
+  compileJson,
+  compileString,
+  compileUrl,
+  formEncode,
+  type JsonOptions,
+  type Renderer,
+} from './compile.ts';
+export {
   renderForm,
   renderHeaders,
   renderJson,

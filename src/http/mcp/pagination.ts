@@ -4,8 +4,8 @@
  * clients, means the same position on every call and in every process, and still works when tools are
  * added or removed between pages (the next page starts after that name: no tool is listed twice).
  */
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { TOOL_NAME_PATTERN } from '../../core/tools/names.ts';
+import { JSON_RPC, ProtocolError } from './sdk.ts';
 
 const PREFIX = 'after:';
 const CURSOR = /^[A-Za-z0-9_-]{1,128}$/;
@@ -18,8 +18,8 @@ export function decodeCursor(cursor: string): string {
   const text = CURSOR.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   const name = text.startsWith(PREFIX) ? text.slice(PREFIX.length) : '';
   if (!TOOL_NAME_PATTERN.test(name) || encodeCursor(name) !== cursor) {
-    throw new McpError(
-      ErrorCode.InvalidParams,
+    throw new ProtocolError(
+      JSON_RPC.InvalidParams,
       'cursor is not a nextCursor this server returned; list again without a cursor',
     );
   }

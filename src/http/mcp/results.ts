@@ -1,6 +1,8 @@
 /**
  * An execution as an MCP `tools/call` result. A failed execution is a tool result with `isError`, not a
  * JSON-RPC error, so the model reads the message and can correct itself (MCP spec, "Error Handling").
+ * Fields come in the order the SDK's result schema gives them, so a result written directly reads the
+ * same as one the SDK wrote.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { isPlainObject } from '../../core/actions/coerce.ts';
@@ -36,6 +38,7 @@ export function toolResult(record: ExecutionRecord): CallToolResult {
       (record.expiresAt ? `, until ${record.expiresAt}.` : '.') +
       ` Execution id: ${record.id}.`;
     return {
+      _meta: meta,
       content: [{ type: 'text', text }],
       structuredContent: {
         status: record.status,
@@ -43,21 +46,20 @@ export function toolResult(record: ExecutionRecord): CallToolResult {
         ...(record.expiresAt ? { expires_at: record.expiresAt } : {}),
         request: record.request,
       },
-      _meta: meta,
     };
   }
   if (record.status !== 'succeeded') {
-    return { content: [{ type: 'text', text: PENDING_TEXT[record.status] }], _meta: meta };
+    return { _meta: meta, content: [{ type: 'text', text: PENDING_TEXT[record.status] }] };
   }
   const { output } = record;
   return {
+    _meta: meta,
     // a text body stays text; anything else is the JSON the REST API answers
     content: [{ type: 'text', text: typeof output === 'string' ? output : JSON.stringify(output ?? null) }],
     ...(isPlainObject(output) ? { structuredContent: output } : {}),
-    _meta: meta,
   };
 }
 
 export function toolError(message: string, meta: Record<string, unknown> = {}): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: message }], _meta: meta };
+  return { _meta: meta, content: [{ type: 'text', text: message }], isError: true };
 }

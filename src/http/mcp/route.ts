@@ -1,13 +1,12 @@
 /**
- * `/mcp`: the Model Context Protocol over Streamable HTTP, stateless. Each POST gets its own SDK server and
- * transport for the authenticated caller; the transport answers JSON, not SSE, so the reply goes back
- * through Fastify (request id, logging, error shape and the shutdown hooks all apply). With no session
- * and no server-initiated messages there is no stream to open or session to end: GET and DELETE are 405,
- * as the transport spec allows.
+ * `/mcp`: the Model Context Protocol over Streamable HTTP, stateless. A lone tools/call is answered
+ * directly (tool-call.ts); any other POST gets its own SDK server and transport for the authenticated
+ * caller. Either way the answer is JSON, not SSE, and goes back through Fastify (request id, logging,
+ * error shape and the shutdown hooks all apply). With no session and no server-initiated messages there
+ * is no stream to open or session to end: GET and DELETE are 405, as the transport spec allows.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { ToolService } from '../../app/tools.ts';
@@ -17,7 +16,9 @@ import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
 import { hasScope } from '../../core/scopes.ts';
 import { clientGone } from '../client-gone.ts';
 import { countRequest, principalOf, type RequestLimits } from '../plugins/auth.ts';
-import { createMcpServer, type McpServerDeps, type ToolCatalog } from './server.ts';
+import { JSON_RPC, loadSdk } from './sdk.ts';
+import { callTool, createMcpServer, type McpCaller, type McpServerDeps, type ToolCatalog } from './server.ts';
+import { answerToolCall, plainToolCall } from './tool-call.ts';
 
 export interface McpRouteOptions extends McpServerDeps {
   tools: ToolService;
@@ -74,6 +75,7 @@ const jsonRpcError = (code: number, message: string) => ({
 
 export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app, options) => {
   const { tools, rateLimiter, limits, batchLimit } = options;
+  let validator: jsonSchemaValidator | undefined;
 
   app.post(
     '/mcp',
@@ -110,7 +112,7 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app,
           .code(400)
           .send(
             jsonRpcError(
-              ErrorCode.InvalidRequest,
+              JSON_RPC.InvalidRequest,
               `Invalid Request: a batch may hold at most ${batchLimit} messages and this one holds ${request.body.length}; send them in smaller batches`,
             ),
           );
@@ -129,15 +131,30 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<McpRouteOptions> = async (app,
         (loaded ??= tools.list(principal.organizationId, { agentId, channel }));
       // a wrong agent is the URL's mistake: answered as on /v1/tools, before any JSON-RPC
       if (agentId !== undefined) await catalog();
-
-      const server = createMcpServer(options, {
+      const caller: McpCaller = {
         principal,
         catalog,
+        // with an agent the list is already loaded (above); without one, only the named tool is read
+        findTool: async (name) =>
+          agentId === undefined
+            ? tools.find(principal.organizationId, name, { channel })
+            : (await catalog()).find((tool) => tool.name === name),
         admitCall,
         log: request.log,
         signal: clientGone(reply),
+      };
+
+      const sdk = await loadSdk();
+      const call = plainToolCall(sdk, request.headers, request.body);
+      if (call) {
+        const answer = await answerToolCall(sdk, call, (params) => callTool(options, caller, params));
+        return reply.code(200).header('content-type', 'application/json').send(answer);
+      }
+      validator ??= new sdk.validation.AjvJsonSchemaValidator();
+      const server = createMcpServer(sdk, validator, options, caller);
+      const transport = new sdk.transport.WebStandardStreamableHTTPServerTransport({
+        enableJsonResponse: true,
       });
-      const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
       try {
         await server.connect(transport);
         const response = await transport.handleRequest(webRequest(request), { parsedBody: request.body });

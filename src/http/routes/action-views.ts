@@ -5,7 +5,7 @@ import type { DryRun } from '../../app/executions/service.ts';
 import type { Action, ActionDefinition, ActionVersion } from '../../core/actions/model.ts';
 import type { JsonSchemaObject, Variable } from '../../core/actions/variables.ts';
 import { AppError } from '../../core/errors.ts';
-import type { ExecutionRecord } from '../../core/executions.ts';
+import type { ExecutionError, ExecutionRecord, RecordedRequest } from '../../core/executions.ts';
 import type {
   ActionVersionView,
   DryRunView,
@@ -105,6 +105,26 @@ export function actionInputFrom(
   return input;
 }
 
+/** ErrorView's fields only, whatever else a kind put on the error. */
+const errorView = (e: ExecutionError | null): ExecutionError | null =>
+  e && {
+    category: e.category,
+    message: e.message,
+    detail: e.detail,
+    status: e.status,
+    code: e.code,
+    line: e.line,
+    issues: e.issues?.map(({ field, message, expected }) => ({ field, message, expected })),
+  };
+
+/** RequestView's fields only. */
+const requestView = (r: RecordedRequest | null): RecordedRequest | null =>
+  r && { method: r.method, url: r.url, headers: r.headers, body: r.body };
+
+/**
+ * The views below hold exactly their schema's fields (undefined ones are left out of the JSON), so a route
+ * may write them with JSON.stringify instead of the schema's serializer.
+ */
 export const executionSummaryView = (r: ExecutionRecord): Static<typeof ExecutionSummaryView> => ({
   id: r.id,
   action_id: r.actionId,
@@ -114,7 +134,7 @@ export const executionSummaryView = (r: ExecutionRecord): Static<typeof Executio
   status: r.status,
   output: r.output,
   output_truncated: r.outputTruncated,
-  error: r.error,
+  error: errorView(r.error),
   attempts: r.attempts,
   duration_ms: r.durationMs,
   started_at: r.startedAt,
@@ -126,7 +146,7 @@ export const executionSummaryView = (r: ExecutionRecord): Static<typeof Executio
   speak_on_receive: r.speech?.speakOnReceive ?? null,
   ...(r.speech && Object.keys(r.speech.omitted).length > 0 ? { speech_omitted: r.speech.omitted } : {}),
   ...(r.expiresAt === undefined ? {} : { expires_at: r.expiresAt }),
-  ...(r.status === 'awaiting_confirmation' ? { request: r.request } : {}),
+  ...(r.status === 'awaiting_confirmation' ? { request: requestView(r.request) } : {}),
 });
 
 export const executionView = (r: ExecutionRecord): Static<typeof ExecutionView> => ({
@@ -147,6 +167,6 @@ export const dryRunView = (d: DryRun): Static<typeof DryRunView> => ({
   action_id: d.actionId,
   action_version: d.actionVersion,
   inputs: d.inputs,
-  request: d.request,
-  error: d.error,
+  request: requestView(d.request),
+  error: errorView(d.error),
 });

@@ -54,6 +54,13 @@ export const ExecuteBody = Type.Object(
 
 const tags = ['executions'];
 
+/**
+ * The execute answer is a summary or a dry run, each built with exactly its schema's fields: written with
+ * JSON.stringify, it skips the Union's serializer, which checks the answer against both schemas (and each
+ * nullable field against its branches) before writing it.
+ */
+const json = (payload: unknown): string => JSON.stringify(payload);
+
 export const executionRoutes: FastifyPluginAsyncTypebox<{
   executions: ExecutionService;
   agents: Pick<AgentService, 'publishedActions'>;
@@ -104,6 +111,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{
         conversationId: request.body.conversation_id,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
       };
+      reply.serializer(json);
       if (request.body.dry_run === true)
         return dryRunView(await executions.dryRun(principal, actionId, call));
       call.signal = clientGone(reply);

@@ -51,6 +51,10 @@ export class KyselyApiKeyRepository implements ApiKeyRepository {
       .execute();
   }
 
+  generation(): number | undefined {
+    return this.reader?.generation();
+  }
+
   async findByHash(tokenHash: string): Promise<ApiKey | undefined> {
     const [row] = await byHash(this, tokenHash);
     if (!row) return undefined;

@@ -4,7 +4,6 @@
  */
 import {
   HttpConfigSchema,
-  IDEMPOTENT_METHODS,
   absoluteUrl,
   authSecretIds,
   authUrls,
@@ -28,15 +27,7 @@ import {
   type HttpClient,
 } from '../../../core/ports/http-client.ts';
 import type { SecretRecord } from '../../../core/secrets.ts';
-import {
-  TemplateError,
-  referencesIn,
-  referencesInTree,
-  renderForm,
-  renderHeaders,
-  renderJson,
-  renderUrl,
-} from '../../../core/templates/index.ts';
+import { TemplateError, referencesIn, referencesInTree } from '../../../core/templates/index.ts';
 import type { ActionKind, RunContext, RunOutcome } from '../kind.ts';
 import { buildLookup } from '../lookup.ts';
 import { guardRedirects, refusal, secretRefusedFor } from '../host-binding.ts';
@@ -44,6 +35,8 @@ import { clientCredentialsKey, fetchClientCredentials } from './oauth2.ts';
 import { TokenCache, TokenError, type IssuedToken } from './token-cache.ts';
 import { credentialHeader, fetchFromTokenUrl, tokenHeader, tokenUrlKey } from './token-url.ts';
 import { sendWithRetries, sleep, type SendResult } from './send.ts';
+import { PlanCache, authOf, type HttpPlan } from './plan.ts';
+import { Markers, assemble, markingLookup, type AuthPart } from './request.ts';
 
 export interface HttpKindDeps {
   http: HttpClient;
@@ -82,6 +75,7 @@ const CATEGORY_OF_EGRESS: Readonly<Record<EgressErrorCode, ErrorCategory>> = {
 };
 
 interface PreparedRequest {
+  plan: HttpPlan;
   method: string;
   url: string;
   headers: Record<string, string>;
@@ -92,6 +86,8 @@ interface PreparedRequest {
   carried: SecretRecord[];
   /** The auth fetched a token, which a 401 may mean was revoked early. */
   fetchedToken: boolean;
+  /** The request as recorded: a marker wherever a secret went. */
+  recorded: RecordedRequest;
 }
 
 class RunFailure extends Error {
@@ -129,8 +125,11 @@ function secretNamesIn(config: HttpConfig): readonly string[] {
   return names;
 }
 
+const decoder = new TextDecoder();
+
 export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
   const tokens = new TokenCache(deps.clock);
+  const plans = new PlanCache();
   const random = deps.random ?? Math.random;
 
   const record = (text: string | undefined): { text: string | null; truncated: boolean } => {
@@ -142,15 +141,25 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
   async function prepare(
     config: HttpConfig,
     context: RunContext,
-    auth: AuthConfig,
     refreshToken: boolean,
   ): Promise<PreparedRequest> {
     const overrides = config.response.error_messages;
+    // a template the plan cannot be made of fails as a template, once the secrets it names are read
+    let plan: HttpPlan | undefined;
+    let unusable: unknown;
+    try {
+      plan = plans.get(context.action, config, context.integration);
+    } catch (error) {
+      unusable = error;
+    }
+    const auth = plan?.auth ?? authOf(config, context.integration);
     const secretValues = new Map<string, string>();
+    const recordedNames = new Map<string, string>();
     const carried: SecretRecord[] = [];
-    for (const name of secretNamesIn(config)) {
+    for (const name of plan?.secretNames ?? secretNamesIn(config)) {
       const secret = await context.secrets.byName(name);
       secretValues.set(name, secret.value);
+      recordedNames.set(name, secret.record.name);
       carried.push(secret.record);
     }
     const lookup = buildLookup({
@@ -162,48 +171,64 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
       now: new Date(deps.clock.now()),
     });
 
-    let url: URL;
-    let headers: Record<string, string>;
-    let body: unknown;
+    let rendered: { url: string; headers: Record<string, string>; body: unknown };
     try {
-      url = new URL(
-        renderUrl(
-          {
-            url: absoluteUrl(config, context.integration?.baseUrl ?? null),
-            query: config.query,
-            serialization: config.serialization ?? {},
-            reservedQueryKeys: auth.type === 'api_key' && auth.in === 'query' ? [auth.name] : [],
-          },
-          lookup,
-        ),
-      );
-      headers = renderHeaders(config.headers, lookup, config.serialization?.headers);
-      body =
-        config.body === null
-          ? undefined
-          : config.body_type === 'form'
-            ? renderForm(
-                config.body as Record<string, string>,
-                lookup,
-                config.serialization?.body,
-                auth.type === 'body' ? [auth.field] : [],
-              )
-            : renderJson(config.body, lookup);
+      if (!plan) throw unusable;
+      rendered = { url: plan.url(lookup), headers: plan.headers(lookup), body: plan.body?.(lookup) };
     } catch (error) {
-      if (error instanceof TemplateError) {
-        throw failure('invalid_input', error.message, overrides);
-      }
+      if (error instanceof TemplateError) throw failure('invalid_input', error.message, overrides);
       throw error;
     }
 
-    const headerNames = new Map(Object.keys(headers).map((name) => [name.toLowerCase(), name]));
-    const setHeader = (name: string, value: string) => {
-      const existing = headerNames.get(name.toLowerCase());
-      if (existing) delete headers[existing];
-      headers[name] = value;
-      headerNames.set(name.toLowerCase(), name);
-    };
+    const markers = new Markers();
+    const { real, marked } = await placeAuth(auth, context, markers, carried, refreshToken, overrides);
+    const request = assemble(plan, lookup, real, config.body_type, context.idempotencyKey, rendered);
 
+    const refused = secretRefusedFor(request.host, carried, [request.host]);
+    if (refused)
+      throw failure('blocked', refusal(refused, request.host, [request.host], false).message, overrides);
+
+    // the same request with a marker wherever a secret went, rendering again only what holds one
+    const marking = markingLookup(plan, lookup, markers, (name) => recordedNames.get(name) ?? name);
+    const asRecorded = assemble(plan, marking, marked, config.body_type, context.idempotencyKey, {
+      url: plan.marks.url ? plan.url(marking) : rendered.url,
+      headers: plan.marks.headers ? plan.headers(marking) : rendered.headers,
+      body: plan.marks.body ? plan.body?.(marking) : rendered.body,
+    });
+    const recordedHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(asRecorded.headers))
+      recordedHeaders[name] = markers.swap(value);
+    return {
+      plan,
+      method: config.method,
+      url: request.url,
+      headers: request.headers,
+      body: request.body,
+      host: request.host,
+      carried,
+      fetchedToken: auth.type === 'oauth2_client_credentials' || auth.type === 'token_url',
+      recorded: {
+        method: config.method,
+        url: markers.swap(asRecorded.url),
+        headers: recordedHeaders,
+        body: record(asRecorded.body === undefined ? undefined : markers.swap(asRecorded.body)).text,
+      },
+    };
+  }
+
+  /**
+   * Where auth puts its credential or token, as sent (`real`) and as recorded (`marked`, a marker in its
+   * place); the secrets it carries join `carried`.
+   */
+  async function placeAuth(
+    auth: AuthConfig,
+    context: RunContext,
+    markers: Markers,
+    carried: SecretRecord[],
+    refreshToken: boolean,
+    overrides: Record<string, string>,
+  ): Promise<{ real: AuthPart; marked: AuthPart }> {
+    if (auth.type === 'none') return { real: { in: 'none' }, marked: { in: 'none' } };
     if (auth.type === 'token_url') {
       const secret = auth.secret_id === undefined ? null : await context.secrets.byId(auth.secret_id);
       const credential = credentialHeader(auth, secret);
@@ -214,74 +239,69 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
         refreshToken,
         overrides,
       );
-      context.secrets.derive(`${secret?.record.name ?? 'authorization URL'} token`, token);
-      setHeader(...tokenHeader(auth, token));
-    } else if (auth.type !== 'none') {
-      const secret = await context.secrets.byId(auth.secret_id);
-      switch (auth.type) {
-        case 'bearer':
-          setHeader('Authorization', `Bearer ${secret.value}`);
-          carried.push(secret.record);
-          break;
-        case 'basic': {
-          const credential = `${auth.username}:${secret.value}`;
-          context.secrets.derive(secret.record.name, credential);
-          setHeader('Authorization', `Basic ${Buffer.from(credential, 'utf8').toString('base64')}`);
-          carried.push(secret.record);
-          break;
-        }
-        case 'api_key':
-          if (auth.in === 'header') setHeader(auth.name, secret.value);
-          else url.searchParams.set(auth.name, secret.value);
-          carried.push(secret.record);
-          break;
-        case 'body':
-          if (config.body_type === 'form') {
-            const form = new URLSearchParams(typeof body === 'string' ? body : '');
-            form.set(auth.field, secret.value);
-            body = form.toString();
-          } else {
-            body = { ...(body as Record<string, unknown> | undefined), [auth.field]: secret.value };
-          }
-          carried.push(secret.record);
-          break;
-        case 'oauth2_client_credentials': {
-          const token = await fetchToken(
-            clientCredentialsKey(context.action.organizationId, auth, secret),
-            () => fetchClientCredentials(deps.http, auth, secret),
-            refreshToken,
-            overrides,
-          );
-          context.secrets.derive(`${secret.record.name} access token`, token);
-          setHeader('Authorization', `Bearer ${token}`);
-          break;
-        }
+      const name = `${secret?.record.name ?? 'authorization URL'} token`;
+      context.secrets.derive(name, token);
+      const [header, value] = tokenHeader(auth, token);
+      return {
+        real: { in: 'header', name: header, prefix: '', value },
+        marked: { in: 'header', name: header, prefix: '', value: tokenHeader(auth, markers.for(name))[1] },
+      };
+    }
+    const secret = await context.secrets.byId(auth.secret_id);
+    const marker = markers.for(secret.record.name);
+    switch (auth.type) {
+      case 'bearer':
+        carried.push(secret.record);
+        return {
+          real: { in: 'header', name: 'Authorization', prefix: 'Bearer ', value: secret.value },
+          marked: { in: 'header', name: 'Authorization', prefix: 'Bearer ', value: marker },
+        };
+      case 'basic': {
+        const credential = `${auth.username}:${secret.value}`;
+        context.secrets.derive(secret.record.name, credential);
+        carried.push(secret.record);
+        return {
+          real: {
+            in: 'header',
+            name: 'Authorization',
+            prefix: 'Basic ',
+            value: Buffer.from(credential, 'utf8').toString('base64'),
+          },
+          marked: { in: 'header', name: 'Authorization', prefix: 'Basic ', value: marker },
+        };
+      }
+      case 'api_key':
+        carried.push(secret.record);
+        return auth.in === 'header'
+          ? {
+              real: { in: 'header', name: auth.name, prefix: '', value: secret.value },
+              marked: { in: 'header', name: auth.name, prefix: '', value: marker },
+            }
+          : {
+              real: { in: 'query', name: auth.name, value: secret.value },
+              marked: { in: 'query', name: auth.name, value: marker },
+            };
+      case 'body':
+        carried.push(secret.record);
+        return {
+          real: { in: 'body', field: auth.field, value: secret.value },
+          marked: { in: 'body', field: auth.field, value: marker },
+        };
+      case 'oauth2_client_credentials': {
+        const token = await fetchToken(
+          clientCredentialsKey(context.action.organizationId, auth, secret),
+          () => fetchClientCredentials(deps.http, auth, secret),
+          refreshToken,
+          overrides,
+        );
+        const name = `${secret.record.name} access token`;
+        context.secrets.derive(name, token);
+        return {
+          real: { in: 'header', name: 'Authorization', prefix: 'Bearer ', value: token },
+          marked: { in: 'header', name: 'Authorization', prefix: 'Bearer ', value: markers.for(name) },
+        };
       }
     }
-
-    let encoded: string | undefined;
-    if (typeof body === 'string') {
-      encoded = body;
-      if (!headerNames.has('content-type')) setHeader('Content-Type', 'application/x-www-form-urlencoded');
-    } else if (body !== undefined) {
-      encoded = JSON.stringify(body);
-      if (!headerNames.has('content-type')) setHeader('Content-Type', 'application/json');
-    }
-    if (context.idempotencyKey && !headerNames.has('idempotency-key'))
-      setHeader('Idempotency-Key', context.idempotencyKey);
-
-    const refused = secretRefusedFor(url.hostname, carried, [url.hostname]);
-    if (refused)
-      throw failure('blocked', refusal(refused, url.hostname, [url.hostname], false).message, overrides);
-    return {
-      method: config.method,
-      url: url.toString(),
-      headers,
-      body: encoded,
-      host: url.hostname,
-      carried,
-      fetchedToken: auth.type === 'oauth2_client_credentials' || auth.type === 'token_url',
-    };
   }
 
   /** A token from the cache or its endpoint; its failures become the run's (unauthorized, or the egress category). */
@@ -302,16 +322,12 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
   }
 
   /**
-   * The request as recorded, with the secrets this run put into it masked here, where they were put:
-   * the execution-wide redaction pass then finds nothing in the usual case and has no work to redo.
+   * The request as recorded: built with markers where this run put secrets (prepare), then searched for
+   * any secret value that reached it another way (an input that holds one), which normally finds
+   * nothing and copies nothing.
    */
   function recordedRequest(request: PreparedRequest, context: RunContext): RecordedRequest {
-    return redactorFor(context.secrets.values()).value({
-      method: request.method,
-      url: request.url,
-      headers: request.headers,
-      body: record(request.body).text,
-    });
+    return redactorFor(context.secrets.values()).value(request.recorded);
   }
 
   function recordedResponse(response: EgressResponse): RecordedResponse {
@@ -320,18 +336,15 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
       const value = response.headers[name];
       if (value !== undefined) headers[name] = value;
     }
-    const body = record(new TextDecoder().decode(response.body));
+    const body = record(decoder.decode(response.body));
     return { status: response.status, headers, body: body.text, bodyTruncated: body.truncated };
   }
 
-  async function send(
-    request: PreparedRequest,
-    config: HttpConfig,
-    context: RunContext,
-  ): Promise<SendResult> {
-    const timeoutMs = Math.min(config.timeout_ms ?? deps.timeoutMs, deps.timeoutCapMs);
-    const retryable = IDEMPOTENT_METHODS.has(request.method) || context.idempotencyKey !== null;
-    const attempts = config.retry?.max_attempts ?? (retryable ? 3 : 1);
+  async function send(request: PreparedRequest, context: RunContext): Promise<SendResult> {
+    const { plan } = request;
+    const timeoutMs = Math.min(plan.timeoutMs ?? deps.timeoutMs, deps.timeoutCapMs);
+    const retryable = plan.idempotent || context.idempotencyKey !== null;
+    const attempts = plan.maxAttempts ?? (retryable ? 3 : 1);
     return sendWithRetries(
       {
         method: request.method,
@@ -348,19 +361,17 @@ export function createHttpKind(deps: HttpKindDeps): ActionKind<HttpConfig> {
 
   async function run(config: HttpConfig, context: RunContext): Promise<RunOutcome> {
     const overrides = config.response.error_messages;
-    const auth: AuthConfig = config.auth ??
-      (context.integration?.auth as AuthConfig | null | undefined) ?? { type: 'none' };
     let request: PreparedRequest | undefined;
     try {
-      request = await prepare(config, context, auth, false);
+      request = await prepare(config, context, false);
       if (context.dryRun)
         return { status: 'dry_run', request: recordedRequest(request, context), attempts: 0 };
-      let result = await send(request, config, context);
+      let result = await send(request, context);
       let attempts = result.attempts;
       if (request.fetchedToken && 'response' in result && result.response.status === 401) {
         // the cached token may have been revoked early: fetch a fresh one once and try again
-        request = await prepare(config, context, auth, true);
-        result = await send(request, config, context);
+        request = await prepare(config, context, true);
+        result = await send(request, context);
         attempts += result.attempts;
       }
       if ('error' in result) {
