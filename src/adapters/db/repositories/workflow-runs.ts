@@ -9,8 +9,9 @@ import type {
   StepStatus,
   WorkflowRun,
 } from '../../../core/workflows/model.ts';
+import type { DialectName } from '../migrations/types.ts';
 import type { Database } from '../schema.ts';
-import { fetchPage, isUniqueViolation, parseJson } from './shared.ts';
+import { fetchPage, parseJson } from './shared.ts';
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 const parsed = (text: string | null): unknown => (text === null ? null : parseJson<unknown>(text));
@@ -63,10 +64,31 @@ function columns<T extends object>(patch: T, jsonFields: readonly string[]): Rec
   return out;
 }
 
+const stepRow = (step: RunStep) => ({
+  run_id: step.runId,
+  step_id: step.stepId,
+  organization_id: step.organizationId,
+  position: step.position,
+  type: step.type,
+  name: step.name,
+  status: step.status,
+  input: json(step.input),
+  output: json(step.output),
+  error: step.error === null ? null : JSON.stringify(step.error),
+  attempts: step.attempts,
+  execution_id: step.executionId,
+  started_at: step.startedAt,
+  finished_at: step.finishedAt,
+  job_id: step.owner?.jobId ?? null,
+  job_attempt: step.owner?.attempt ?? null,
+});
+
 export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
   private readonly db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  readonly #dialect: DialectName;
+  constructor(db: Kysely<Database>, dialect: DialectName) {
     this.db = db;
+    this.#dialect = dialect;
   }
 
   async insert(run: WorkflowRun): Promise<void> {
@@ -97,6 +119,19 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
       .where('organization_id', '=', organizationId)
       .where('id', '=', id)
       .executeTakeFirst();
+    return row && toRun(row);
+  }
+
+  async lock(organizationId: string, id: string): Promise<WorkflowRun | undefined> {
+    if (!this.db.isTransaction) throw new Error('A run is locked inside a transaction');
+    let query = this.db
+      .selectFrom('workflow_runs')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id);
+    // SQLite's transactions already hold the file's write lock from their start
+    if (this.#dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
     return row && toRun(row);
   }
 
@@ -198,33 +233,19 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
   }
 
   async insertStep(step: RunStep): Promise<boolean> {
-    try {
-      await this.db
-        .insertInto('workflow_run_steps')
-        .values({
-          run_id: step.runId,
-          step_id: step.stepId,
-          organization_id: step.organizationId,
-          position: step.position,
-          type: step.type,
-          name: step.name,
-          status: step.status,
-          input: json(step.input),
-          output: json(step.output),
-          error: step.error === null ? null : JSON.stringify(step.error),
-          attempts: step.attempts,
-          execution_id: step.executionId,
-          started_at: step.startedAt,
-          finished_at: step.finishedAt,
-          job_id: step.owner?.jobId ?? null,
-          job_attempt: step.owner?.attempt ?? null,
-        })
-        .execute();
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+    return (await this.insertSteps([step])).has(step.stepId);
+  }
+
+  async insertSteps(steps: readonly RunStep[]): Promise<Set<string>> {
+    if (steps.length === 0) return new Set();
+    // no unique violation: inside a PostgreSQL transaction one would abort the whole transaction
+    const rows = await this.db
+      .insertInto('workflow_run_steps')
+      .values(steps.map(stepRow))
+      .onConflict((oc) => oc.doNothing())
+      .returning('step_id')
+      .execute();
+    return new Set(rows.map((row) => row.step_id));
   }
 
   async getStep(organizationId: string, runId: string, stepId: string): Promise<RunStep | undefined> {
@@ -260,6 +281,24 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
     if (owner) update = update.where('job_id', '=', owner.jobId).where('job_attempt', '=', owner.attempt);
     const result = await update.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  async finishStep(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    patch: StepPatch,
+    from: readonly StepStatus[],
+    owner: StepOwner,
+  ): Promise<RunStep | undefined> {
+    const row = await this.step(organizationId, runId, stepId)
+      .set(columns(patch, ['input', 'output', 'error']))
+      .where('status', 'in', from)
+      .where('job_id', '=', owner.jobId)
+      .where('job_attempt', '=', owner.attempt)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toStep(row);
   }
 
   async claimStep(
