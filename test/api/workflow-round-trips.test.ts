@@ -12,19 +12,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLITE_FILE_NAME } from '../../src/adapters/db/store.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { STORE_KINDS } from '../helpers/databases.ts';
+import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { until } from '../helpers/wait.ts';
 
 interface Tally {
   statements: number;
   commits: number;
+  /** Commits that wait for the disk (PostgreSQL: not relaxed by synchronous_commit = off). */
+  durable: number;
   texts: string[];
 }
 
-const tally: Tally = { statements: 0, commits: 0, texts: [] };
+const tally: Tally = { statements: 0, commits: 0, durable: 0, texts: [] };
 let counting = false;
 
 /** Connections inside an explicit transaction (a write outside one commits on its own). */
 const inTransaction = new WeakSet<object>();
+/** Connections whose open transaction turned synchronous_commit off. */
+const relaxed = new WeakSet<object>();
+const RELAXES = /set_config\('synchronous_commit', 'off', true\)|set local synchronous_commit = off/i;
 /** The test's own connection, which watches for the run's end. */
 const uncounted = new WeakSet<object>();
 
@@ -36,10 +42,17 @@ function count(connection: object, sql: unknown): void {
   const writes = !/^\s*(select|with\s[^)]*\)\s*select|pragma|begin|commit|rollback)\b/i.test(text);
   const implicitCommit = writes && !inTransaction.has(connection);
   if (begins) inTransaction.add(connection);
-  if (ends) inTransaction.delete(connection);
+  if (RELAXES.test(text) && !implicitCommit) relaxed.add(connection);
+  const commits = /(^|;)\s*commit\b/i.test(text) || implicitCommit;
+  const durable = commits && !relaxed.has(connection) && !(implicitCommit && RELAXES.test(text));
+  if (ends) {
+    inTransaction.delete(connection);
+    relaxed.delete(connection);
+  }
   if (!counting) return;
   tally.statements++;
-  if (/(^|;)\s*commit\b/i.test(text) || implicitCommit) tally.commits++;
+  if (commits) tally.commits++;
+  if (durable) tally.durable++;
   tally.texts.push(text.replace(/\s+/g, ' ').slice(0, 90));
 }
 
@@ -88,21 +101,24 @@ afterAll(() => {
 });
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
-const setSteps = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({
-    $kind: 'Action',
-    id: `s${i}`,
-    type: 'set',
-    input: { values: { n: i, before: i === 0 ? '{{trigger.n}}' : `{{s${i - 1}.output.n}}` } },
-  }));
 
 describe.each(STORE_KINDS)('round trips per workflow step on %s', (kind) => {
   let t: TestApp;
+  let upstream: Upstream;
   /** The run's status, read on a connection of the test's own. */
   let statusOf: (runId: string) => Promise<string | undefined>;
   let closeWatch: () => Promise<void>;
   beforeAll(async () => {
-    t = await startTestApp(kind, { SWITCHBOARD_JOB_LEASE_MS: kind === 'postgres' ? '10000' : '2000' });
+    upstream = await startUpstream();
+    upstream.setHandler((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"n":1}');
+      return true;
+    });
+    t = await startTestApp(kind, {
+      SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2',
+      SWITCHBOARD_JOB_LEASE_MS: kind === 'postgres' ? '10000' : '2000',
+    });
     await t.container.queue.start();
     if (t.db.databaseUrl) {
       const client = new pg.Client({ connectionString: t.db.databaseUrl });
@@ -123,30 +139,44 @@ describe.each(STORE_KINDS)('round trips per workflow step on %s', (kind) => {
   afterAll(async () => {
     await closeWatch?.();
     await t?.close();
+    await upstream?.close();
   });
 
-  const runs = () => t.container.services.workflowRuns;
-  const principal = () => ({ organizationId: t.container.defaultOrganizationId, keyId: 'test', scopes: [] });
+  /** `n` http steps, each sending the output of the one before. */
+  const httpSteps = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      $kind: 'Action',
+      id: `s${i}`,
+      type: 'http',
+      input: {
+        method: 'POST',
+        url: `${upstream.url}/steps/${i}`,
+        body: { before: i === 0 ? '{{trigger.n}}' : `{{s${i - 1}.output.n}}` },
+      },
+    }));
 
-  /** Statements and commits from starting a run of `steps` set steps to its end, the best of `tries`. */
-  async function measure(steps: number, tries = 5) {
+  /** Statements and commits from starting a run of `steps` steps to its end, the fewest of `tries`. */
+  async function measure(steps: number, tries = 5): Promise<Tally> {
     const workflow = await t.request('POST', '/v1/workflows', {
       body: {
         name: `rt ${steps} ${Math.random()}`,
         trigger_type: 'manual-trigger',
-        workflow_blocks: setSteps(steps),
+        workflow_blocks: httpSteps(steps),
       },
     });
     expect(workflow.status, workflow.text).toBe(201);
+    const principal = { organizationId: t.container.defaultOrganizationId, keyId: 'test', scopes: [] };
     let best: Tally | undefined;
     for (let i = 0; i < tries; i++) {
       // the queue's own polling counts too: let it settle into its idle backoff first
       await new Promise((resolve) => setTimeout(resolve, 300));
-      tally.statements = 0;
-      tally.commits = 0;
-      tally.texts = [];
+      Object.assign(tally, { statements: 0, commits: 0, durable: 0, texts: [] });
       counting = true;
-      const started = await runs().start(principal(), workflow.body.workflow_id as string, { n: 1 });
+      const started = await t.container.services.workflowRuns.start(
+        principal,
+        workflow.body.workflow_id as string,
+        { n: 1 },
+      );
       const status = await until(
         () => statusOf(started.id),
         (s) => FINISHED.has(s ?? ''),
@@ -163,13 +193,17 @@ describe.each(STORE_KINDS)('round trips per workflow step on %s', (kind) => {
   it('counts the statements and commits one more step adds', async () => {
     const one = await measure(1);
     const six = await measure(6);
-    const perStep = {
-      statements: (six.statements - one.statements) / 5,
-      commits: (six.commits - one.commits) / 5,
-    };
+    const per = (key: 'statements' | 'commits' | 'durable') => (six[key] - one[key]) / 5;
+    const line = (name: string, tally: Tally) =>
+      `${name}: ${tally.statements} statements, ${tally.commits} commits (${tally.durable} waiting for the disk)`;
     console.info(
-      `${kind}: run of 1 step ${one.statements} statements / ${one.commits} commits; of 6 steps ${six.statements} / ${six.commits}; per step ${perStep.statements} / ${perStep.commits}\n` +
-        six.texts.join('\n'),
+      [
+        `${kind}:`,
+        line('  run of 1 step', one),
+        line('  run of 6 steps', six),
+        `  each further step: ${per('statements')} statements, ${per('commits')} commits (${per('durable')} waiting for the disk)`,
+        ...six.texts.map((text) => `    ${text}`),
+      ].join('\n'),
     );
   });
 });

@@ -149,14 +149,17 @@ export function createRunProgress(deps: ProgressDeps) {
     return records;
   }
 
-  /** Records the plan's decisions and its next step (planRecords), each inserted once. */
+  /**
+   * Records the plan's decisions and its next step (planRecords), each inserted once. Not durably: a
+   * job that finds no record of its step records it itself, and what it decides is decided again.
+   */
   async function recordPlan(
     run: WorkflowRun,
     plan: Plan,
     owner: StepOwner | null,
     wakeAt?: number,
   ): Promise<void> {
-    await store.workflowRuns.insertSteps(planRecords(run, plan, owner, wakeAt));
+    await store.workflowRuns.insertSteps(planRecords(run, plan, owner, wakeAt), false);
   }
 
   /**

@@ -88,13 +88,19 @@ export interface WorkflowRunRepository {
   update(organizationId: string, id: string, patch: RunPatch, from: readonly RunStatus[]): Promise<boolean>;
   /** Inserts the step record unless it exists (a step is recorded once per run); true when inserted. */
   insertStep(step: RunStep): Promise<boolean>;
-  /** insertStep for several records in one statement; answers the ids of those inserted. */
-  insertSteps(steps: readonly RunStep[]): Promise<Set<string>>;
+  /**
+   * insertStep for several records in one statement; answers the ids of those inserted. Not `durable`:
+   * its commit may return before it is on disk, for records whose loss to a crash of the database server
+   * is repaired by the job or the sweep (the job of a step records it when it finds no record).
+   */
+  insertSteps(steps: readonly RunStep[], durable?: boolean): Promise<Set<string>>;
   getStep(organizationId: string, runId: string, stepId: string): Promise<RunStep | undefined>;
   /**
    * Begins an attempt of an unfinished step for `owner` if the step is free for it: held by no job, or by
    * an attempt of owner's job no later than owner's. The step is then owner's, and writes of earlier
    * attempts are refused. False when the step is finished or cancelled, or another job's or attempt's.
+   * Its commit may return before it is on disk (the step's result, committed durably after it, puts it
+   * there): a crash of the database server in between loses at most the count of that attempt.
    */
   claimStep(
     organizationId: string,
