@@ -89,7 +89,7 @@ export class KyselyStore implements Store {
     this.confirmations = new KyselyConfirmationRepository(db);
     this.actionAnnotations = new KyselyActionAnnotationRepository(db);
     this.workflows = new KyselyWorkflowRepository(db);
-    this.workflowRuns = new KyselyWorkflowRunRepository(db);
+    this.workflowRuns = new KyselyWorkflowRunRepository(db, dialect);
     this.workflowTools = new KyselyWorkflowToolRepository(db);
     this.workflowSchedules = new KyselyWorkflowScheduleRepository(db);
     this.workflowRunSlots = new KyselyWorkflowRunSlotRepository(db, dialect);

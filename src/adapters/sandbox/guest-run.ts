@@ -61,6 +61,8 @@ export class GuestRun implements HostSide {
   #logsTruncated = false;
   /** The engine misbehaved on the host side: retire the worker after this run. */
   #broken = false;
+  /** The author's source compiled (in this run or ahead of it). */
+  #compiled = false;
 
   constructor(
     engine: Engine,
@@ -120,6 +122,11 @@ export class GuestRun implements HostSide {
     return this.#fetches > 0;
   }
 
+  /** Whether the author's source compiled (so it may be compiled ahead for the next run). */
+  get sourceCompiled(): boolean {
+    return this.#compiled;
+  }
+
   /** Frees the run's context and runtime; called after its answer is sent. Throws if the engine aborts. */
   dispose(): void {
     for (const deferred of this.#deferreds.values()) deferred.dispose();
@@ -170,9 +177,14 @@ export class GuestRun implements HostSide {
     }
     const serialize = this.#keep(setup.value);
 
-    const compiled = ctx.evalCode(wrapSource(source), USER_FILENAME, { type: 'global' });
-    if (compiled.error) return this.#thrown(this.#keep(compiled.error));
-    const called = ctx.callFunction(this.#keep(compiled.value), ctx.undefined);
+    let fn = this.#prepared.compiledFor(source);
+    if (!fn) {
+      const compiled = ctx.evalCode(wrapSource(source), USER_FILENAME, { type: 'global' });
+      if (compiled.error) return this.#thrown(this.#keep(compiled.error));
+      fn = this.#keep(compiled.value);
+    }
+    this.#compiled = true;
+    const called = ctx.callFunction(fn, ctx.undefined);
     if (called.error) return this.#thrown(this.#keep(called.error));
     const promise = this.#keep(called.value);
 

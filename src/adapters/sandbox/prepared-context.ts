@@ -2,6 +2,8 @@
  * A fresh QuickJS runtime and context with the prelude evaluated, made while the worker is idle so that a
  * run does not wait for it (creating the runtime and parsing the prelude is most of a trivial run's cost).
  * Each one serves exactly one run and is then disposed: no runtime or context is ever reused across runs.
+ * While still idle, the worker may also compile the guest's fetch into it, and the source of the run it
+ * expects next (the author's function, created and not called): the run then only calls it.
  *
  * Its host functions and interrupt handler call whichever run is bound to it; before that they do nothing.
  * Every handle taken here or by the run is disposed before the context and runtime: a leaked handle makes
@@ -13,7 +15,15 @@ import type {
   QuickJSRuntime,
   QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
-import { BASE64_MODULE, CONSOLE_MODULE, FETCH_MODULE, PRELUDE, PRELUDE_FILENAME } from './guest-prelude.ts';
+import {
+  BASE64_MODULE,
+  CONSOLE_MODULE,
+  FETCH_MODULE,
+  PRELUDE,
+  PRELUDE_FILENAME,
+  USER_FILENAME,
+  wrapSource,
+} from './guest-prelude.ts';
 import type { MemoryGuard } from './memory-guard.ts';
 
 export interface Engine {
@@ -37,7 +47,7 @@ export interface HostSide {
  * about 28 bytes of native stack per byte of QuickJS stack, and a native overflow corrupts the engine.
  */
 const MAX_STACK_BYTES = 256 * 1024;
-/** Preparing runs only our own code; this bounds it all the same. */
+/** Each step of preparing runs only our own code or compiles the author's; this bounds it all the same. */
 const PREPARE_TIMEOUT_MS = 1_000;
 const PREPARE_HEADROOM_BYTES = 8 * 1024 * 1024;
 const MODULES: Readonly<Record<string, string>> = {
@@ -52,27 +62,32 @@ export class PreparedContext {
   /** The prelude's `setup(inputsJson, secretsJson, logChars) => serialize`. */
   readonly setup: QuickJSHandle;
   readonly #handles: QuickJSHandle[] = [];
+  readonly #engine: Engine;
+  /** The prelude's function that compiles the guest's fetch ahead of its first call. */
+  readonly #warm: QuickJSHandle;
+  #warmed = false;
+  /** The source compiled ahead, and its function unless it did not compile. */
+  #compiled: { source: string; fn: QuickJSHandle | undefined } | undefined;
+  #deadline = 0;
   #host: HostSide | undefined;
 
-  /**
-   * Throws when the engine cannot prepare a context: the worker is then unusable. With `withFetch`, the
-   * guest's fetch is compiled now rather than on its first call.
-   */
-  static prepare(engine: Engine, withFetch: boolean): PreparedContext {
-    engine.guard.limit(engine.guard.bytes + PREPARE_HEADROOM_BYTES);
+  /** Throws when the engine cannot prepare a context: the worker is then unusable. */
+  static prepare(engine: Engine): PreparedContext {
     const rt = engine.module.newRuntime();
     try {
-      return new PreparedContext(rt, performance.now() + PREPARE_TIMEOUT_MS, withFetch);
+      return new PreparedContext(engine, rt);
     } catch (error) {
       if (rt.alive) rt.dispose();
       throw error;
     }
   }
 
-  private constructor(rt: QuickJSRuntime, deadline: number, withFetch: boolean) {
+  private constructor(engine: Engine, rt: QuickJSRuntime) {
+    this.#engine = engine;
+    this.#step();
     this.rt = rt;
     rt.setMaxStackSize(MAX_STACK_BYTES);
-    rt.setInterruptHandler(() => (this.#host ? this.#host.interrupt() : performance.now() > deadline));
+    rt.setInterruptHandler(() => (this.#host ? this.#host.interrupt() : performance.now() > this.#deadline));
     const ctx = rt.newContext();
     this.ctx = ctx;
     try {
@@ -90,15 +105,60 @@ export class PreparedContext {
       }
       const pair = this.keep(exported.value);
       this.setup = this.keep(ctx.getProp(pair, 0));
-      if (withFetch) {
-        const warmed = ctx.callFunction(this.keep(ctx.getProp(pair, 1)), ctx.undefined);
-        this.keep(warmed.error ?? warmed.value);
-        if (warmed.error) throw new Error('The sandbox prelude failed');
-      }
+      this.#warm = this.keep(ctx.getProp(pair, 1));
     } catch (error) {
       this.dispose();
       throw error;
     }
+  }
+
+  /** A step of preparing starts: its own deadline and memory headroom. */
+  #step(): void {
+    this.#deadline = performance.now() + PREPARE_TIMEOUT_MS;
+    this.#engine.guard.limit(this.#engine.guard.bytes + PREPARE_HEADROOM_BYTES);
+  }
+
+  /** Whether the guest's fetch is compiled already. */
+  get fetchWarmed(): boolean {
+    return this.#warmed;
+  }
+
+  /** Compiles the guest's fetch now rather than on its first call. Throws if the engine fails. */
+  warmFetch(): void {
+    if (this.#warmed) return;
+    this.#step();
+    const warmed = this.ctx.callFunction(this.#warm, this.ctx.undefined);
+    this.keep(warmed.error ?? warmed.value);
+    if (warmed.error) throw new Error('The sandbox prelude failed');
+    this.#warmed = true;
+  }
+
+  /** The source compiled ahead into this context (or tried), if any. */
+  get compiledSource(): string | undefined {
+    return this.#compiled?.source;
+  }
+
+  /**
+   * Compiles the author's source (wrapped as the run compiles it) without calling it. A source that does
+   * not compile, or not within the step's bounds, is left for the run to compile and report.
+   */
+  compile(source: string): void {
+    if (this.#compiled) return;
+    this.#step();
+    const result = this.ctx.evalCode(wrapSource(source), USER_FILENAME, { type: 'global' });
+    if (result.error) this.keep(result.error);
+    this.#compiled = { source, fn: result.error ? undefined : this.keep(result.value) };
+  }
+
+  /**
+   * The author's function for `source`, when it was compiled ahead. Another source compiled ahead is
+   * freed first: nothing of another run's code stays in the context of this one.
+   */
+  compiledFor(source: string): QuickJSHandle | undefined {
+    const compiled = this.#compiled;
+    if (compiled?.source === source) return compiled.fn;
+    if (compiled?.fn?.alive) compiled.fn.dispose();
+    return undefined;
   }
 
   /** The host side of each lazily compiled module: the function its factory receives. */

@@ -38,6 +38,8 @@ export type WorkerOutcome =
 
 export type FromWorker =
   | { t: 'ready'; /** Size of the engine's WebAssembly memory, idle. */ wasmBytes: number }
+  /** The context for the next run is ready (runs sent before this start sooner elsewhere). */
+  | { t: 'prepared' }
   | { t: 'fetch'; id: number; n: number; request: SandboxFetchRequest }
   /** The worker did not start this run (its engine is no longer trusted): run it elsewhere. */
   | { t: 'refused'; id: number }

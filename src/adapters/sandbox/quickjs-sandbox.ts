@@ -85,6 +85,8 @@ const CANCELLED = 'The run was stopped before it finished';
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** Its context for the next run is prepared (it said so since its last run). */
+  prepared: boolean;
   gone: boolean;
   runs: number;
   baseBytes: number;
@@ -228,7 +230,15 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
       worker.stdout.resume();
       worker.stderr.resume();
       worker.unref();
-      const slot: Slot = { worker, ready: false, gone: false, runs: 0, baseBytes: 0, run: undefined };
+      const slot: Slot = {
+        worker,
+        ready: false,
+        prepared: false,
+        gone: false,
+        runs: 0,
+        baseBytes: 0,
+        run: undefined,
+      };
       slots.add(slot);
       stats.started++;
       worker.on('message', (message: FromWorker) => onMessage(slot, message));
@@ -239,8 +249,13 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
 
   function onMessage(slot: Slot, message: FromWorker): void {
     if (slot.gone) return;
+    if (message.t === 'prepared') {
+      slot.prepared = true;
+      return;
+    }
     if (message.t === 'ready') {
       slot.ready = true;
+      slot.prepared = true;
       slot.baseBytes = message.wasmBytes;
       startFailures = 0;
       dispatch();
@@ -274,7 +289,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     slot.runs++;
     stats.peakWasmBytes = Math.max(stats.peakWasmBytes, message.wasmBytes);
     finish(run, toResult(run, message));
-    // idle workers are taken oldest first: the one that just answered is still preparing its next context
+    // among workers not yet prepared, the one that answered last is the furthest from it
     slots.delete(slot);
     slots.add(slot);
     if (
@@ -342,10 +357,14 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     dispatch();
   }
 
+  /** Queued runs go to idle workers, those with a prepared context first, the rest oldest first. */
   function dispatch(): void {
-    for (const slot of slots) {
-      if (queue.length === 0) return;
-      if (slot.ready && !slot.gone && !slot.run) begin(slot, queue.shift() as QueuedRun);
+    for (const preparedOnly of [true, false]) {
+      for (const slot of slots) {
+        if (queue.length === 0) return;
+        if (slot.ready && !slot.gone && !slot.run && (slot.prepared || !preparedOnly))
+          begin(slot, queue.shift() as QueuedRun);
+      }
     }
   }
 
@@ -393,6 +412,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     };
     slot.run = run;
     queued.running = run;
+    slot.prepared = false;
     const message: ToWorker = { t: 'run', id, source: String(request.source), inputs, secrets, limits };
     slot.worker.postMessage(message);
   }

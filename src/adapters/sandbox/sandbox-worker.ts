@@ -1,6 +1,10 @@
 /**
  * A sandbox worker thread: loads its own QuickJS WebAssembly module once, then runs one code action at a
  * time, each in a fresh runtime and context prepared while the worker was idle (prepared-context.ts).
+ * Between runs it does its chores one small step per turn of its event loop: free the last run's
+ * runtime, prepare the next context, compile fetch into it when recent runs used fetch, and compile the
+ * source it last ran (a run of the same source then only calls it). A run that arrives meanwhile starts
+ * at the next turn with what is ready; the pool hears when everything is (`prepared`).
  * The pool (quickjs-sandbox.ts) terminates it when it stops answering, and replaces it after enough runs,
  * once its memory has grown, or when it reports that its engine can no longer be trusted.
  */
@@ -19,6 +23,9 @@ import type { FromWorker, ToWorker, WorkerSetup } from './protocol.ts';
 const port = parentPort;
 if (!port) throw new Error('sandbox-worker.ts runs as a worker thread');
 const setup = workerData as WorkerSetup;
+
+/** Longest source compiled ahead of its run: larger ones are rare, and compiled by their run. */
+const MAX_AHEAD_CHARS = 64 * 1024;
 
 // The package's types describe a CommonJS module; Node loads its ESM build, whose default is the variant.
 const variant = releaseSync as unknown as QuickJSSyncVariant;
@@ -39,23 +46,76 @@ function send(message: FromWorker): void {
 let broken = false;
 let current: { id: number; run: GuestRun } | undefined;
 let spare: PreparedContext | undefined;
+/** Runs answered whose runtime is not yet freed. */
+const finished: GuestRun[] = [];
 /** One bit per recent run that called fetch: while any is set, contexts are prepared with fetch compiled. */
 let recentFetches = 0;
+/** The source of the last run, when it compiled: the next context compiles it ahead. */
+let lastSource: string | undefined;
+/** The pool has been told that the spare is ready. */
+let announced = false;
+let choring = false;
 
-function prepare(): PreparedContext | undefined {
+/** Runs `work`; an engine failure breaks the worker (the pool replaces it). False if it failed. */
+function guarded(work: () => void): boolean {
   try {
-    return PreparedContext.prepare(engine, recentFetches !== 0);
+    work();
+    return true;
   } catch {
     broken = true;
     send({ t: 'broken' });
-    return undefined;
+    return false;
   }
+}
+
+/** Frees the runtimes of answered runs: a run's memory ceiling assumes the others are gone. */
+function freeFinished(): void {
+  for (let run = finished.shift(); run; run = finished.shift()) {
+    const done = run;
+    if (!guarded(() => done.dispose())) return;
+  }
+}
+
+/** One step of the chores, then the next at the next turn of the event loop. */
+function chore(): void {
+  choring = false;
+  if (broken || current) return;
+  const step = nextChore();
+  if (!step) {
+    if (!announced) send({ t: 'prepared' });
+    announced = true;
+  } else if (guarded(step)) chores();
+}
+
+/** What is left to do before the next run, most urgent first; undefined when nothing is. */
+function nextChore(): (() => void) | undefined {
+  const done = finished[0];
+  if (done)
+    return () => {
+      finished.shift();
+      done.dispose();
+    };
+  if (!spare) return () => (spare = PreparedContext.prepare(engine));
+  const next = spare;
+  if (recentFetches !== 0 && !next.fetchWarmed) return () => next.warmFetch();
+  const source = lastSource;
+  if (source !== undefined && next.compiledSource === undefined) return () => next.compile(source);
+  return undefined;
+}
+
+function chores(): void {
+  if (choring) return;
+  choring = true;
+  setImmediate(chore);
 }
 
 async function execute(message: Extract<ToWorker, { t: 'run' }>): Promise<void> {
   const { id } = message;
-  const prepared = spare ?? prepare();
+  freeFinished();
+  if (!broken && !spare) guarded(() => (spare = PreparedContext.prepare(engine)));
+  const prepared = spare;
   spare = undefined;
+  announced = false;
   if (!prepared || broken) {
     send({ t: 'refused', id });
     return;
@@ -65,19 +125,11 @@ async function execute(message: Extract<ToWorker, { t: 'run' }>): Promise<void> 
   const report = await run.execute();
   current = undefined;
   recentFetches = ((recentFetches << 1) | (run.usedFetch ? 1 : 0)) & 0xff;
+  lastSource = run.sourceCompiled && message.source.length <= MAX_AHEAD_CHARS ? message.source : undefined;
   send({ t: 'done', id, ...report, wasmBytes: guard.bytes });
-  // Freeing the run's runtime and preparing the next one happen after the answer has left.
-  try {
-    run.dispose();
-  } catch {
-    broken = true;
-    send({ t: 'broken' });
-  }
-  if (report.retire || broken) {
-    broken = true;
-    return;
-  }
-  spare = prepare();
+  finished.push(run);
+  if (report.retire) broken = true;
+  if (!broken) chores();
 }
 
 port.on('message', (message: ToWorker) => {
@@ -93,5 +145,6 @@ port.on('message', (message: ToWorker) => {
 });
 
 // A worker that cannot prepare its first context dies here, which the pool counts as a failed start.
-spare = PreparedContext.prepare(engine, false);
+spare = PreparedContext.prepare(engine);
+announced = true;
 send({ t: 'ready', wasmBytes: guard.bytes });

@@ -1,15 +1,16 @@
 /**
  * How a run moves on between steps: the plan from its committed state, the records of the decisions on
  * the way and of its next step (each held by the job attempt that is to run it), the next step's job, and
- * the run's end. Also each organization's slots: a run holds one from its admission until it finishes,
- * except while asleep in a delay; runs over the cap (RunDeps.runsPerOrganization) wait `queued` and are
- * admitted, oldest first, as slots free up.
+ * the run's end. A step's result, the records of where the run goes from there and the run's end when
+ * it ends commit in one transaction. Also each organization's slots: a run holds one from its admission
+ * until it finishes, except while asleep in a delay; runs over the cap (RunDeps.runsPerOrganization)
+ * wait `queued` and are admitted, oldest first, as slots free up.
  */
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Logger } from '../../core/ports/logger.ts';
 import type { Queue } from '../../core/ports/queue.ts';
 import type { Repositories } from '../../core/ports/store.ts';
-import type { RunPatch } from '../../core/ports/workflow-store.ts';
+import type { RunPatch, StepPatch } from '../../core/ports/workflow-store.ts';
 import {
   FINISHED_RUN,
   WORKFLOW_STEP_DEAD_JOB,
@@ -24,6 +25,7 @@ import {
 } from '../../core/workflows/model.ts';
 import { nextStep } from '../../core/workflows/plan.ts';
 import type { RunScope } from '../../core/workflows/references.ts';
+import type { StepResult } from './steps.ts';
 
 export type ProgressStore = Repositories<'workflows' | 'workflowRuns' | 'workflowRunSlots'>;
 
@@ -37,6 +39,23 @@ export interface ProgressDeps {
 }
 
 export type RunProgress = ReturnType<typeof createRunProgress>;
+
+/** Where the run goes from its committed steps: if-else decisions on the way, and the next step. */
+export interface Plan {
+  /** The committed steps it was made from, in order. */
+  steps: readonly RunStep[];
+  decisions: ReturnType<typeof nextStep>['decisions'];
+  step: StepBlock | undefined;
+}
+
+/** After a step's commit: go on to `next` in this job, hand the run to a new job, or stop. */
+export type AfterCommit =
+  | { go: 'next'; run: WorkflowRun; steps: RunStep[]; next: RunStep }
+  | { go: 'handoff'; run: WorkflowRun; plan: Plan }
+  | { go: 'stop' };
+
+/** Versions read by id: a version's blocks never change once saved, so runs read each once. */
+const VERSION_CACHE_SIZE = 256;
 
 export const scopeOf = (run: WorkflowRun, steps: readonly RunStep[]): RunScope => ({
   trigger: run.input,
@@ -62,49 +81,60 @@ export function createRunProgress(deps: ProgressDeps) {
   const { store, queue, clock, logger } = deps;
   const cap = deps.runsPerOrganization;
   const now = () => new Date(clock.now()).toISOString();
+  const versions = new Map<string, WorkflowVersion>();
 
-  /** Where the run goes next from its committed state (if-else decisions on the way, the next step). */
-  async function planOf(run: WorkflowRun, version: WorkflowVersion) {
-    const steps = await store.workflowRuns.steps(run.organizationId, run.id);
+  /** The version a run is pinned to (read once per process; only its blocks are used). */
+  async function versionOf(run: WorkflowRun): Promise<WorkflowVersion | undefined> {
+    const cached = versions.get(run.versionId);
+    if (cached && cached.organizationId === run.organizationId) return cached;
+    const version = await store.workflows.getVersion(run.organizationId, run.versionId);
+    if (version) {
+      if (versions.size >= VERSION_CACHE_SIZE) versions.delete(versions.keys().next().value as string);
+      versions.set(version.id, version);
+    }
+    return version;
+  }
+
+  /** Where the run goes next from these committed steps. */
+  function planFrom(run: WorkflowRun, version: WorkflowVersion, steps: readonly RunStep[]): Plan {
     // a failed step is only ever passed over when its on_error blocks take over (otherwise the run failed)
     const finished = new Set(
       steps.filter((s) => s.status === 'succeeded' || s.status === 'failed').map((s) => s.stepId),
     );
     return { steps, ...nextStep(version.blocks, scopeOf(run, steps), finished) };
   }
-  type Plan = Awaited<ReturnType<typeof planOf>>;
+
+  /** Where the run goes next from its committed state (if-else decisions on the way, the next step). */
+  async function planOf(run: WorkflowRun, version: WorkflowVersion): Promise<Plan> {
+    return planFrom(run, version, await store.workflowRuns.steps(run.organizationId, run.id));
+  }
 
   /**
-   * Records the plan's decisions and its next step as queued, held by `owner`; each record is inserted
-   * once. A delay's record says when it wakes (`wake_at`), so a lost job can be replaced on time.
+   * The records of the plan's decisions and of its next step as queued, held by `owner`, unless that
+   * step is recorded already. A delay's record says when it wakes (`wake_at`), so a lost job can be
+   * replaced on time.
    */
-  async function recordPlan(
-    run: WorkflowRun,
-    plan: Plan,
-    owner: StepOwner | null,
-    wakeAt?: number,
-  ): Promise<void> {
+  function planRecords(run: WorkflowRun, plan: Plan, owner: StepOwner | null, wakeAt?: number): RunStep[] {
     let position = plan.steps.length;
     const at = now();
     const base = { runId: run.id, organizationId: run.organizationId, error: null, executionId: null };
-    for (const d of plan.decisions) {
-      await store.workflowRuns.insertStep({
-        ...base,
-        stepId: d.block.id,
-        position: position++,
-        type: 'if-else',
-        name: d.block.name ?? null,
-        status: 'succeeded',
-        input: { operatorName: d.block.condition.operator, left: d.left, right: d.right },
-        output: { result: d.result, branch: d.result ? 'then' : 'else' },
-        attempts: 1,
-        startedAt: at,
-        finishedAt: at,
-      });
-    }
+    const records: RunStep[] = plan.decisions.map((d) => ({
+      ...base,
+      stepId: d.block.id,
+      position: position++,
+      type: 'if-else',
+      name: d.block.name ?? null,
+      status: 'succeeded',
+      input: { operatorName: d.block.condition.operator, left: d.left, right: d.right },
+      output: { result: d.result, branch: d.result ? 'then' : 'else' },
+      attempts: 1,
+      startedAt: at,
+      finishedAt: at,
+      owner: null,
+    }));
     const { step } = plan;
     if (step && !plan.steps.some((s) => s.stepId === step.id))
-      await store.workflowRuns.insertStep({
+      records.push({
         ...base,
         stepId: step.id,
         position,
@@ -118,6 +148,20 @@ export function createRunProgress(deps: ProgressDeps) {
         finishedAt: null,
         owner,
       });
+    return records;
+  }
+
+  /**
+   * Records the plan's decisions and its next step (planRecords), each inserted once. Not durably: a
+   * job that finds no record of its step records it itself, and what it decides is decided again.
+   */
+  async function recordPlan(
+    run: WorkflowRun,
+    plan: Plan,
+    owner: StepOwner | null,
+    wakeAt?: number,
+  ): Promise<void> {
+    await store.workflowRuns.insertSteps(planRecords(run, plan, owner, wakeAt), false);
   }
 
   /**
@@ -126,14 +170,16 @@ export function createRunProgress(deps: ProgressDeps) {
    * step left, the run has succeeded. Safe to repeat: records and jobs are keyed by step id. Because the
    * job comes first, a run with no step record has no job either: that is what the sweep looks for.
    * `inline`: the job attempt that is to run the step itself, when it is due now: it gets the step back
-   * recorded as queued and held by it, and nothing is enqueued. A delay puts the run to sleep.
+   * recorded as queued and held by it, and nothing is enqueued. A delay puts the run to sleep. `plan`:
+   * the run's plan when the caller has it (its steps are the run's committed ones).
    */
   async function advance(
     run: WorkflowRun,
     version: WorkflowVersion,
     inline?: StepOwner,
+    plan?: Plan,
   ): Promise<StepBlock | undefined> {
-    const plan = await planOf(run, version);
+    plan ??= await planOf(run, version);
     const { step } = plan;
     if (!step) {
       await recordPlan(run, plan, null);
@@ -157,13 +203,95 @@ export function createRunProgress(deps: ProgressDeps) {
     return undefined;
   }
 
+  /**
+   * Commits the result of `step`, which `owner` holds, and in the same transaction moves the run on as
+   * far as no job has to be enqueued: the decisions on the way and, when `inline` and the next step is
+   * due now, that step recorded as queued and held by `owner`; or the run's end (it failed with the
+   * step, or has no step left), its slot given to whoever waits. The run is locked first, so a cancel
+   * either comes before (the next step is not recorded) or after (and sees the record to cancel).
+   * `steps`: the run's committed steps, this one's claimed record among them.
+   */
+  async function commitStep(
+    run: WorkflowRun,
+    version: WorkflowVersion,
+    steps: readonly RunStep[],
+    step: StepBlock,
+    result: StepResult,
+    owner: StepOwner,
+    inline: boolean,
+  ): Promise<AfterCommit | undefined> {
+    const { organizationId, id } = run;
+    const at = now();
+    const patch: StepPatch = {
+      status: result.status,
+      input: result.input,
+      output: result.output ?? null,
+      error: result.error ? { stepId: step.id, ...result.error } : null,
+      executionId: result.executionId ?? null,
+      finishedAt: at,
+    };
+    const done = steps.map((s) => (s.stepId === step.id ? { ...s, ...patch } : s));
+    const fails = result.status === 'failed' && !step.onError;
+    const plan = fails ? undefined : planFrom(run, version, done);
+    const delayed = plan?.step?.type === 'delay' && Number(plan.step.input.seconds) > 0;
+    const here = inline && plan?.step !== undefined && !delayed;
+    const records = plan && (here || !plan.step) ? planRecords(run, plan, owner) : [];
+
+    const outcome = await store.transaction(async (tx) => {
+      const current = await tx.workflowRuns.lock(organizationId, id);
+      const written = await tx.workflowRuns.finishStep(
+        organizationId,
+        id,
+        step.id,
+        patch,
+        ['running'],
+        owner,
+      );
+      const admitted: string[] = [];
+      if (!written || !current || FINISHED_RUN.has(current.status)) return { written, current, admitted };
+      if (!plan || !plan.step) {
+        await tx.workflowRuns.insertSteps(records);
+        const end: RunPatch = plan
+          ? { status: 'succeeded', finishedAt: at }
+          : {
+              status: 'failed',
+              error: patch.error ?? { stepId: step.id, category: 'internal', message: 'The step failed' },
+              finishedAt: at,
+            };
+        await tx.workflowRuns.update(organizationId, id, end, ['queued', 'running']);
+        admitted.push(...(await release(tx, current)));
+        return { written, current: { ...current, ...end }, admitted };
+      }
+      if (here) {
+        const inserted = await tx.workflowRuns.insertSteps(records);
+        // recorded already only if another attempt got past this step, which the fence rules out
+        if (!inserted.has(plan.step.id)) throw new Error(`step "${plan.step.id}" was recorded twice`);
+      }
+      return { written, current, admitted };
+    });
+    const { written, current } = outcome;
+    if (!written) {
+      logger.warn(
+        { runId: id, stepId: step.id, jobId: owner.jobId, attempt: owner.attempt },
+        'step result discarded: the step passed to another attempt while this one ran (its lease lapsed)',
+      );
+      return undefined;
+    }
+    await send(organizationId, outcome.admitted);
+    if (!current || FINISHED_RUN.has(current.status) || !plan?.step) return { go: 'stop' };
+    const committed = done.map((s) => (s.stepId === step.id ? written : s));
+    if (!here) return { go: 'handoff', run: current, plan: planFrom(current, version, committed) };
+    const next = records.at(-1) as RunStep;
+    return { go: 'next', run: current, steps: [...committed, ...records], next };
+  }
+
   /** Sends admitted runs on to their first job; one that fails now is sent on by the sweep. */
   async function send(organizationId: string, runIds: readonly string[]): Promise<void> {
     for (const id of runIds) {
       try {
         const run = await store.workflowRuns.get(organizationId, id);
         if (!run || FINISHED_RUN.has(run.status)) continue;
-        const version = await store.workflows.getVersion(organizationId, run.versionId);
+        const version = await versionOf(run);
         if (version) await advance(run, version);
       } catch (error) {
         logger.warn({ err: error, runId: id }, 'an admitted run was not yet sent on; the sweep will');
@@ -215,5 +343,18 @@ export function createRunProgress(deps: ProgressDeps) {
     return finishRun(run, { status: 'failed', error: { stepId, ...error }, finishedAt: now() });
   }
 
-  return { planOf, recordPlan, advance, send, admit, sleep, wake, finishRun, failRun };
+  return {
+    versionOf,
+    planFrom,
+    planOf,
+    recordPlan,
+    advance,
+    commitStep,
+    send,
+    admit,
+    sleep,
+    wake,
+    finishRun,
+    failRun,
+  };
 }

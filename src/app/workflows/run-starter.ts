@@ -46,7 +46,7 @@ export function createRunStarter(deps: RunStarterDeps): WorkflowStarter {
       deps.faults('run-saved');
       if (admitted.includes(run.id)) {
         try {
-          await progress.advance(run, version);
+          await progress.advance(run, version, undefined, progress.planFrom(run, version, []));
         } catch (error) {
           // not left queued with no job behind it: the caller sees the error and may start it again
           await progress
@@ -59,7 +59,7 @@ export function createRunStarter(deps: RunStarterDeps): WorkflowStarter {
         run.organizationId,
         admitted.filter((id) => id !== run.id),
       );
-      return (await store.workflowRuns.get(run.organizationId, run.id)) ?? run;
+      return run;
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The job of a workflow step. It runs its step, commits the step's record (status, output, attempts), and
- * only then goes on: to the next step in the same job while it is due now and the job's budget lasts,
- * otherwise by enqueueing the next step's job. Each step is held by one job attempt at a time (its
+ * only then goes on: to the next step in the same job while it is due now and the job's budget lasts
+ * (recorded in the same transaction as the commit), otherwise by enqueueing the next step's job. The run
+ * and its steps are read once per job; after that the job knows them from what it committed. Each step is held by one job attempt at a time (its
  * fencing token, StepOwner): an attempt begins only on a step that is its own or was its job's earlier
  * attempt's, and its result commits only while it still holds the step, in the same statement. So a
  * worker that was paused past its lease and wakes up finds its commit refused and stops; the attempt
@@ -12,7 +13,7 @@ import type { Clock } from '../../core/ports/clock.ts';
 import type { Faults } from '../../core/ports/faults.ts';
 import type { Logger } from '../../core/ports/logger.ts';
 import type { Job, JobContext } from '../../core/ports/queue.ts';
-import type { Store } from '../../core/ports/store.ts';
+import type { Repositories } from '../../core/ports/store.ts';
 import {
   FINISHED_RUN,
   RETRYABLE_CATEGORIES,
@@ -24,12 +25,13 @@ import {
   type StepOwner,
   type WorkflowRun,
   type WorkflowStepJob,
+  type WorkflowVersion,
 } from '../../core/workflows/model.ts';
 import { scopeOf, type RunProgress } from './run-progress.ts';
 import { runStep, type createStepExecutors, type StepResult } from './steps.ts';
 
 export interface StepJobDeps {
-  store: Pick<Store, 'workflows' | 'workflowRuns'>;
+  store: Repositories<'workflowRuns'>;
   clock: Clock;
   logger: Logger;
   faults: Faults;
@@ -49,12 +51,16 @@ function findStep(blocks: readonly Block[], id: string): StepBlock | undefined {
 }
 
 export function createStepJob(deps: StepJobDeps) {
-  const { store, clock, logger, executors, progress } = deps;
+  const { store, clock, executors, progress } = deps;
   const now = () => new Date(clock.now()).toISOString();
 
   /** One attempt, within the step's timeout_seconds when it has one. */
-  async function attempt(run: WorkflowRun, step: StepBlock, signal: AbortSignal): Promise<StepResult> {
-    const steps = await store.workflowRuns.steps(run.organizationId, run.id);
+  async function attempt(
+    run: WorkflowRun,
+    steps: readonly RunStep[],
+    step: StepBlock,
+    signal: AbortSignal,
+  ): Promise<StepResult> {
     const context = {
       run,
       step,
@@ -79,6 +85,20 @@ export function createStepJob(deps: StepJobDeps) {
     ]);
   }
 
+  /** Claims attempt `n` of the step for `owner`; the run's first step also marks the run running. */
+  async function claim(run: WorkflowRun, stepId: string, owner: StepOwner, n: number): Promise<boolean> {
+    const { organizationId, id } = run;
+    const patch = { status: 'running', attempts: n, startedAt: now(), finishedAt: null } as const;
+    if (run.status !== 'queued')
+      return store.workflowRuns.claimStep(organizationId, id, stepId, owner, patch);
+    return store.transaction(async (tx) => {
+      await tx.workflowRuns.update(organizationId, id, { status: 'running', startedAt: patch.startedAt }, [
+        'queued',
+      ]);
+      return tx.workflowRuns.claimStep(organizationId, id, stepId, owner, patch);
+    });
+  }
+
   /**
    * Attempts the step until it succeeds, fails for good, or its retry policy is spent; each attempt is
    * claimed for `owner`, counted and committed before it begins, so an interrupted one shows in
@@ -86,6 +106,7 @@ export function createStepJob(deps: StepJobDeps) {
    */
   async function attempts(
     run: WorkflowRun,
+    steps: readonly RunStep[],
     step: StepBlock,
     done: number,
     owner: StepOwner,
@@ -94,15 +115,9 @@ export function createStepJob(deps: StepJobDeps) {
     const maxAttempts = step.retry?.maxAttempts ?? 1;
     const { organizationId, id: runId } = run;
     for (let n = done + 1; ; n++) {
-      const began = await store.workflowRuns.claimStep(organizationId, runId, step.id, owner, {
-        status: 'running',
-        attempts: n,
-        startedAt: now(),
-        finishedAt: null,
-      });
-      if (!began) return undefined;
+      if (!(await claim(run, step.id, owner, n))) return undefined;
       deps.faults('step-started');
-      const result = await attempt(run, step, signal);
+      const result = await attempt(run, steps, step, signal);
       deps.faults('step-finished');
       const category = result.error?.category ?? '';
       if (result.status === 'succeeded' || n >= maxAttempts || !RETRYABLE_CATEGORIES.has(category))
@@ -118,50 +133,30 @@ export function createStepJob(deps: StepJobDeps) {
   }
 
   /**
-   * Makes sure the step has finished: runs it (again) unless its record says it did, and commits the
-   * outcome while `owner` still holds the step. Answers the finished record, or undefined when the run was
-   * cancelled or the step passed to another attempt meanwhile (this one then stops).
+   * Where a job that finds its step finished already goes on (an earlier attempt committed it and died
+   * before moving the run on): as the run's plan says, the next step held by `owner` when due now.
+   * Answers the run and its steps as committed, and the step to run here, if any.
    */
-  async function finish(
+  async function resume(
     run: WorkflowRun,
-    step: StepBlock,
+    version: WorkflowVersion,
     record: RunStep,
-    owner: StepOwner,
-    signal: AbortSignal,
-  ): Promise<RunStep | undefined> {
-    if (record.status === 'succeeded' || record.status === 'failed') return record;
+    owner: StepOwner | undefined,
+  ): Promise<{ run: WorkflowRun; steps: RunStep[]; next: RunStep } | undefined> {
     const { organizationId, id: runId } = run;
-    if (record.type === 'delay') await progress.wake(run);
-    if (run.status === 'queued')
-      await store.workflowRuns.update(organizationId, runId, { status: 'running', startedAt: now() }, [
-        'queued',
-      ]);
-    const result = await attempts(run, step, record.attempts, owner, signal);
-    if (!result) return undefined;
-    const committed = await store.workflowRuns.updateStep(
-      organizationId,
-      runId,
-      step.id,
-      {
-        status: result.status,
-        input: result.input,
-        output: result.output ?? null,
-        error: result.error ? { stepId: step.id, ...result.error } : null,
-        executionId: result.executionId ?? null,
-        finishedAt: now(),
-      },
-      ['running'],
-      owner,
-    );
-    if (!committed) {
-      logger.warn(
-        { runId, stepId: step.id, jobId: owner.jobId, attempt: owner.attempt },
-        'step result discarded: the step passed to another attempt while this one ran (its lease lapsed)',
-      );
+    if (record.status === 'failed' && !findStep(version.blocks, record.stepId)?.onError) {
+      const error = record.error ?? { category: 'internal', message: 'The step failed' };
+      await progress.failRun(run, record.stepId, error);
       return undefined;
     }
-    deps.faults('step-committed');
-    return store.workflowRuns.getStep(organizationId, runId, step.id);
+    const here = await progress.advance(run, version, owner);
+    if (!here) return undefined;
+    // read after the record was written: a cancel either sees that record or is seen here
+    const latest = await store.workflowRuns.get(organizationId, runId);
+    if (!latest || FINISHED_RUN.has(latest.status)) return undefined;
+    const steps = await store.workflowRuns.steps(organizationId, runId);
+    const next = steps.find((s) => s.stepId === here.id);
+    return next && { run: latest, steps, next };
   }
 
   /**
@@ -175,16 +170,19 @@ export function createStepJob(deps: StepJobDeps) {
     const owner: StepOwner = { jobId: job.id, attempt: job.attempt };
     let run = await store.workflowRuns.get(organizationId, runId);
     if (!run || FINISHED_RUN.has(run.status)) return; // cancelled, or finished by an earlier attempt
-    const version = await store.workflows.getVersion(organizationId, run.versionId);
+    const version = await progress.versionOf(run);
     const budgetEnds = clock.now() + INLINE_BUDGET_MS;
+    const inline = () => !context.stopping.aborted && !context.signal.aborted && clock.now() < budgetEnds;
     let stepId = job.payload.stepId;
-    let record = await store.workflowRuns.getStep(organizationId, runId, stepId);
+    let steps = await store.workflowRuns.steps(organizationId, runId);
+    let record = steps.find((s) => s.stepId === stepId);
     if (!record && version) {
       // enqueued, and the process died (or is still busy) before recording it
-      const plan = await progress.planOf(run, version);
+      const plan = progress.planFrom(run, version, steps);
       if (plan.step?.id !== stepId) return; // not this run's next step: a stale job
       await progress.recordPlan(run, plan, owner);
-      record = await store.workflowRuns.getStep(organizationId, runId, stepId);
+      steps = await store.workflowRuns.steps(organizationId, runId);
+      record = steps.find((s) => s.stepId === stepId);
     }
     for (;;) {
       const step = version && findStep(version.blocks, stepId);
@@ -195,26 +193,24 @@ export function createStepJob(deps: StepJobDeps) {
         });
         return;
       }
-      const finished = await finish(run, step, record, owner, context.signal);
-      if (!finished) return; // cancelled, or taken over, meanwhile
-      if (finished.status === 'failed' && !step.onError) {
-        const error = finished.error ?? { category: 'internal', message: 'The step failed' };
-        await progress.failRun(run, stepId, error);
-        return;
+      let after: { run: WorkflowRun; steps: RunStep[]; next: RunStep } | undefined;
+      if (record.status === 'succeeded' || record.status === 'failed') {
+        after = await resume(run, version, record, inline() ? owner : undefined);
+      } else {
+        if (record.type === 'delay') await progress.wake(run);
+        const result = await attempts(run, steps, step, record.attempts, owner, context.signal);
+        if (!result) return; // cancelled, or taken over, meanwhile
+        const committed = await progress.commitStep(run, version, steps, step, result, owner, inline());
+        if (!committed) return; // taken over meanwhile
+        deps.faults('step-committed');
+        if (committed.go === 'handoff')
+          await progress.advance(committed.run, version, undefined, committed.plan);
+        if (committed.go !== 'next') return;
+        after = committed;
       }
-      const current = await store.workflowRuns.get(organizationId, runId);
-      if (!current || FINISHED_RUN.has(current.status)) return;
-      const here =
-        !context.stopping.aborted && !context.signal.aborted && clock.now() < budgetEnds
-          ? await progress.advance(current, version, owner)
-          : await progress.advance(current, version);
-      if (!here) return;
-      // read after the record was written: a cancel either sees that record or is seen here
-      const latest = await store.workflowRuns.get(organizationId, runId);
-      if (!latest || FINISHED_RUN.has(latest.status)) return;
-      run = latest;
-      stepId = here.id;
-      record = await store.workflowRuns.getStep(organizationId, runId, stepId);
+      if (!after) return;
+      ({ run, steps, next: record } = after);
+      stepId = record.stepId;
     }
   };
 }

@@ -78,16 +78,29 @@ export interface StepPatch {
 export interface WorkflowRunRepository {
   insert(run: WorkflowRun): Promise<void>;
   get(organizationId: string, id: string): Promise<WorkflowRun | undefined>;
+  /**
+   * The run, read inside a transaction and held until it ends: a concurrent update of the run (a cancel)
+   * waits for this transaction, and then sees what it wrote.
+   */
+  lock(organizationId: string, id: string): Promise<WorkflowRun | undefined>;
   list(organizationId: string, workflowId: string, page: PageRequest): Promise<Page<WorkflowRun>>;
   /** Applies the patch if the run's status is one of `from`; false otherwise (a fence against races). */
   update(organizationId: string, id: string, patch: RunPatch, from: readonly RunStatus[]): Promise<boolean>;
   /** Inserts the step record unless it exists (a step is recorded once per run); true when inserted. */
   insertStep(step: RunStep): Promise<boolean>;
+  /**
+   * insertStep for several records in one statement; answers the ids of those inserted. Not `durable`:
+   * its commit may return before it is on disk, for records whose loss to a crash of the database server
+   * is repaired by the job or the sweep (the job of a step records it when it finds no record).
+   */
+  insertSteps(steps: readonly RunStep[], durable?: boolean): Promise<Set<string>>;
   getStep(organizationId: string, runId: string, stepId: string): Promise<RunStep | undefined>;
   /**
    * Begins an attempt of an unfinished step for `owner` if the step is free for it: held by no job, or by
    * an attempt of owner's job no later than owner's. The step is then owner's, and writes of earlier
    * attempts are refused. False when the step is finished or cancelled, or another job's or attempt's.
+   * Its commit may return before it is on disk (the step's result, committed durably after it, puts it
+   * there): a crash of the database server in between loses at most the count of that attempt.
    */
   claimStep(
     organizationId: string,
@@ -108,6 +121,18 @@ export interface WorkflowRunRepository {
     from: readonly StepStatus[],
     owner?: StepOwner,
   ): Promise<boolean>;
+  /**
+   * updateStep fenced to `owner`, answering the step as written: undefined when the step is not in one
+   * of `from` or no longer owner's (nothing written).
+   */
+  finishStep(
+    organizationId: string,
+    runId: string,
+    stepId: string,
+    patch: StepPatch,
+    from: readonly StepStatus[],
+    owner: StepOwner,
+  ): Promise<RunStep | undefined>;
   /** Gives an unfinished step held by job `from`, which is lost, to `to`; false if it is no longer `from`'s. */
   handOver(
     organizationId: string,

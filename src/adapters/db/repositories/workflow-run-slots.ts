@@ -23,16 +23,6 @@ export class KyselyWorkflowRunSlotRepository implements WorkflowRunSlotRepositor
       await sql`select pg_advisory_xact_lock(hashtextextended(${`workflow-run-slots:${organizationId}`}, 0))`.execute(
         db,
       );
-    let free = ADMIT_BATCH;
-    if (cap > 0) {
-      const held = await db
-        .selectFrom('workflow_run_slots')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('organization_id', '=', organizationId)
-        .executeTakeFirstOrThrow();
-      free = Math.min(free, cap - Number(held.n));
-      if (free <= 0) return [];
-    }
     // waiting: queued and never admitted (the workflow_runs_waiting index holds exactly these in order)
     const waiting = await db
       .selectFrom('workflow_runs')
@@ -41,9 +31,19 @@ export class KyselyWorkflowRunSlotRepository implements WorkflowRunSlotRepositor
       .where('admitted_at', 'is', null)
       .where('organization_id', '=', organizationId)
       .orderBy('id')
-      .limit(free)
+      .limit(ADMIT_BATCH)
       .execute();
+    // most calls find nobody waiting: the slots are counted only when someone is
     if (waiting.length === 0) return [];
+    if (cap > 0) {
+      const held = await db
+        .selectFrom('workflow_run_slots')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('organization_id', '=', organizationId)
+        .executeTakeFirstOrThrow();
+      waiting.splice(Math.max(0, cap - Number(held.n)));
+      if (waiting.length === 0) return [];
+    }
     const ids = waiting.map((r) => r.id);
     await db.updateTable('workflow_runs').set({ admitted_at: at }).where('id', 'in', ids).execute();
     await db
