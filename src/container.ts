@@ -44,7 +44,6 @@ import { openStore, type KyselyStore } from './adapters/db/store.ts';
 import { createGuardedHttpClient } from './adapters/http-client/guarded-client.ts';
 import type { EgressOptions } from './adapters/http-client/options.ts';
 import { createEmbeddedQueue } from './adapters/queue/embedded/embedded-queue.ts';
-import { createPgBossQueue } from './adapters/queue/pg-boss/pg-boss-queue.ts';
 import { MemoryRateLimiter } from './adapters/rate-limit/memory.ts';
 import { createWorkerOpenApiReader } from './adapters/openapi/worker-reader.ts';
 import { createQuickJsSandbox, type QuickJsSandbox } from './adapters/sandbox/quickjs-sandbox.ts';
@@ -306,8 +305,13 @@ export async function createContainer(
       throw new Error(
         'SWITCHBOARD_JOB_LEASE_MS must be at least 10000 on PostgreSQL (pg-boss leases are in whole seconds, extended by heartbeats)',
       );
+    // pg-boss is loaded only where it is used: a SQLite server never holds it
     const queue: Queue = config.databaseUrl
-      ? createPgBossQueue({ connectionString: config.databaseUrl, newId: () => crypto.newId(), ...timings })
+      ? (await import('./adapters/queue/pg-boss/pg-boss-queue.ts')).createPgBossQueue({
+          connectionString: config.databaseUrl,
+          newId: () => crypto.newId(),
+          ...timings,
+        })
       : createEmbeddedQueue({ db: store.db, newId: () => crypto.newId(), ...timings });
     const postCall = createPostCallService({
       store,

@@ -43,8 +43,7 @@ async function main(): Promise<void> {
     await container.close();
     fail(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
-  // code actions' workers start now rather than on the first run, which would wait for them
-  container.sandbox.start();
+  // code actions' workers start with the first code action: a server that runs none never holds them
   try {
     if (config.workQueue) await container.queue.start();
   } catch (error) {
