@@ -87,11 +87,23 @@ export interface SwitchboardProcess {
   stop(): Promise<void>;
 }
 
-/** `node src/server.ts` as `npm start` runs it, with quiet logs and limits high enough not to refuse the load. */
+/** The Node.js options `npm start` runs the server with (package.json's start script, `node <options> src/server.ts`). */
+function startOptions(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = (scripts.start ?? '').split(/\s+/).filter(Boolean);
+  if (words[0] !== 'node' || words.at(-1) !== 'src/server.ts')
+    throw new Error(`the start script is not "node [options] src/server.ts": ${scripts.start}`);
+  return words.slice(1, -1);
+}
+
+/** The server as `npm start` runs it, with quiet logs and limits high enough not to refuse the load. */
 export function spawnServer(env: Record<string, string>, cwd: string): ChildProcess {
   const child = spawn(
     process.execPath,
     [
+      ...startOptions(),
       ...(process.env.BENCH_PROFILE_DIR
         ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR]
         : []),

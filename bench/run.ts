@@ -107,7 +107,7 @@ async function actionsPart(): Promise<Part & { results: ReturnType<typeof summar
     `${loadParts.join(', ')}: ${rounds} round(s) of ${durationMs} ms per target, store ${databaseUrl ? 'PostgreSQL' : 'SQLite'}\n`,
   );
   const http = await setUpHttpTargets(store);
-  const code = parts.has('code') ? await setUpCodeTargets(http) : undefined;
+  const code = parts.has('code') ? await setUpCodeTargets(http, store) : undefined;
   const results = await measure([
     http.floor,
     http.proxy,
@@ -189,7 +189,7 @@ async function actionsPart(): Promise<Part & { results: ReturnType<typeof summar
     ),
     '',
     'CPU µs/req: CPU time the serving process used per request, all its threads (steadier than req/s on shared cores).',
-    "RSS MB: the serving process's largest resident memory while measured (the server serves every switchboard target).",
+    "RSS MB: the serving process's largest resident memory while measured (http action and MCP share a server; code actions have their own).",
   ];
   return { lines, checks, results: table };
 }

@@ -1,7 +1,8 @@
 /**
  * The composition root's last step, taken only by the server and the worker (never by the CLI): works
  * the job queue (post-call actions, workflow steps), ticks the cron scheduler, sweeps stranded runs,
- * deletes expired records, and starts the sandbox's threads ahead of the first code action.
+ * deletes expired records. The sandbox's threads start with the first code action: a process that runs
+ * none never holds them.
  */
 import { startRetention } from './app/executions/retention.ts';
 import type { Container } from './container.ts';
@@ -33,8 +34,6 @@ export async function startBackgroundWork(
 ): Promise<BackgroundWork> {
   const { config, logger, queue } = infrastructure;
   const { services, scheduler } = container;
-  // code actions' workers start now rather than on the first run, which would wait for them
-  infrastructure.sandbox.start();
   const retention = startRetention(
     infrastructure.store,
     infrastructure.clock,

@@ -20,7 +20,6 @@ import { createGuardedHttpClient } from './adapters/http-client/guarded-client.t
 import type { EgressOptions } from './adapters/http-client/options.ts';
 import { createWorkerOpenApiReader } from './adapters/openapi/worker-reader.ts';
 import { createEmbeddedQueue } from './adapters/queue/embedded/embedded-queue.ts';
-import { createPgBossQueue } from './adapters/queue/pg-boss/pg-boss-queue.ts';
 import { MemoryRateLimiter } from './adapters/rate-limit/memory.ts';
 import { createQuickJsSandbox, type QuickJsSandbox } from './adapters/sandbox/quickjs-sandbox.ts';
 import { type Clock, systemClock } from './core/ports/clock.ts';
@@ -178,13 +177,13 @@ function warnUndecryptable(logger: PinoLogger, secrets: readonly UndecryptableSe
   );
 }
 
-function openQueue(
+async function openQueue(
   config: Readonly<Config>,
   store: KyselyStore,
   crypto: Crypto,
   clock: Clock,
   logger: PinoLogger,
-) {
+): Promise<Queue> {
   if (config.databaseUrl && config.jobLeaseMs < 10_000)
     throw new Error(
       'SWITCHBOARD_JOB_LEASE_MS must be at least 10000 on PostgreSQL (pg-boss leases are in whole seconds, extended by heartbeats)',
@@ -198,7 +197,12 @@ function openQueue(
     transient: isStoreUnavailable,
   };
   return config.databaseUrl
-    ? createPgBossQueue({ connectionString: config.databaseUrl, newId: () => crypto.newId(), ...timings })
+    ? // pg-boss is loaded only where it is used: a SQLite server never holds it
+      (await import('./adapters/queue/pg-boss/pg-boss-queue.ts')).createPgBossQueue({
+        connectionString: config.databaseUrl,
+        newId: () => crypto.newId(),
+        ...timings,
+      })
     : createEmbeddedQueue({ db: store.db, newId: () => crypto.newId(), ...timings });
 }
 
@@ -218,7 +222,7 @@ export async function openInfrastructure(
     const { cipher, generated } = await openKeys(config, store, clock, logger);
     const undecryptableSecrets = await findUndecryptable(store, cipher);
     warnUndecryptable(logger, undecryptableSecrets);
-    const queue = openQueue(config, store, crypto, clock, logger);
+    const queue = await openQueue(config, store, crypto, clock, logger);
     const rateLimiter: RateLimiter =
       store.dialect === 'postgres' ? new PostgresRateLimiter(store.db) : new MemoryRateLimiter(clock);
     const http = createGuardedHttpClient(egressOptions(config));

@@ -43,6 +43,13 @@ export function secretForms(value: string): string[] {
   return [...new Set(forms)].filter((form) => form.length > 0);
 }
 
+/** Up to this many forms, searching for each is quicker than one pass of their alternation. */
+const FEW_FORMS = 16;
+
+/** False when `text` surely holds none of `forms` (it is searched for each when they are few). */
+const mayHold = (text: string, forms: readonly string[]): boolean =>
+  forms.length > FEW_FORMS || forms.some((form) => text.includes(form));
+
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export const redactionMarker = (name: string): string => `[REDACTED:${name}]`;
@@ -56,6 +63,9 @@ export class Redactor {
   readonly #whole = new Map<string, string>();
   /** No string shorter than this can hold a redactable form. */
   #shortest = Infinity;
+  /** The forms, as searched in text and in JSON text, longest first. */
+  readonly #forms: readonly string[];
+  readonly #jsonForms: readonly string[];
 
   constructor(secrets: readonly SecretValue[]) {
     for (const { name, value } of secrets) {
@@ -70,12 +80,14 @@ export class Redactor {
       }
     }
     const forms = [...this.#names.keys()].sort((a, b) => b.length - a.length);
+    this.#forms = forms;
     this.#pattern = forms.length > 0 ? new RegExp(forms.map(escapeRegExp).join('|'), 'g') : undefined;
     for (const [form, name] of this.#names) {
       const inJson = JSON.stringify(form).slice(1, -1);
       if (!this.#jsonNames.has(inJson)) this.#jsonNames.set(inJson, name);
     }
     const jsonForms = [...this.#jsonNames.keys()].sort((a, b) => b.length - a.length);
+    this.#jsonForms = jsonForms;
     this.#jsonPattern =
       jsonForms.length > 0 ? new RegExp(jsonForms.map(escapeRegExp).join('|'), 'g') : undefined;
   }
@@ -87,7 +99,7 @@ export class Redactor {
   string(text: string): string {
     const whole = this.#whole.get(text);
     if (whole !== undefined) return redactionMarker(whole);
-    if (!this.#pattern || text.length < this.#shortest) return text;
+    if (!this.#pattern || text.length < this.#shortest || !mayHold(text, this.#forms)) return text;
     return text.replace(this.#pattern, (match) => redactionMarker(this.#names.get(match) ?? 'secret'));
   }
 
@@ -102,6 +114,7 @@ export class Redactor {
     const text = JSON.stringify(value);
     if (this.empty || (this.#whole.size === 0 && text.length < this.#shortest)) return { value, json: text };
     if (this.#whole.size === 0 && this.#jsonPattern) {
+      if (!mayHold(text, this.#jsonForms)) return { value, json: text };
       const redacted = text.replace(this.#jsonPattern, (match) =>
         redactionMarker(this.#jsonNames.get(match) ?? 'secret'),
       );

@@ -3,6 +3,7 @@
  * they never touch an adapter.
  */
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ActionService } from '../app/actions.ts';
@@ -92,6 +93,29 @@ export interface HttpDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+type Serialize = (payload: unknown) => string;
+type SerializerCompiler = (route: { schema?: unknown }) => Serialize;
+type SerializerFactory = (externalSchemas: unknown, options: unknown) => SerializerCompiler;
+
+/**
+ * Fastify's own response serializer compiler (the one it uses when given none), compiled per route on
+ * first use instead of for every route at start: most routes are never called in a given process's
+ * life, and their compiled serializers would only take memory and start-up time.
+ */
+function serializersOnUse(): SerializerFactory {
+  const fastifys = createRequire(import.meta.resolve('fastify'));
+  const factory = (
+    fastifys('@fastify/fast-json-stringify-compiler') as { SerializerSelector: () => SerializerFactory }
+  ).SerializerSelector();
+  return (externalSchemas, options) => {
+    const compile = factory(externalSchemas, options);
+    return (route) => {
+      let serialize: Serialize | undefined;
+      return (payload) => (serialize ??= compile(route))(payload);
+    };
+  };
+}
 const ErrorRef = { $ref: 'ErrorResponse#' };
 
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -101,6 +125,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     // one line per request, written by the onResponse hook below, without the query string
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     childLoggerFactory: requestLogger,
+    schemaController: { compilersFactory: { buildSerializer: serializersOnUse() } },
     bodyLimit: settings.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: (request) => {

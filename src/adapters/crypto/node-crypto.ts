@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { Crypto } from '../../core/ports/crypto.ts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -78,7 +78,8 @@ export function createNodeCrypto(now?: () => number): Crypto {
   return Object.freeze({
     newId: createUuidV7Generator(now),
     randomToken: randomBase62,
-    sha256: (value: string) => createHash('sha256').update(value, 'utf8').digest('hex'),
+    // one-shot: no Hash object per call (every request hashes its API key)
+    sha256: (value: string) => hash('sha256', value, 'hex'),
     hmacSha256: (key: Uint8Array, message: string) =>
       createHmac('sha256', key).update(message, 'utf8').digest(),
     timingSafeEqual: (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b),

@@ -12,6 +12,11 @@ export interface WriterRequest {
   rows: readonly (readonly [string, string, string, number, string, string | null, string, number, string])[];
 }
 
+/** Sent when the writer is idle: the connection closes cleanly and the thread ends. */
+export interface WriterStop {
+  stop: true;
+}
+
 export type WriterReply =
   | { id: number; ok: true }
   | { id: number; ok: false; message: string; code?: string | undefined; errcode?: number | undefined };
@@ -33,7 +38,13 @@ const insert = db.prepare(
     UPSERT,
 );
 
-parentPort?.on('message', ({ id, rows }: WriterRequest) => {
+parentPort?.on('message', (message: WriterRequest | WriterStop) => {
+  if ('stop' in message) {
+    db.close();
+    parentPort?.close();
+    return;
+  }
+  const { id, rows } = message;
   try {
     db.exec('begin immediate');
     try {

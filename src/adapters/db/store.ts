@@ -7,7 +7,6 @@ import { Kysely, sql } from 'kysely';
 import type { Store } from '../../core/ports/store.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { DialectName } from './migrations/types.ts';
-import { openPostgres } from './postgres.ts';
 import { KyselyActionRepository } from './repositories/actions.ts';
 import { KyselyAgentRepository } from './repositories/agents.ts';
 import { KyselyApiKeyRepository } from './repositories/api-keys.ts';
@@ -132,8 +131,11 @@ export async function openStore(options: StoreOptions): Promise<KyselyStore> {
   const file = join(options.dataDir, SQLITE_FILE_NAME);
   const activityFile = join(options.dataDir, SQLITE_ACTIVITY_FILE_NAME);
   const sqlite = databaseUrl ? undefined : openSqlite(file, activityFile);
+  // the PostgreSQL driver is loaded only where it is used: a SQLite server never holds it
   const db = new Kysely<Database>({
-    dialect: sqlite ? sqlite.dialect : openPostgres(databaseUrl ?? '', options.poolSize ?? 10).dialect,
+    dialect: sqlite
+      ? sqlite.dialect
+      : (await import('./postgres.ts')).openPostgres(databaseUrl ?? '', options.poolSize ?? 10).dialect,
   });
   try {
     await migrateToLatest(db as Kysely<unknown>, dialect);

@@ -22,6 +22,9 @@ const PARAM_KEYS: ReadonlySet<string> = new Set(['name', 'arguments', '_meta']);
 const onlyKeys = (value: Record<string, unknown>, allowed: ReadonlySet<string>): boolean =>
   Object.keys(value).every((key) => allowed.has(key));
 
+/** The last Content-Type judged, and the verdict: clients send the same one on every call. */
+let judged: { contentType: string | undefined; json: boolean } | undefined;
+
 /** The headers the transport would accept as they are. */
 function transportAccepts(sdk: Sdk, headers: FastifyRequest['headers']): boolean {
   const { accept, 'content-type': contentType, 'mcp-protocol-version': version } = headers;
@@ -31,7 +34,9 @@ function transportAccepts(sdk: Sdk, headers: FastifyRequest['headers']): boolean
     !accept.includes('text/event-stream')
   )
     return false;
-  if (!sdk.mediaType.isJsonContentType(contentType)) return false;
+  if (judged?.contentType !== contentType)
+    judged = { contentType, json: sdk.mediaType.isJsonContentType(contentType) };
+  if (!judged?.json) return false;
   if (version === undefined) return true;
   return typeof version === 'string' && sdk.types.SUPPORTED_PROTOCOL_VERSIONS.includes(version);
 }

@@ -32,17 +32,22 @@ export interface AuthOptions {
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 const CREDENTIAL_QUERY_PARAMETERS = ['api_key', 'apikey', 'key', 'token', 'access_token', 'authorization'];
 
-/** Counts one request against `key`'s rolling minute; past `perMinute` (0: no limit), a 429 with Retry-After. */
+/**
+ * Counts one request against `key`'s rolling minute; past `perMinute` (0: no limit), a 429 with
+ * Retry-After. `message` may be a function, so that the refusal's text is only made for a refusal.
+ */
 export async function enforceRateLimit(
   rateLimiter: RateLimiter,
   key: string,
   perMinute: number,
-  message: string,
+  message: string | (() => string),
 ): Promise<void> {
   if (perMinute <= 0) return;
   const decision = await rateLimiter.consume(key, perMinute);
   if (!decision.allowed)
-    throw new AppError('RATE_LIMITED', message, { retryAfterSeconds: decision.retryAfterSeconds });
+    throw new AppError('RATE_LIMITED', typeof message === 'string' ? message : message(), {
+      retryAfterSeconds: decision.retryAfterSeconds,
+    });
 }
 
 /** Counts one request against the caller's key and its organization: a 429 past either limit. */
@@ -56,7 +61,7 @@ export async function countRequest(
       rateLimiter,
       key,
       perMinute,
-      `Rate limit of ${perMinute} requests per minute for this ${what} exceeded`,
+      () => `Rate limit of ${perMinute} requests per minute for this ${what} exceeded`,
     );
   await limit(`key:${principal.keyId}`, limits.perKey, 'API key');
   await limit(`org:${principal.organizationId}`, limits.perOrganization, 'organization');
