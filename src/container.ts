@@ -244,6 +244,8 @@ export async function createContainer(
     const sandbox = createQuickJsSandbox({
       workers: config.sandboxWorkers || availableParallelism(),
       lazy: true,
+      // each worker makes its runs' fetch calls through its own guarded client
+      fetcher: { module: new URL('./sandbox-fetch.ts', import.meta.url), options: egressOptions(config) },
     });
     const kinds = new KindRegistry([
       createHttpKind({
