@@ -236,6 +236,8 @@ export async function openInfrastructure(
     const sandbox = createQuickJsSandbox({
       workers: config.sandboxWorkers || availableParallelism(),
       lazy: true,
+      // each worker makes its runs' fetch calls through its own guarded client
+      fetcher: { module: new URL('./sandbox-fetch.ts', import.meta.url), options: egressOptions(config) },
     });
     const scheduleTime =
       options.scheduleTime ?? (options.clock || store.dialect !== 'postgres' ? 'clock' : 'database');

@@ -86,6 +86,7 @@ export function runner(sandbox: QuickJsSandbox, defaults: Partial<SandboxLimits>
       inputs: options.inputs ?? {},
       secrets: options.secrets ?? {},
       fetch: options.fetch ?? fakeFetch().fetch,
+      fetchScope: options.fetchScope,
       limits: { ...DEFAULT_LIMITS, ...defaults, ...options.limits },
     });
 }

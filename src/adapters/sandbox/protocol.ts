@@ -1,15 +1,24 @@
 /**
- * Messages between the pool (main thread) and a sandbox worker. One message each way per run when the
- * code makes no fetch; each fetch adds one message each way. Only strings, numbers and plain objects
- * cross: the guest's values never leave the worker except as JSON text.
+ * Messages between the pool (main thread) and a sandbox worker. One message each way per run; each fetch
+ * adds one message each way unless the worker makes the call itself (a run with a fetch scope, on a pool
+ * with a fetcher). Only strings, numbers and plain objects cross: the guest's values never leave the
+ * worker except as JSON text.
  */
 import type { WasmModule } from './wasm.ts';
-import type { SandboxErrorCode, SandboxFetchRequest, SandboxLimits } from '../../core/ports/sandbox.ts';
+import type {
+  SandboxErrorCode,
+  SandboxFetchLogEntry,
+  SandboxFetchRequest,
+  SandboxFetchScope,
+  SandboxLimits,
+} from '../../core/ports/sandbox.ts';
 
 /** Given to each worker at start. */
 export interface WorkerSetup {
   /** The QuickJS WebAssembly module, compiled once by the pool and shared (no per-worker compile). */
   wasmModule: WasmModule | undefined;
+  /** The module (its URL) that makes the worker's fetch calls, and the options it is made with. */
+  fetcher?: { module: string; options: unknown };
 }
 
 export type ToWorker =
@@ -22,6 +31,8 @@ export type ToWorker =
       /** JSON text of the declared secrets. */
       secrets: string;
       limits: SandboxLimits;
+      /** Present when this worker makes the run's fetch calls itself. */
+      fetchScope?: SandboxFetchScope;
     }
   | {
       t: 'fetched';
@@ -38,8 +49,6 @@ export type WorkerOutcome =
 
 export type FromWorker =
   | { t: 'ready'; /** Size of the engine's WebAssembly memory, idle. */ wasmBytes: number }
-  /** The context for the next run is ready (runs sent before this start sooner elsewhere). */
-  | { t: 'prepared' }
   | { t: 'fetch'; id: number; n: number; request: SandboxFetchRequest }
   /** The worker did not start this run (its engine is no longer trusted): run it elsewhere. */
   | { t: 'refused'; id: number }
@@ -52,6 +61,8 @@ export type FromWorker =
       logs: string[];
       logsTruncated: boolean;
       fetches: number;
+      /** What each fetch did, when this worker made the calls. */
+      fetchLog?: SandboxFetchLogEntry[];
       durationMs: number;
       /** Size of the engine's WebAssembly memory after the run (it never shrinks). */
       wasmBytes: number;

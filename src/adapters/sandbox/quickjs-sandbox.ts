@@ -2,8 +2,11 @@
  * The Sandbox port over QuickJS (WebAssembly, sync variant) in a pool of worker threads. Each worker owns
  * one engine module and runs one execution at a time in a fresh runtime and context. Limits are enforced
  * three times over: by the engine (interrupt handler at the deadline, stack limit), by the worker (the
- * memory ceiling on every heap growth, the fetch budget), and here (the fetch budget and concurrency
- * again, and a hard kill of the worker if it has not answered by the deadline plus a grace period).
+ * memory ceiling on every heap growth, the fetch budget), and by whichever thread makes the fetch calls
+ * (the budget again, and the concurrency), besides a hard kill of the worker if it has not answered by
+ * the deadline plus a grace period. With a `fetcher`, a run that comes with a fetch scope has its calls
+ * made by its own worker, through the fetch the fetcher builds there: a call goes from the guest to the
+ * egress client and back without leaving the thread. Other runs' calls come here to the run's fetch.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -11,13 +14,13 @@ import { Worker } from 'node:worker_threads';
 import type {
   Sandbox,
   SandboxErrorCode,
-  SandboxFetchRequest,
+  SandboxFetchScope,
   SandboxLimits,
   SandboxResult,
   SandboxRunRequest,
 } from '../../core/ports/sandbox.ts';
+import { FetchCalls } from './fetch-calls.ts';
 import type { FromWorker, ToWorker, WorkerOutcome, WorkerSetup } from './protocol.ts';
-import { fetchPayload, failurePayload } from './fetch-payload.ts';
 import { wasm, type WasmModule } from './wasm.ts';
 
 export interface QuickJsSandboxOptions {
@@ -34,6 +37,11 @@ export interface QuickJsSandboxOptions {
    * run code (the CLI, most tests).
    */
   lazy?: boolean;
+  /**
+   * A module each worker loads to make fetch calls itself: it exports `createSandboxFetch(options)`,
+   * which answers a SandboxFetchFactory; `options` must be cloneable to a worker thread.
+   */
+  fetcher?: { module: URL; options: unknown };
 }
 
 export interface SandboxPoolStats {
@@ -64,19 +72,18 @@ export interface QuickJsSandbox extends Sandbox {
  * and deeply nested source stay catchable errors inside the guest; it is virtual memory until touched.
  */
 const STACK_SIZE_MB = 32;
-/** The worker's own V8 heap: the engine's memory is WebAssembly memory, not counted here. */
+/**
+ * The worker's own V8 heap: the engine's memory is WebAssembly memory, not counted here. A worker that
+ * makes fetch calls holds their responses too (a few at once, each capped by the egress client).
+ */
 const RESOURCE_LIMITS = {
   maxOldGenerationSizeMb: 128,
   maxYoungGenerationSizeMb: 16,
   stackSizeMb: STACK_SIZE_MB,
 };
+const FETCHING_OLD_GENERATION_MB = 256;
 /** A worker whose engine memory has grown this much past its start is replaced (memory never shrinks). */
 const RECYCLE_GROWTH_BYTES = 16 * 1024 * 1024;
-/**
- * Largest fetch answer passed into a worker, as JSON text. The egress client caps response bodies far
- * below this; the check keeps a misconfigured host function from exhausting a worker's heap.
- */
-const MAX_FETCH_PAYLOAD_CHARS = 32 * 1024 * 1024;
 /** Consecutive workers that die before becoming ready after which queued runs are failed, not held. */
 const START_FAILURES_BEFORE_FAILING = 3;
 const MAX_RESPAWN_DELAY_MS = 5_000;
@@ -85,8 +92,6 @@ const CANCELLED = 'The run was stopped before it finished';
 interface Slot {
   worker: Worker;
   ready: boolean;
-  /** Its context for the next run is prepared (it said so since its last run). */
-  prepared: boolean;
   gone: boolean;
   runs: number;
   baseBytes: number;
@@ -109,10 +114,8 @@ interface ActiveRun extends QueuedRun {
   started: number;
   controller: AbortController;
   hardKill: NodeJS.Timeout;
-  /** Fetch calls passed to the host function, and how many of those are still running. */
-  fetches: number;
-  active: number;
-  waiting: Array<{ n: number; request: SandboxFetchRequest }>;
+  /** The run's fetch calls, when they are made here (not by its worker). */
+  calls: FetchCalls | undefined;
   finished: boolean;
 }
 
@@ -167,8 +170,8 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
   let closed = false;
   let engine: Promise<WasmModule | undefined> | undefined;
 
-  function report(run: QueuedRun & { started?: number; fetches?: number }, durationMs: number) {
-    return { logs: [] as string[], logsTruncated: false, fetches: run.fetches ?? 0, durationMs };
+  function report(run: QueuedRun & { calls?: FetchCalls | undefined }, durationMs: number) {
+    return { logs: [] as string[], logsTruncated: false, fetches: run.calls?.made ?? 0, durationMs };
   }
 
   function detach(queued: QueuedRun): void {
@@ -217,11 +220,18 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     void engine.then((wasmModule) => {
       starting--;
       if (closed) return;
-      const setup: WorkerSetup = { wasmModule };
+      const setup: WorkerSetup = {
+        wasmModule,
+        ...(options.fetcher
+          ? { fetcher: { module: options.fetcher.module.href, options: options.fetcher.options } }
+          : {}),
+      };
       const worker = new Worker(workerScript, {
         workerData: setup,
         env: {},
-        resourceLimits: RESOURCE_LIMITS,
+        resourceLimits: options.fetcher
+          ? { ...RESOURCE_LIMITS, maxOldGenerationSizeMb: FETCHING_OLD_GENERATION_MB }
+          : RESOURCE_LIMITS,
         stdout: true,
         stderr: true,
         name: 'switchboard-sandbox',
@@ -233,7 +243,6 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
       const slot: Slot = {
         worker,
         ready: false,
-        prepared: false,
         gone: false,
         runs: 0,
         baseBytes: 0,
@@ -249,13 +258,8 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
 
   function onMessage(slot: Slot, message: FromWorker): void {
     if (slot.gone) return;
-    if (message.t === 'prepared') {
-      slot.prepared = true;
-      return;
-    }
     if (message.t === 'ready') {
       slot.ready = true;
-      slot.prepared = true;
       slot.baseBytes = message.wasmBytes;
       startFailures = 0;
       dispatch();
@@ -272,7 +276,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     const run = slot.run;
     if (!run || run.id !== message.id) return;
     if (message.t === 'fetch') {
-      requestFetch(run, message.n, message.request);
+      run.calls?.request(message.n, message.request);
       return;
     }
     slot.run = undefined;
@@ -289,7 +293,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     slot.runs++;
     stats.peakWasmBytes = Math.max(stats.peakWasmBytes, message.wasmBytes);
     finish(run, toResult(run, message));
-    // among workers not yet prepared, the one that answered last is the furthest from it
+    // idle workers are taken oldest first: the one that just answered is still preparing its next context
     slots.delete(slot);
     slots.add(slot);
     if (
@@ -306,7 +310,8 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     const base = {
       logs: message.logs,
       logsTruncated: message.logsTruncated,
-      fetches: run.fetches,
+      fetches: run.calls?.made ?? message.fetches,
+      ...(message.fetchLog ? { fetchLog: message.fetchLog } : {}),
       durationMs: performance.now() - run.started,
     };
     const outcome: WorkerOutcome = message.outcome;
@@ -357,14 +362,10 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     dispatch();
   }
 
-  /** Queued runs go to idle workers, those with a prepared context first, the rest oldest first. */
   function dispatch(): void {
-    for (const preparedOnly of [true, false]) {
-      for (const slot of slots) {
-        if (queue.length === 0) return;
-        if (slot.ready && !slot.gone && !slot.run && (slot.prepared || !preparedOnly))
-          begin(slot, queue.shift() as QueuedRun);
-      }
+    for (const slot of slots) {
+      if (queue.length === 0) return;
+      if (slot.ready && !slot.gone && !slot.run) begin(slot, queue.shift() as QueuedRun);
     }
   }
 
@@ -373,12 +374,15 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
     let inputs: string;
     let secrets: string;
     let limits: SandboxLimits;
+    // the worker makes the calls itself when it can build the run's fetch from its scope
+    let scope: SandboxFetchScope | undefined;
     try {
       limits = copyLimits(request.limits);
       inputs = JSON.stringify(request.inputs ?? {});
       secrets = JSON.stringify(
         Object.fromEntries(Object.entries(request.secrets ?? {}).map(([k, v]) => [k, String(v)])),
       );
+      scope = options.fetcher && request.fetchScope ? structuredClone(request.fetchScope) : undefined;
     } catch (error) {
       failed(
         queued,
@@ -388,13 +392,14 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
       return;
     }
     const id = nextId++;
+    const controller = new AbortController();
     const run: ActiveRun = {
       ...queued,
       queued,
       id,
       slot,
       started: performance.now(),
-      controller: new AbortController(),
+      controller,
       hardKill: setTimeout(() => {
         stats.hardKills++;
         finishFailed(
@@ -405,60 +410,23 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
         slot.run = undefined;
         replace(slot);
       }, limits.timeoutMs + graceMs),
-      fetches: 0,
-      active: 0,
-      waiting: [],
+      calls: scope
+        ? undefined
+        : new FetchCalls(request.fetch, limits, controller.signal, (n, payload) => answer(run, n, payload)),
       finished: false,
     };
     slot.run = run;
     queued.running = run;
-    slot.prepared = false;
-    const message: ToWorker = { t: 'run', id, source: String(request.source), inputs, secrets, limits };
+    const message: ToWorker = {
+      t: 'run',
+      id,
+      source: String(request.source),
+      inputs,
+      secrets,
+      limits,
+      ...(scope ? { fetchScope: scope } : {}),
+    };
     slot.worker.postMessage(message);
-  }
-
-  function requestFetch(run: ActiveRun, n: number, request: SandboxFetchRequest): void {
-    const { maxFetches } = run.request.limits;
-    if (run.fetches >= maxFetches) {
-      answer(
-        run,
-        n,
-        failurePayload(`FETCH_BUDGET_EXCEEDED: a run may call fetch at most ${maxFetches} times`),
-      );
-      return;
-    }
-    run.fetches++;
-    run.waiting.push({ n, request });
-    startFetches(run);
-  }
-
-  /** Extra calls past the concurrency limit wait their turn (they are already within the call budget). */
-  function startFetches(run: ActiveRun): void {
-    while (!run.finished && run.active < run.request.limits.maxConcurrentFetches && run.waiting.length > 0) {
-      const call = run.waiting.shift() as { n: number; request: SandboxFetchRequest };
-      run.active++;
-      void callHost(run, call.n, call.request);
-    }
-  }
-
-  async function callHost(run: ActiveRun, n: number, request: SandboxFetchRequest): Promise<void> {
-    let payload: string;
-    try {
-      const copy: SandboxFetchRequest = {
-        url: request.url,
-        method: request.method,
-        headers: { ...request.headers },
-        body: request.body,
-      };
-      payload = fetchPayload(await run.request.fetch(copy, run.controller.signal));
-      if (payload.length > MAX_FETCH_PAYLOAD_CHARS)
-        payload = failurePayload('fetch: the response is too large');
-    } catch (error) {
-      payload = failurePayload(error instanceof Error ? error.message : String(error));
-    }
-    run.active--;
-    answer(run, n, payload);
-    startFetches(run);
   }
 
   function answer(run: ActiveRun, n: number, payload: string): void {

@@ -4,7 +4,9 @@
  * Between runs it does its chores one small step per turn of its event loop: free the last run's
  * runtime, prepare the next context, compile fetch into it when recent runs used fetch, and compile the
  * source it last ran (a run of the same source then only calls it). A run that arrives meanwhile starts
- * at the next turn with what is ready; the pool hears when everything is (`prepared`).
+ * at the next turn with what is ready.
+ * With a fetcher (WorkerSetup), it makes the fetch calls of runs that come with a fetch scope itself,
+ * through the fetch the fetcher builds from that scope, loaded once the worker is ready.
  * The pool (quickjs-sandbox.ts) terminates it when it stops answering, and replaces it after enough runs,
  * once its memory has grown, or when it reports that its engine can no longer be trusted.
  */
@@ -15,6 +17,14 @@ import {
   newVariant,
   type QuickJSSyncVariant,
 } from 'quickjs-emscripten-core';
+import type {
+  SandboxFetch,
+  SandboxFetchFactory,
+  SandboxFetchLogEntry,
+  SandboxFetchRequest,
+  SandboxFetchScope,
+} from '../../core/ports/sandbox.ts';
+import { FetchCalls } from './fetch-calls.ts';
 import { GuestRun } from './guest-run.ts';
 import { MemoryGuard } from './memory-guard.ts';
 import { PreparedContext, type Engine } from './prepared-context.ts';
@@ -52,8 +62,6 @@ const finished: GuestRun[] = [];
 let recentFetches = 0;
 /** The source of the last run, when it compiled: the next context compiles it ahead. */
 let lastSource: string | undefined;
-/** The pool has been told that the spare is ready. */
-let announced = false;
 let choring = false;
 
 /** Runs `work`; an engine failure breaks the worker (the pool replaces it). False if it failed. */
@@ -81,10 +89,7 @@ function chore(): void {
   choring = false;
   if (broken || current) return;
   const step = nextChore();
-  if (!step) {
-    if (!announced) send({ t: 'prepared' });
-    announced = true;
-  } else if (guarded(step)) chores();
+  if (step && guarded(step)) chores();
 }
 
 /** What is left to do before the next run, most urgent first; undefined when nothing is. */
@@ -109,24 +114,66 @@ function chores(): void {
   setImmediate(chore);
 }
 
+/** The fetcher's factory, loaded once the worker is ready (a run that fetches sooner waits for it). */
+let fetchFactory: Promise<SandboxFetchFactory> | undefined;
+
+function loadFetcher(): void {
+  const fetcher = setup.fetcher;
+  if (!fetcher) return;
+  fetchFactory = import(fetcher.module).then(
+    (loaded: { createSandboxFetch: (options: unknown) => SandboxFetchFactory }) =>
+      loaded.createSandboxFetch(fetcher.options),
+    () => {
+      // what went wrong names files of the host: the guest hears only that the call failed
+      throw new Error('fetch: the sandbox could not make this call');
+    },
+  );
+  fetchFactory.catch(() => undefined);
+}
+
+/** The run's calls made here, from its scope: each answer goes straight to the run. */
+function localFetches(
+  scope: SandboxFetchScope,
+  message: Extract<ToWorker, { t: 'run' }>,
+  signal: AbortSignal,
+) {
+  const log: SandboxFetchLogEntry[] = [];
+  const factory = fetchFactory ?? Promise.reject(new Error('fetch: this sandbox makes no calls itself'));
+  const made = factory.then((create) => create(scope, log));
+  made.catch(() => undefined);
+  const fetch: SandboxFetch = async (request, callSignal) => (await made)(request, callSignal);
+  const calls = new FetchCalls(fetch, message.limits, signal, (n, payload) => {
+    if (current?.id === message.id) current.run.deliver(n, payload);
+  });
+  return { log, request: (n: number, request: SandboxFetchRequest) => calls.request(n, request) };
+}
+
 async function execute(message: Extract<ToWorker, { t: 'run' }>): Promise<void> {
-  const { id } = message;
+  const { id, fetchScope } = message;
   freeFinished();
   if (!broken && !spare) guarded(() => (spare = PreparedContext.prepare(engine)));
   const prepared = spare;
   spare = undefined;
-  announced = false;
   if (!prepared || broken) {
     send({ t: 'refused', id });
     return;
   }
-  const run = new GuestRun(engine, prepared, message, (n, request) => send({ t: 'fetch', id, n, request }));
+  const controller = new AbortController();
+  const local = fetchScope && localFetches(fetchScope, message, controller.signal);
+  const run = new GuestRun(
+    engine,
+    prepared,
+    message,
+    local ? local.request : (n, request) => send({ t: 'fetch', id, n, request }),
+  );
   current = { id, run };
   const report = await run.execute();
   current = undefined;
+  // calls still in flight end with the run
+  controller.abort(new Error('The code action run has ended'));
   recentFetches = ((recentFetches << 1) | (run.usedFetch ? 1 : 0)) & 0xff;
   lastSource = run.sourceCompiled && message.source.length <= MAX_AHEAD_CHARS ? message.source : undefined;
-  send({ t: 'done', id, ...report, wasmBytes: guard.bytes });
+  send({ t: 'done', id, ...report, ...(local ? { fetchLog: local.log } : {}), wasmBytes: guard.bytes });
   finished.push(run);
   if (report.retire) broken = true;
   if (!broken) chores();
@@ -146,5 +193,5 @@ port.on('message', (message: ToWorker) => {
 
 // A worker that cannot prepare its first context dies here, which the pool counts as a failed start.
 spare = PreparedContext.prepare(engine);
-announced = true;
 send({ t: 'ready', wasmBytes: guard.bytes });
+loadFetcher();

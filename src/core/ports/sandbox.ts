@@ -3,6 +3,7 @@
  * a fresh context per run, nothing of the host inside it but copies, no module loader, no process, no
  * timers outliving the run, and limits enforced by the host (SECURITY.md section C, 2.1).
  */
+import type { SecretRecord } from '../secrets.ts';
 
 export interface SandboxLimits {
   /** Wall clock for the whole run, awaited fetches included. */
@@ -44,6 +45,36 @@ export type SandboxFetch = (
   signal: AbortSignal,
 ) => Promise<SandboxFetchResponse>;
 
+/** One fetch as the execution record shows it (secrets are redacted with the rest of the record). */
+export interface SandboxFetchLogEntry {
+  method: string;
+  url: string;
+  status?: number;
+  error?: string;
+  duration_ms: number;
+}
+
+/**
+ * What a run's fetch may reach, as data, for a sandbox that makes the calls from the threads the code
+ * runs in (a SandboxFetch is a function, which cannot go there): it builds the run's fetch from this
+ * with its SandboxFetchFactory, and then never calls the request's `fetch`.
+ */
+export interface SandboxFetchScope {
+  /**
+   * Every secret the run can read, with the hosts it is bound to. With any, each request may go only to
+   * their allowed_hosts (none at all while one has none), and a request carrying one only to that
+   * secret's.
+   */
+  secrets: readonly { record: SecretRecord; value: string }[];
+  /** The deadline of each call, further cut to the time the run has left. */
+  timeoutMs: number;
+  /** When the run must end (epoch ms). */
+  deadline: number;
+}
+
+/** A run's fetch from its scope, made where the code runs; each call adds its entry to `log`. */
+export type SandboxFetchFactory = (scope: SandboxFetchScope, log: SandboxFetchLogEntry[]) => SandboxFetch;
+
 export interface SandboxRunRequest {
   /** The body of an async function: may `await` and `return` a JSON value. */
   source: string;
@@ -55,6 +86,8 @@ export interface SandboxRunRequest {
   fetch: SandboxFetch;
   /** Aborting it stops the run where it is (waiting its turn, or running: the guest is stopped). */
   signal?: AbortSignal | undefined;
+  /** The same fetch as data, for a sandbox that makes the calls itself (see SandboxFetchScope). */
+  fetchScope?: SandboxFetchScope | undefined;
 }
 
 export const SANDBOX_ERROR_CODES = [
@@ -79,6 +112,8 @@ interface RunReport {
   logs: string[];
   logsTruncated: boolean;
   fetches: number;
+  /** What each fetch did, when the sandbox made the calls itself from the request's fetchScope. */
+  fetchLog?: SandboxFetchLogEntry[] | undefined;
   durationMs: number;
 }
 

@@ -2,24 +2,18 @@
  * The host side of a code action's `fetch`: every call goes through the one guarded egress client (SSRF
  * guard, deadlines, size caps). Code that can read secrets reaches only the hosts they are bound to, on
  * every call and every redirect; a call that visibly carries one goes only to that one's hosts, besides.
- * What each call did is kept for the execution record.
+ * What each call did is kept for the execution record. It runs on the thread that makes the calls: the
+ * sandbox's workers build it from the run's fetch scope (src/sandbox-fetch.ts), the caller otherwise.
  */
 import { STATUS_CODES } from 'node:http';
 import { redactorFor } from '../../../core/redaction.ts';
 import { EgressError, type HttpClient } from '../../../core/ports/http-client.ts';
-import type { SandboxFetch, SandboxFetchRequest } from '../../../core/ports/sandbox.ts';
+import type { SandboxFetch, SandboxFetchLogEntry, SandboxFetchRequest } from '../../../core/ports/sandbox.ts';
 import type { ResolvedSecret } from '../../../core/ports/secret-reveal.ts';
 import type { SecretRecord } from '../../../core/secrets.ts';
 import { redirectGuard, refusal, scopeRefusal, secretRefusedFor } from '../host-binding.ts';
 
-/** One fetch as the execution record shows it (secrets are redacted with the rest of the record). */
-export interface FetchLogEntry {
-  method: string;
-  url: string;
-  status?: number;
-  error?: string;
-  duration_ms: number;
-}
+export type FetchLogEntry = SandboxFetchLogEntry;
 
 export interface FetchBridgeOptions {
   http: HttpClient;

@@ -99,25 +99,25 @@ export function createCodeKind(deps: CodeKindDeps): ActionKind<CodeConfig> {
     });
     const limits = limitsFor(config);
     const fetches: FetchLogEntry[] = [];
+    const scope = {
+      secrets: resolved,
+      timeoutMs: deps.fetchTimeoutMs,
+      deadline: deps.clock.now() + limits.timeoutMs,
+    };
     const result = await deps.sandbox.run({
       source: config.source,
       inputs: context.inputs,
       secrets,
       limits,
-      fetch: createFetchBridge({
-        http: deps.http,
-        now: () => deps.clock.now(),
-        secrets: resolved,
-        timeoutMs: deps.fetchTimeoutMs,
-        deadline: deps.clock.now() + limits.timeoutMs,
-        log: fetches,
-      }),
+      // a sandbox that makes the calls from its own threads takes the scope; another calls this
+      fetch: createFetchBridge({ http: deps.http, now: () => deps.clock.now(), ...scope, log: fetches }),
+      fetchScope: scope,
       signal: context.signal,
     });
     const extra = {
       logs: result.logs,
       ...(result.logsTruncated ? { logs_truncated: true } : {}),
-      fetches,
+      fetches: result.fetchLog ?? fetches,
     };
     if (result.ok) {
       const leaked = leakedSecret(result.value, resolved);
