@@ -1,5 +1,5 @@
-// Lint rules that keep the architecture honest (see STYLE.md and src/README.md):
-// which layer may import which, the one guarded egress path, and config as the only reader of the env.
+// Lint rules that keep the architecture honest (src/README.md and each layer's README say which layer may
+// import which): the layers' imports, the one guarded egress path, and config as the only reader of the env.
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -20,7 +20,7 @@ const NETWORK_MODULES = [
   'node:dgram',
 ];
 const EGRESS_MESSAGE =
-  'Outbound connections go through the guarded egress client (src/adapters/http-client). See SECURITY.md G-01.';
+  'Outbound connections go through the guarded egress client (src/adapters/http-client). See docs/security.md G-01.';
 
 // Pure helpers open no connection (address checks, the table of reason phrases); everything else in
 // these modules can.

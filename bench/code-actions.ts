@@ -1,9 +1,9 @@
 /**
- * Issue 4's benchmark: code actions against the upstream of the http-action benchmark. A trivial one
- * (the sandbox's own cost end to end), and one that awaits a single `fetch` doing what the http action
- * does (same upstream, same bearer secret, same JSON body), so the two compare directly. They run on a
- * server of their own, configured as the http action's: its sandbox threads stay out of that server's
- * memory and CPU figures.
+ * The code-action benchmark: code actions against the upstream of the http-action benchmark. A trivial one
+ * (the sandbox's own cost end to end), and one that awaits a single `fetch` doing what the http action does
+ * (same upstream, same bearer secret, same JSON body), so the two compare directly. They run on a server of
+ * their own, configured as the http action's: its sandbox threads stay out of that server's memory and CPU
+ * figures.
  */
 import type { Target } from './load.ts';
 import { ORDER_TOKEN, UPSTREAM_HOST, type Targets } from './http-actions.ts';

@@ -1,7 +1,7 @@
 /**
- * Issue 3's benchmark: the floor (straight to the upstream), a bare node:http proxy, and an http action
- * executed through Switchboard (templating, bearer auth from a secret, SSRF guard, execution recorded),
- * both through POST /v1/actions/{id}/execute and as an MCP `tools/call` of the same action.
+ * The http-action benchmark: the floor (straight to the upstream), a bare node:http proxy, and an http action
+ * executed through Switchboard (templating, bearer auth from a secret, SSRF guard, execution recorded), both
+ * through POST /v1/actions/{id}/execute and as an MCP `tools/call` of the same action.
  */
 import type { Target } from './load.ts';
 import { startScript, startSwitchboard, type SwitchboardProcess } from './processes.ts';

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: measures Switchboard against floors taken in the same run, with the same load
- * generator, and prints the ratios the issues set as targets, each line PASS or MISS. Environment:
+ * generator, and prints each ratio against its target (the checks below), PASS or MISS. Environment:
  *   BENCH_ONLY (http,mcp,code,startup,workflows): the parts to run, e.g. `mcp` or `startup,http`;
  *     `actions` stands for http,mcp,code. The floor and the bare proxy run with any of http, mcp, code;
  *   http, mcp, code: BENCH_DURATION_MS (8000), BENCH_WARMUP_MS (1500), BENCH_ROUNDS (2),

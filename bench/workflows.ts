@@ -1,9 +1,9 @@
 /**
- * Issue 7's benchmark: a five-step workflow started by its webhook, against a floor measured in the same
+ * The workflow benchmark: a five-step workflow started by its webhook, against a floor measured in the same
  * run, on each store. The steps: `order`, an action step (the http action of the http-action benchmark);
  * `shipped`, an if-else on `{{order.output.status}}`; `track` (its then branch) and `notify`, http steps
- * sending the same request to the same upstream; `summary`, a set step reading earlier outputs. The floor
- * is what the workflow cannot avoid: five sequential direct calls to that upstream, same request.
+ * sending the same request to the same upstream; `summary`, a set step reading earlier outputs. The floor is
+ * what the workflow cannot avoid: five sequential direct calls to that upstream, same request.
  *
  * Start to finish is what a caller sees: from the webhook POST until GET /v1/runs/{id} answers
  * `succeeded`. The server has no way to wait for a run, so the run is polled every BENCH_WORKFLOW_POLL_MS

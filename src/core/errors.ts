@@ -91,7 +91,7 @@ export const isAppError = (error: unknown): error is AppError => error instanceo
 /** The server could not do its part (not the caller's doing): work that meets it is tried again later. */
 export const isServerFault = (error: AppError): boolean => error.status >= 500;
 
-/** The same answer for "does not exist" and "belongs to another organization" (SECURITY.md D01). */
+/** The same answer for "does not exist" and "belongs to another organization" (docs/security.md D01). */
 export const notFound = (what: string): AppError => new AppError('NOT_FOUND', `${what} not found`);
 
 export const validationError = (path: string, message: string): AppError =>

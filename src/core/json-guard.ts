@@ -1,7 +1,7 @@
 import { AppError } from './errors.ts';
 
 /**
- * Parses untrusted JSON text with the ingress policy of SECURITY.md F02, F03, F05 and B11:
+ * Parses untrusted JSON text with the ingress policy of docs/security.md F02, F03, F05 and B11:
  * - nesting deeper than `maxDepth` is refused before JSON.parse allocates anything;
  * - duplicate keys are refused (JSON.parse would silently keep the last one);
  * - `__proto__` keys are refused;
@@ -43,7 +43,7 @@ export function parseGuardedJson(text: string, limits: JsonGuardLimits = DEFAULT
 
 /**
  * For JSON someone else wrote (an upstream response): only the nesting depth is checked before
- * JSON.parse, so a million `[` cannot exhaust the stack of whatever walks the result (SECURITY.md H12).
+ * JSON.parse, so a million `[` cannot exhaust the stack of whatever walks the result (docs/security.md H12).
  */
 export function parseJsonWithDepthLimit(text: string, maxDepth: number): unknown {
   scanStructure(text, maxDepth, false);

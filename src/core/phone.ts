@@ -1,6 +1,6 @@
 /**
  * Strict E.164 normalisation. Transfer destinations are compared against an allow-list after this runs
- * (SECURITY.md B12), so anything that could dial something other than the digits shown is refused rather
+ * (docs/security.md B12), so anything that could dial something other than the digits shown is refused rather
  * than cleaned up: letters, extensions, pauses, DTMF tones, URIs, non-ASCII digits and a trunk "(0)".
  */
 export type E164Result = { ok: true; e164: string } | { ok: false; reason: string };

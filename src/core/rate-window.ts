@@ -2,7 +2,7 @@
  * Sliding-window arithmetic for rate limits. Time is cut into buckets of a sixth of a minute. Any rolling
  * minute overlaps at most BUCKETS_CHECKED consecutive buckets, so admitting a request only while those
  * buckets hold fewer than `limit` requests means no rolling minute ever admits more than `limit`
- * (SECURITY.md J06). The price is that the window can feel up to 10 s longer than a minute.
+ * (docs/security.md J06). The price is that the window can feel up to 10 s longer than a minute.
  */
 export const WINDOW_MS = 60_000;
 export const BUCKET_MS = 10_000;

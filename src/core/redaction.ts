@@ -2,7 +2,7 @@ import { BoundedCache } from './bounded-cache.ts';
 
 /**
  * Redaction by value: every secret an execution touched is replaced wherever it appears in what is
- * recorded, returned or logged, in each form a leak could take (SECURITY.md G-10, E02, E08).
+ * recorded, returned or logged, in each form a leak could take (docs/security.md G-10, E02, E08).
  */
 export interface SecretValue {
   name: string;

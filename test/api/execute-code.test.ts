@@ -1,8 +1,8 @@
 /**
- * Code actions through the API, on both stores: the seed's "Get User Data" action against a loopback
- * upstream, secrets from the integration and the hosts they bind the code to, logs and errors in the
- * record, leaks refused (SECURITY.md E08, C14), the operator's caps, and 200 hostile runs with the
- * server answering.
+ * Code actions through the API, on both stores: Langdock's documented "Get User Data" action
+ * (test/fixtures/langdock/create-action.request.json) against a loopback upstream, secrets from the
+ * integration and the hosts they bind the code to, logs and errors in the record, leaks refused
+ * (docs/security.md E08, C14), the operator's caps, and 200 hostile runs with the server answering.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../helpers/databases.ts';
@@ -13,7 +13,7 @@ import { startCanary, type Canary } from '../helpers/canaries.ts';
 const API_TOKEN = 'code-canary-7c1e9a4b2d8f6e0a3b5c7d9e1f2a4b6';
 const OTHER_TOKEN = 'code-canary-other-0f9e8d7c6b5a4f3e2d1c0b9a8';
 
-/** The seed's example, with its host swapped for the loopback upstream. */
+/** Langdock's documented example, with its host swapped for the loopback upstream. */
 function getUserData(origin: string): string {
   return `
 const response = await fetch('${origin}/users/' + inputs.userId, {
@@ -110,7 +110,7 @@ describe.each(STORE_KINDS)('code actions on %s', (kind) => {
     await canary.close();
   });
 
-  it('runs the seed example: fetch with the integration’s bearer secret, output, logs and fetches recorded', async () => {
+  it('runs Langdock’s documented example: fetch with the integration’s bearer secret, output, logs and fetches recorded', async () => {
     const id = await created(getUserData(upstream.url), {
       variables: [
         { name: 'userId', type: 'string', required: true, label: 'User ID' },

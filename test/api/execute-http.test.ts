@@ -13,7 +13,7 @@ import { STORE_KINDS } from '../helpers/databases.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
-/** One canary per auth type (SECURITY.md section 4): 40 characters that appear nowhere else. */
+/** One canary per auth type (docs/security.md, "Test harness"): 40 characters that appear nowhere else. */
 const CANARY = {
   bearer: 'bearer-canary-a1b2c3d4e5f6a7b8c9d0e1f2a3',
   basic: 'basic-canary-b1c2d3e4f5a6b7c8d9e0f1a2b3c',
@@ -272,7 +272,7 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
     expect(JSON.stringify(refreshed.body)).not.toContain(TOKEN);
   });
 
-  describe('secrets stay on their hosts (SECURITY.md G-03)', () => {
+  describe('secrets stay on their hosts (docs/security.md G-03)', () => {
     it('refuses to send a secret to a host outside its allowed_hosts', async () => {
       const bound = await t.request('POST', '/v1/secrets', {
         body: { name: 'BOUND', value: 'bound-secret-value-1234567890', allowed_hosts: ['api.example.com'] },
@@ -309,7 +309,7 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
     });
   });
 
-  describe('templates keep their structure end to end (SECURITY.md B01–B09)', () => {
+  describe('templates keep their structure end to end (docs/security.md B01–B09)', () => {
     let id: string;
     beforeAll(async () => {
       id = await action(
@@ -469,7 +469,7 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
       expect(response.body.error.message.length).toBeGreaterThan(10);
     });
 
-    it('uses the action’s own sentences, by status, class or category (seed 004, "Error handling")', async () => {
+    it('uses the action’s own sentences, by status, class or category (the Custom Actions guide’s error handling)', async () => {
       const error_messages = {
         '404': "I don't see an order with that number. Could you double-check?",
         '5xx': "I'm having trouble accessing the system right now.",
@@ -638,7 +638,7 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
     expect(upstream.requests).toHaveLength(0);
   });
 
-  describe('Idempotency-Key (SECURITY.md G-14)', () => {
+  describe('Idempotency-Key (docs/security.md G-14)', () => {
     it('returns the stored execution for the same key and body, with one effect', async () => {
       const id = await action(
         { method: 'POST', url: `${upstream.url}/effects`, body: { a: '{{a}}' } },
@@ -755,7 +755,7 @@ describe.each(STORE_KINDS)('executing http actions on %s', (kind) => {
     expect((await t.request('GET', `/v1/executions/${recent.body.id}`)).status).toBe(200);
   });
 
-  it('never lets a secret reach a response, a log line or the raw database (SECURITY.md G-10)', async () => {
+  it('never lets a secret reach a response, a log line or the raw database (docs/security.md G-10)', async () => {
     await t.request('GET', '/v1/executions?limit=1'); // every record committed
     const forms = Object.values(CANARY).flatMap(secretForms);
     const haystacks = [...responses, ...t.logs];

@@ -12,7 +12,7 @@ import { startTestApp, type Response, type TestApp } from '../helpers/app.ts';
 
 const CANARY = 'canary-7f3a9c1e5b2d4f6a8c0e2b4d6f8a0c1e3b5d7f9a';
 
-/** Every form of the canary a leak could take (SECURITY.md G-10). */
+/** Every form of the canary a leak could take (docs/security.md G-10). */
 const canaryForms = [
   CANARY,
   Buffer.from(CANARY).toString('base64'),
@@ -324,7 +324,7 @@ describe.each(STORE_KINDS)('foundation API on %s', (kind) => {
     expect(hostile.headers['x-request-id']).not.toContain('"');
   });
 
-  it('never shows a secret value in any response, log line or the raw database (SECURITY.md G-10)', async () => {
+  it('never shows a secret value in any response, log line or the raw database (docs/security.md G-10)', async () => {
     const haystacks = [...responses, ...t.logs];
     for (const form of canaryForms) for (const text of haystacks) expect(text).not.toContain(form);
     await t.container.store.ping();

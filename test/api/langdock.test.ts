@@ -1,8 +1,9 @@
 /**
- * Langdock's integrations API for actions, on both stores: the seed's example against golden fixtures,
- * PUT and DELETE as Langdock documents them, every error status in Langdock's error body, the origin
- * policy and rate limits on these routes, and the seed's "Get User Data" created here, then run through
- * the native execute route against a loopback upstream with the integration's API_TOKEN.
+ * Langdock's integrations API for actions, on both stores: Langdock's documented example against golden
+ * fixtures (test/fixtures/langdock/), PUT and DELETE as Langdock documents them, every error status in
+ * Langdock's error body, the origin policy and rate limits on these routes, and Langdock's "Get User Data"
+ * created here, then run through the native execute route against a loopback upstream with the integration's
+ * API_TOKEN.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../helpers/databases.ts';
@@ -75,7 +76,7 @@ describe.each(STORE_KINDS)('Langdock integrations API on %s', (kind) => {
     await upstream.close();
   });
 
-  it('answers the seed’s example request with the documented 201 body (golden fixture)', async () => {
+  it('answers Langdock’s example request with the documented 201 body (golden fixture)', async () => {
     const response = await create(fixture('create-action.request'));
     expect(response.status, response.text).toBe(201);
     expect(response.body).toEqual(structural(fixture('create-action.response')));
@@ -94,7 +95,7 @@ describe.each(STORE_KINDS)('Langdock integrations API on %s', (kind) => {
     });
   });
 
-  it('creates the seed’s "Get User Data" that runs through POST /v1/actions/{id}/execute', async () => {
+  it('creates Langdock’s "Get User Data" that runs through POST /v1/actions/{id}/execute', async () => {
     const seed = fixture('create-action.request');
     const created = await create({
       ...seed,

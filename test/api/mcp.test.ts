@@ -1,7 +1,7 @@
 /**
  * The MCP endpoint on both stores, through the SDK's own client over a real HTTP server: tools/list as
  * the tool list, tools/call through the execution engine against a loopback upstream, failures as tool
- * results, and the endpoint's guards (API keys, scopes, organizations, browser origins; SECURITY.md
+ * results, and the endpoint's guards (API keys, scopes, organizations, browser origins; docs/security.md
  * D04, D05).
  */
 import { randomBytes } from 'node:crypto';

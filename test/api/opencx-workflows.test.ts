@@ -1,5 +1,5 @@
 /**
- * OpenCX's workflows API on both stores. Every answer is validated with ajv against seed 003's own
+ * OpenCX's workflows API on both stores. Every answer is validated with ajv against OpenCX's own
  * schemas (test/fixtures/opencx/workflows/*.schema.json: the create body and the version it answers,
  * closed, and ErrorDto): every required field present, nothing extra. Golden request → response fixtures
  * for a manual trigger with if-else blocks and step references, a webhook trigger, an update and the
@@ -61,7 +61,7 @@ describe.each(STORE_KINDS)('OpenCX workflows API on %s', (kind) => {
   });
   afterAll(async () => t?.close());
 
-  it('answers the golden manual-trigger create with the seed’s version, and the request is valid', async () => {
+  it('answers the golden manual-trigger create with OpenCX’s version, and the request is valid', async () => {
     const request = golden('create-manual.request');
     expectValid('create', request);
     const created = await create(request);
@@ -75,7 +75,7 @@ describe.each(STORE_KINDS)('OpenCX workflows API on %s', (kind) => {
     });
     expect(read.status).toBe(200);
     expect(read.body).toEqual(created.body);
-    // the editor state is kept as given, and read natively (the seed's answer has no field for it)
+    // the editor state is kept as given, and read natively (OpenCX's answer has no field for it)
     const native = await t.request('GET', `/v1/workflows/${created.body.workflow_id}`, { key: reader });
     expect(native.body.workflow_editor_state).toEqual(request.workflow_editor_state);
   });

@@ -1,8 +1,8 @@
 /**
- * OpenCX's actions API on both stores. Every answer is validated with ajv against the seed's own schemas
+ * OpenCX's actions API on both stores. Every answer is validated with ajv against OpenCX's own schemas
  * (test/fixtures/opencx/*.schema.json: CreateActionPublicDto, ActionPublicResponseDto and ErrorDto as
- * seed 000 defines them, with SessionChannel inlined): every required field present, nothing extra where
- * the seed closes an object. Golden request → response fixtures; list, get, patch and delete; every error
+ * OpenCX defines them, with SessionChannel inlined): every required field present, nothing extra where
+ * OpenCX closes an object. Golden request → response fixtures; list, get, patch and delete; every error
  * status in ErrorDto; and a created action run through POST /v1/actions/{id}/execute against a loopback
  * upstream.
  */

@@ -1,9 +1,9 @@
 /**
- * Talkover's agent actions API, on both stores: the seed's three request examples and its error examples
- * against golden fixtures; create then update by node_id; list, delete, get agent, publish and the draft
- * reset; every validation rule of the seed with Laravel's messages; 401/403/404/422 in Talkover's body
- * while native routes keep theirs; and actions created here run through the native execute route (a
- * webhook against a loopback upstream, a transfer's directive).
+ * Talkover's agent actions API, on both stores: Talkover's three documented request examples and its error
+ * examples against golden fixtures (test/fixtures/talkover/); create then update by node_id; list, delete,
+ * get agent, publish and the draft reset; every validation rule Talkover documents, with Laravel's messages;
+ * 401/403/404/422 in Talkover's body while native routes keep theirs; and actions created here run through
+ * the native execute route (a webhook against a loopback upstream, a transfer's directive).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -75,7 +75,7 @@ describe.each(STORE_KINDS)('Talkover agent actions API on %s', (kind) => {
     await upstream.close();
   });
 
-  describe('the seed’s request examples (golden fixtures)', () => {
+  describe('Talkover’s documented request examples (golden fixtures)', () => {
     it.each([
       ['webhook', 'create-webhook'],
       ['transfer', 'create-transfer'],
@@ -135,13 +135,13 @@ describe.each(STORE_KINDS)('Talkover agent actions API on %s', (kind) => {
   });
 
   describe('errors in Talkover’s body', () => {
-    it('answers the seed’s validation example with its 422 (golden fixture)', async () => {
+    it('answers Talkover’s validation example with its 422 (golden fixture)', async () => {
       const response = await save(fixture('validation-error.request'));
       expect(response.status).toBe(422);
       expect(response.body).toEqual(fixture('validation-error.response'));
     });
 
-    it('answers 404 "Agent not found" for the seed’s agent id, on every route', async () => {
+    it('answers 404 "Agent not found" for the documented agent id, on every route', async () => {
       const expected = fixture('not-found.response');
       const routes: [string, string, unknown?][] = [
         ['POST', `/api/v1/agents/${SEED_AGENT}/actions`, fixture('create-webhook.request')],
@@ -191,7 +191,7 @@ describe.each(STORE_KINDS)('Talkover agent actions API on %s', (kind) => {
       ['agents:read only', ['agents:read']],
       ['agents:write without actions:write', ['agents:read', 'agents:write']],
       ['actions:write without agents:write', ['actions:write']],
-    ])('answers 403 with the seed’s sentence to a key with %s (golden fixture)', async (_case, scopes) => {
+    ])('answers 403 with Talkover’s sentence to a key with %s (golden fixture)', async (_case, scopes) => {
       const response = await save(webhook(), { key: await keyWith(scopes) });
       expect(response.status).toBe(403);
       expect(response.body).toEqual(fixture('forbidden.response'));
@@ -789,7 +789,7 @@ describe.each(STORE_KINDS)('Talkover agent actions API on %s', (kind) => {
       expect(upstream.requests.map((r) => r.path)).toEqual(['/auth', '/schedule']);
     });
 
-    it('runs the seed’s transfer example: it returns its directive', async () => {
+    it('runs Talkover’s transfer example: it returns its directive', async () => {
       const created = await save(fixture('create-transfer.request'), { agent: await newAgent() });
       const run = await t.request('POST', `/v1/actions/${created.body.data.id}/execute`, {
         key,
@@ -803,7 +803,7 @@ describe.each(STORE_KINDS)('Talkover agent actions API on %s', (kind) => {
       expect(upstream.requests).toHaveLength(0);
     });
 
-    it('runs the seed’s hold example: it returns its directive', async () => {
+    it('runs Talkover’s hold example: it returns its directive', async () => {
       const created = await save(fixture('create-hold.request'), { agent: await newAgent() });
       const run = await t.request('POST', `/v1/actions/${created.body.data.id}/execute`, {
         key,

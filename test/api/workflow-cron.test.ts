@@ -1,6 +1,6 @@
 /**
- * cron-trigger workflows on both stores (SECURITY.md I01, I02, I05, I06, I08, G-19): checks at save, each
- * occurrence fired once on a fake clock, three schedulers on one database, the missed-occurrence policy,
+ * cron-trigger workflows on both stores (docs/security.md I01, I02, I05, I06, I08, G-19): checks at save,
+ * each occurrence fired once on a fake clock, three schedulers on one database, the missed-occurrence policy,
  * and schedules stopped by a delete or a change of trigger type.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Backlog and fairness (SECURITY.md H17), at the scale a test affords: organization X has 400 runs
+ * Backlog and fairness (docs/security.md H17), at the scale a test affords: organization X has 400 runs
  * queued of a step that takes 100 ms (about ten seconds of work for the server's four workflow slots)
  * when organization Y starts one run. Y's run starts within a couple of seconds, not behind X's backlog.
  */

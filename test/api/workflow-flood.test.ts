@@ -1,5 +1,5 @@
 /**
- * A flood at one webhook URL (SECURITY.md G05, scaled to a test): the URL's own limit answers 429 with
+ * A flood at one webhook URL (docs/security.md G05, scaled to a test): the URL's own limit answers 429 with
  * Retry-After past it, so the runs it can start are bounded; the organization's limit caps its other
  * webhooks (and its API traffic) together; another organization's webhook is untouched throughout.
  */

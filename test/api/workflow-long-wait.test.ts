@@ -1,5 +1,5 @@
 /**
- * A 30-day delay step across restarts, a deploy of a new version and a database restore (SECURITY.md
+ * A 30-day delay step across restarts, a deploy of a new version and a database restore (docs/security.md
  * H18): the run wakes once, on time, on the version it started on.
  *
  * SQLite runs on a fake clock end to end (the embedded queue compares times from the Clock port): the

@@ -1,5 +1,5 @@
 /**
- * The database goes away under running workflows (SECURITY.md H05): PostgreSQL behind a TCP proxy the
+ * The database goes away under running workflows (docs/security.md H05): PostgreSQL behind a TCP proxy the
  * test cuts (every connection reset, new ones refused), SQLite with another connection holding the
  * file's write lock. Meanwhile writes answer 503 with Retry-After, never a 500; readiness says
  * unavailable; the queue backs off instead of spinning. When the database is back, new runs are taken

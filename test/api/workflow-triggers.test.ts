@@ -1,6 +1,6 @@
 /**
  * Workflow triggers on both stores: webhook deliveries (token, Standard Webhooks signature, delivery-id
- * deduplication, SECURITY.md G01-G03), events fired by POST /v1/events, and JSON Logic constraints.
+ * deduplication, docs/security.md G01-G03), events fired by POST /v1/events, and JSON Logic constraints.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * A post-call webhook survives a `kill -9` of the server between the end of the call and the delivery
- * (SECURITY.md section H): the delivery is under way (the upstream has the request and holds it) when the
+ * (docs/security.md H): the delivery is under way (the upstream has the request and holds it) when the
  * process dies; a new process picks the job up once its lease lapses and delivers it again with the same
  * Idempotency-Key, and the upstream, which deduplicates on that key, sees one effect.
  */

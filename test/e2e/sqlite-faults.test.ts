@@ -1,5 +1,5 @@
 /**
- * SQLite's own faults (SECURITY.md H07): `kill -9` in the middle of WAL writes, 100 times, leaves both
+ * SQLite's own faults (docs/security.md H07): `kill -9` in the middle of WAL writes, 100 times, leaves both
  * database files intact (`PRAGMA integrity_check` = ok) with every committed row readable; 50 runs at
  * once from a server and a worker sharing the file surface no SQLITE_BUSY; a full disk (a small tmpfs,
  * where the test may mount one) answers writes with 503, and runs are taken again once space is freed.

@@ -1,5 +1,5 @@
 /**
- * Durable workflow runs survive `kill -9` at each stage of a step (SECURITY.md G-15, G-16, H01, H02): a
+ * Durable workflow runs survive `kill -9` at each stage of a step (docs/security.md G-15, G-16, H01, H02): a
  * run of three `http` steps (a → b → c, each reading the previous step's output) against an upstream
  * that applies one effect per Idempotency-Key and answers a replay with the stored response. The middle
  * step `b` is interrupted before it starts, while its request is in flight, after its response and

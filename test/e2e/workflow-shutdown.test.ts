@@ -1,5 +1,5 @@
 /**
- * A rolling deploy during active runs (SECURITY.md H15): SIGTERM to the process working the queue while
+ * A rolling deploy during active runs (docs/security.md H15): SIGTERM to the process working the queue while
  * eight runs of three slow `http` steps are in flight. It stops claiming at once, finishes the steps in
  * hand and commits them, hands the runs' next steps to new jobs, and exits 0 well inside the shutdown
  * timeout. Afterwards no step is left "running", and a new process finishes every run at once (the 30 s

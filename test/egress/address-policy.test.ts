@@ -1,5 +1,5 @@
 /**
- * SECURITY.md G-02 as tables over the DNS-free guard (`checkUrl`, what runs at save time) and the
+ * docs/security.md G-02 as tables over the DNS-free guard (`checkUrl`, what runs at save time) and the
  * connect-time lookup: every denied range in every notation is refused, public controls pass.
  */
 import type { LookupAddress } from 'node:dns';

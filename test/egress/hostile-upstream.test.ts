@@ -1,5 +1,5 @@
 /**
- * SECURITY.md G-18 and H08/H10/H12/H13 through the real client: a hanging or trickling upstream meets
+ * docs/security.md G-18 and H08/H10/H12/H13 through the real client: a hanging or trickling upstream meets
  * one total deadline, oversized and compressed bodies are capped after decoding with the socket
  * aborted, and bad bodies come back as bytes for the caller to judge.
  */
@@ -196,7 +196,7 @@ describe('deadlines (H08, G-18)', () => {
     await expectCode(promise, code);
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(deadline - 20);
-    // SECURITY.md G-18 allows ±1 s; the exchange's own timer is far tighter than that.
+    // docs/security.md G-18 allows ±1 s; the exchange's own timer is far tighter than that.
     expect(elapsed).toBeLessThan(deadline + 600);
   };
 

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md A06 and G-03: redirects are followed by hand, every hop passes the guard again, at most
+ * docs/security.md A06 and G-03: redirects are followed by hand, every hop passes the guard again, at most
  * five hops, the method and body follow the fetch rules, and credentials never cross origins.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';

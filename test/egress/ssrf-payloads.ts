@@ -1,5 +1,5 @@
 /**
- * Generated SSRF payloads (SECURITY.md G-02): every denied range written in every notation WHATWG URL
+ * Generated SSRF payloads (docs/security.md G-02): every denied range written in every notation WHATWG URL
  * accepts for it, plus denied names, and public controls that must pass. Each payload carries the
  * canonical host the parse must produce, so a notation that fails to parse cannot pass for a refusal.
  */

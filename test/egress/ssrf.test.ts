@@ -1,5 +1,5 @@
 /**
- * SECURITY.md section A (A01–A05, A07–A09, A14, A15) and G-02 through the real client, a real local DNS
+ * docs/security.md A (A01–A05, A07–A09, A14, A15) and G-02 through the real client, a real local DNS
  * server and canary listeners: every case must end in a typed refusal with 0 accepts on the canaries
  * and 0 connection attempts to anything but the allow-listed mock upstream.
  */

@@ -1,6 +1,6 @@
 /**
- * Canary listeners (SECURITY.md section 4): TCP listeners on addresses outbound requests must never
- * reach, counting every accepted connection. Any non-zero count fails an SSRF test. A connection watch
+ * Canary listeners (docs/security.md, "Test harness"): TCP listeners on addresses outbound requests must
+ * never reach, counting every accepted connection. Any non-zero count fails an SSRF test. A connection watch
  * adds the addresses this process dialled at all, for denied ranges no canary can listen on (10.x,
  * 169.254.169.254) without a dummy interface.
  */

@@ -1,8 +1,8 @@
 /**
  * What the dialect suites (OpenCX's actions and workflows, Langdock's integrations) share: golden
  * fixtures under test/fixtures/<dialect>, golden bodies matched by shape, ajv validation against the
- * OpenCX seeds' own schemas with ErrorDto, the reason phrases the vendors' error bodies name, the app
- * beside a loopback upstream, and scoped keys.
+ * OpenCX's own schemas (test/fixtures/opencx/) with ErrorDto, the reason phrases the vendors' error bodies
+ * name, the app beside a loopback upstream, and scoped keys.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';

@@ -1,6 +1,6 @@
 /**
  * A real DNS server on 127.0.0.1 (UDP) answering A and AAAA from a table, with TTL 0 so no resolver
- * caches an answer: what SECURITY.md A05, A08 and A14 need (names that resolve inward, rebinding,
+ * caches an answer: what docs/security.md A05, A08 and A14 need (names that resolve inward, rebinding,
  * mixed A/AAAA sets). Unknown names get NXDOMAIN; a known name without records of the asked type gets
  * an empty NOERROR answer.
  */

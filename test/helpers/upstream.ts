@@ -1,7 +1,7 @@
 /**
- * A mock upstream with the modes SECURITY.md section 4 asks for: echo, statuses with Retry-After,
- * redirects and chains, hang, slow headers, trickle, oversize bodies, compression bombs, a lying
- * Content-Length, bad bodies, and a dedupe-aware effect counter keyed by Idempotency-Key.
+ * A mock upstream with the modes the threat tests need (docs/security.md, "Test harness"): echo, statuses
+ * with Retry-After, redirects and chains, hang, slow headers, trickle, oversize bodies, compression bombs, a
+ * lying Content-Length, bad bodies, and a dedupe-aware effect counter keyed by Idempotency-Key.
  *
  * It listens on 127.0.0.2 by default (Linux routes all of 127/8 to lo), so tests allow-list 127.0.0.2
  * and keep 127.0.0.1 for canaries that must never be reached.

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md catalogue C (escapes): C01, C02, C13, C14, C15, and G-06's property that nothing of the
+ * docs/security.md C (escapes): C01, C02, C13, C14, C15, and G-06's property that nothing of the
  * host is reachable from guest code. A canary env var and a canary file exist in this test process only;
  * no probe may read either, and every probe's output, logs and error text are searched for them.
  */

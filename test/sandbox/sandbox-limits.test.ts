@@ -1,5 +1,5 @@
 /**
- * SECURITY.md catalogue C (resources) and G-07: C04, C06, C07, C08, C10, C11, async starvation, and the
+ * docs/security.md C (resources) and G-07: C04, C06, C07, C08, C10, C11, async starvation, and the
  * hard kill behind the engine's own limits. Deadlines are shortened so the suite stays fast; the bound
  * checked is always "deadline + 250 ms".
  */

@@ -1,6 +1,6 @@
 /**
- * The hard stop behind the engine's own limits (SECURITY.md G-07): the pool terminates a worker that does
- * not answer by the deadline plus the grace period, replaces a worker that dies, and stops holding runs
+ * The hard stop behind the engine's own limits (docs/security.md G-07): the pool terminates a worker that
+ * does not answer by the deadline plus the grace period, replaces a worker that dies, and stops holding runs
  * for an engine that cannot start. Faults are injected by a worker script that wraps the real one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
- * Shared pieces of the sandbox tests: the limits of SECURITY.md 2.1 (with shorter deadlines where a test
- * waits for one), and a fake host `fetch` that answers from a map and records what reached it. The real
- * egress client is tested elsewhere; here the host function is the boundary.
+ * Shared pieces of the sandbox tests: the limits of docs/security.md, "Limits" (with shorter deadlines where
+ * a test waits for one), and a fake host `fetch` that answers from a map and records what reached it. The
+ * real egress client is tested elsewhere; here the host function is the boundary.
  */
 import type {
   SandboxFetchRequest,
@@ -14,7 +14,7 @@ import type { QuickJsSandbox } from '../../src/adapters/sandbox/quickjs-sandbox.
 
 export const MB = 1024 * 1024;
 
-/** SECURITY.md 2.1 defaults. */
+/** The defaults of docs/security.md, "Limits". */
 export const DEFAULT_LIMITS: SandboxLimits = {
   timeoutMs: 5_000,
   memoryBytes: 64 * MB,

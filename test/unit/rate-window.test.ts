@@ -31,7 +31,7 @@ describe('MemoryRateLimiter', () => {
     await limiter.close();
   });
 
-  it('never admits more than the limit in any rolling minute (SECURITY.md J06)', async () => {
+  it('never admits more than the limit in any rolling minute (docs/security.md J06)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 30 }),

@@ -220,7 +220,7 @@ const hostile = fc.oneof(
     .map((parts) => parts.join('')),
 );
 
-describe('templates keep their structure for any value (SECURITY.md G-04)', () => {
+describe('templates keep their structure for any value (docs/security.md G-04)', () => {
   const runs = { numRuns: 10_000 };
 
   it('URL: scheme, host, port, path-segment count and query keys never change', () => {

@@ -1,7 +1,7 @@
 /**
- * Transfer destinations (SECURITY.md B12): every number is normalised strictly before it is compared with
- * the allowed ones, so nothing that could dial other than the digits shown gets through, and a number that
- * merely starts or ends like an allowed one is not allowed.
+ * Transfer destinations (docs/security.md B12): every number is normalised strictly before it is compared
+ * with the allowed ones, so nothing that could dial other than the digits shown gets through, and a number
+ * that merely starts or ends like an allowed one is not allowed.
  */
 import { describe, expect, it } from 'vitest';
 import {

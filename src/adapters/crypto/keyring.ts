@@ -1,7 +1,7 @@
 /**
  * AES-256-GCM for secret values. Each value gets a random 96-bit nonce, and the additional
  * authenticated data binds the ciphertext to its organization, its own id and the master key version,
- * so a ciphertext copied into another row or organization does not decrypt (SECURITY.md G-11).
+ * so a ciphertext copied into another row or organization does not decrypt (docs/security.md G-11).
  */
 import {
   createCipheriv,

@@ -1,6 +1,6 @@
 /**
  * Errors that mean "the database is unreachable, locked or full right now", as opposed to a bug:
- * the HTTP layer answers these with 503 and Retry-After (SECURITY.md H05, H07).
+ * the HTTP layer answers these with 503 and Retry-After (docs/security.md H05, H07).
  */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',

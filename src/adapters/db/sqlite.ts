@@ -150,7 +150,7 @@ class ReadCache {
  * transaction (BEGIN IMMEDIATE included) is tried again after a timer, for up to SQLITE_BUSY_TIMEOUT_MS
  * in all. While another process holds the write lock, requests that only read are served meanwhile,
  * and a lock held for longer than that answers "database is locked" (a 503) without stalling the
- * process (SECURITY.md H05, H07).
+ * process (docs/security.md H05, H07).
  */
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;

@@ -1,5 +1,5 @@
 /**
- * Which addresses and names an outbound request may never reach (SECURITY.md A01–A05, A14), and the
+ * Which addresses and names an outbound request may never reach (docs/security.md A01–A05, A14), and the
  * operator's allowlist that overrides it. Checks run on parsed addresses, never on raw URL text.
  */
 import { BlockList, isIP } from 'node:net';

@@ -1,6 +1,6 @@
 /**
  * Decoders for a response's Content-Encoding, so the size cap counts the bytes the action receives
- * (SECURITY.md G-18, H10). Lenient like browsers: a truncated stream yields what it decoded.
+ * (docs/security.md G-18, H10). Lenient like browsers: a truncated stream yields what it decoded.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';

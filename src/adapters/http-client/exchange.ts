@@ -1,6 +1,6 @@
 /**
  * One request's clock and cancellation: a single total deadline over every hop and the whole body (a
- * trickling upstream cannot extend it, SECURITY.md H08, G-18) and the caller's signal, both effective at
+ * trickling upstream cannot extend it, docs/security.md H08, G-18) and the caller's signal, both effective at
  * once, even while a connection is still being opened. Failures become typed EgressErrors whose text
  * never carries remote bytes (a parser error holds them, A15).
  */

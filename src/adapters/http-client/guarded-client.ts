@@ -1,5 +1,5 @@
 /**
- * The one HttpClient of the project (SECURITY.md G-01): undici with a shared keep-alive Agent, the SSRF
+ * The one HttpClient of the project (docs/security.md G-01): undici with a shared keep-alive Agent, the SSRF
  * guard checked before every hop and again inside every connection's lookup, redirects followed by
  * hand, one total deadline, and a response cap counted after decoding.
  */

@@ -1,7 +1,7 @@
 /**
  * The lookup hook handed to every socket the client opens. Resolution and the address check happen
  * here, inside the connection, so the addresses vetted are the only ones dialled: a TTL-0 name that
- * rebinds between a check and a connect has no second query to answer (SECURITY.md A08). Node does not
+ * rebinds between a check and a connect has no second query to answer (docs/security.md A08). Node does not
  * call it for literal IPs; the URL guard checks those before dispatch.
  */
 import { isIP, type LookupFunction } from 'node:net';

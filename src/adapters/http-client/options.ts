@@ -1,4 +1,7 @@
-/** What the operator decides about outbound requests (SECURITY.md 2.1); see SWITCHBOARD_EGRESS_* in config.ts. */
+/**
+ * What the operator decides about outbound requests (docs/security.md, "Limits"); see SWITCHBOARD_EGRESS_*
+ * in config.ts.
+ */
 export interface EgressOptions {
   /** Hosts, IPs or CIDRs reachable despite the SSRF guard (SWITCHBOARD_ALLOW_PRIVATE_NETWORKS), on any port. */
   allowPrivateNetworks: readonly string[];

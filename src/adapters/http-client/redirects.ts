@@ -1,5 +1,5 @@
 /**
- * Redirects are followed by hand so every hop passes the same guard as the first request (SECURITY.md
+ * Redirects are followed by hand so every hop passes the same guard as the first request (docs/security.md
  * A06, G-03). These are the fetch-standard rewrite rules; the client applies them.
  */
 import { EgressError } from '../../core/ports/http-client.ts';

@@ -1,7 +1,7 @@
 /**
  * One hop of an exchange, on undici's dispatch API: no stream or promise per chunk on the common path,
  * and the hop can be failed at any moment (deadline, caller abort) even while its connection is still
- * being opened, which the request() API cannot do. The body is capped after decoding (SECURITY.md H10):
+ * being opened, which the request() API cannot do. The body is capped after decoding (docs/security.md H10):
  * going over aborts the socket instead of draining it, so memory stays near the cap.
  */
 import type { IncomingHttpHeaders } from 'node:http';

@@ -1,6 +1,6 @@
 /**
  * The DNS-free half of the SSRF guard: scheme, userinfo, port, literal addresses and denied names,
- * all read from the one WHATWG parse the client then connects with (SECURITY.md A03, A07, A09, A15).
+ * all read from the one WHATWG parse the client then connects with (docs/security.md A03, A07, A09, A15).
  */
 import { isIP } from 'node:net';
 import { EgressError } from '../../core/ports/http-client.ts';

@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../../core/ports/clock.ts';
 import { silentLogger, type Logger } from '../../core/ports/logger.ts';
 import type { EnqueueOptions, Job, JobHandler, WorkOptions } from '../../core/ports/queue.ts';
 
-/** Timings shared by both adapters. Defaults follow SECURITY.md 2.1. */
+/** Timings shared by both adapters. Defaults follow docs/security.md, "Limits". */
 export interface QueueTimingOptions {
   /** How long a claim lasts without a heartbeat (default 30 s). */
   leaseMs?: number | undefined;
@@ -42,7 +42,7 @@ export interface QueueTimingOptions {
   /**
    * Errors that say the job's own store or network is down rather than the job failing (the container
    * passes the store's "unavailable" test): such a failure is retried within TRANSIENT_MAX_MS without
-   * using up an attempt, so an outage of any length loses no job (SECURITY.md H05).
+   * using up an attempt, so an outage of any length loses no job (docs/security.md H05).
    */
   transient?: ((error: unknown) => boolean) | undefined;
   /** Uniform random numbers in [0, 1) for the backoff jitter; tests fix it. */
@@ -335,7 +335,7 @@ export class JobRunner<C extends Claim> {
       clearTimeout(timer);
       if (finished) {
         // past the timeout: abort the handlers and give their jobs back at once rather than leave them
-        // "running" until their leases lapse (SECURITY.md H15)
+        // "running" until their leases lapse (docs/security.md H15)
         await Promise.allSettled(
           running().map(async (r) => {
             r.released = true;
@@ -391,7 +391,7 @@ export class JobRunner<C extends Claim> {
       claimed = await this.#backend.claim(worker.name, free, worker.organizations);
     } catch (error) {
       this.#t.logger.warn({ job: worker.name, err: errorMessage(error) }, 'claiming jobs failed; retrying');
-      // back off with jitter while the store is unavailable (SECURITY.md H05)
+      // back off with jitter while the store is unavailable (docs/security.md H05)
       worker.idleMs = Math.min(this.#t.maxPollMs * 5, worker.idleMs * 2);
       this.#schedule(worker, worker.idleMs / 2 + this.#t.random() * (worker.idleMs / 2));
       return;

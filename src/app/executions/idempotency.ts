@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key (SECURITY.md 2.1 and G-14): the same key and body return the stored response and
+ * Idempotency-Key (docs/security.md, "Limits" and G-14): the same key and body return the stored response and
  * cause one effect; the same key with another body is a 422; concurrent requests with one key execute
  * once, the others waiting for its result. Keys are scoped to the organization and the route, kept 24 h.
  */

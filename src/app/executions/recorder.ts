@@ -1,14 +1,14 @@
 /**
  * Execution records are written behind the response, in batches gathered for a few milliseconds: the
  * commit's cost stays off the request's latency (at c=1 a single-row commit cost ~60 µs here, a third of
- * the whole budget), and many records share one transaction (batching cuts the cost about ninefold,
- * MEASUREMENTS.md). On SQLite the commit also runs on its own thread (sqlite-writer.ts).
+ * the whole budget), and many records share one transaction (batching cut the cost about ninefold when
+ * measured). On SQLite the commit also runs on its own thread (sqlite-writer.ts).
  *
  * What this trades: a record is readable in this process at once (pending records answer reads; a list
  * first commits what is pending), in other processes once committed, some milliseconds later; a process
- * killed with SIGKILL loses the records of its last unflushed batch (never an effect: the upstream call has happened or not either way).
- * SIGTERM drains the queue. While the database is down, records wait in memory and are retried; past
- * MAX_PENDING, new executions wait for room instead of growing memory without bound.
+ * killed with SIGKILL loses the records of its last unflushed batch (never an effect: the upstream call has
+ * happened or not either way). SIGTERM drains the queue. While the database is down, records wait in memory
+ * and are retried; past MAX_PENDING, new executions wait for room instead of growing memory without bound.
  */
 import type { ExecutionRecord } from '../../core/executions.ts';
 import type { Logger } from '../../core/ports/logger.ts';

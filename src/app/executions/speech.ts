@@ -1,8 +1,8 @@
 /**
- * An execution's spoken messages (DESIGN.md, "One template language"): speak_on_send rendered with the
- * inputs, runtime and context values as the action starts; speak_on_receive after success, where a
- * placeholder reaches into the output first (`{{order.status}}`). Secrets are never looked up, and a
- * message with a placeholder that has nothing to say is left out, with the reason kept in the record.
+ * An execution's spoken messages: speak_on_send rendered with the inputs, runtime and context values as the
+ * action starts; speak_on_receive after success, where a placeholder reaches into the output first
+ * (`{{order.status}}`). Secrets are never looked up, and a message with a placeholder that has nothing to say
+ * is left out, with the reason kept in the record.
  */
 import type { Action } from '../../core/actions/model.ts';
 import { renderSpoken } from '../../core/actions/spoken.ts';

@@ -1,7 +1,7 @@
 /**
- * One interface per action kind (DESIGN.md, "Action kinds"): its config schema, its save-time checks,
- * the input schema the agent sees, and how it executes. Adding a kind is a new module plus one line in
- * registry.ts; it touches no other kind.
+ * One interface per action kind: its config schema, its save-time checks, the input schema the agent
+ * sees, and how it executes. Adding a kind is a new module plus one line in registry.ts; it touches no
+ * other kind.
  */
 import type { TSchema } from 'typebox';
 import type {

@@ -1,7 +1,7 @@
 /**
- * Fires cron-trigger workflows (SECURITY.md I05, I06, G-19). A tick reads the schedules that are due and,
- * for each, in one transaction: moves `next_at` on from the value it read (compare-and-set, so of several
- * processes ticking at once exactly one claims the occurrences) and saves a queued run per occurrence
+ * Fires cron-trigger workflows (docs/security.md I05, I06, G-19). A tick reads the schedules that are due
+ * and, for each, in one transaction: moves `next_at` on from the value it read (compare-and-set, so of
+ * several processes ticking at once exactly one claims the occurrences) and saves a queued run per occurrence
  * fired. Only after the commit are the runs sent on to the queue; a process that dies in between leaves
  * runs the run sweep sends on. Missed occurrences follow the schedule's policy (core/workflows/schedule.ts).
  * "Now" comes from `time`: the database's clock on PostgreSQL, so that one process whose own clock is

@@ -1,5 +1,5 @@
 /**
- * How each step type runs: a table from type to executor (STYLE.md: a registry, not a growing switch).
+ * How each step type runs: a table from type to executor, so a new type is a new row, never a new branch.
  * An executor renders the step's input against the run's committed state and returns what to record;
  * it never throws for a failure of the step itself (that fails the run), only for infrastructure.
  */

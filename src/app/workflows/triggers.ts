@@ -1,7 +1,7 @@
 /**
  * What fires workflows besides `POST /v1/workflows/{workflow_id}/runs`: webhook deliveries and events.
  * Both check the trigger constraints (JSON Logic over the trigger data) before a run starts, and both
- * deduplicate on the delivery's id through the idempotency store (24 h, SECURITY.md G02): a repeat
+ * deduplicate on the delivery's id through the idempotency store (24 h, docs/security.md G02): a repeat
  * answers what the first delivery did and starts nothing.
  */
 import { AppError, notFound } from '../../core/errors.ts';
@@ -53,7 +53,7 @@ export interface WebhookRequest {
   idempotencyKey: string | undefined;
   /**
    * Admission for the workflow's organization, once the token has named it: throws to refuse (the
-   * HTTP layer's per-organization rate limit, SECURITY.md G05). Before the signature is checked.
+   * HTTP layer's per-organization rate limit, docs/security.md G05). Before the signature is checked.
    */
   admit?: ((organizationId: string) => Promise<void>) | undefined;
 }

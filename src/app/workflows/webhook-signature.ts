@@ -5,7 +5,7 @@
  * `"<webhook-id>.<webhook-timestamp>.<body>"`; other versions (`v1a`, asymmetric) are skipped. The secret is
  * base64, with or without a `whsec_` prefix. Ours rather than the library's verify: that one reads the
  * system clock (we inject one) and computes the HMAC in JavaScript (ours is the crypto port's); the
- * tests check the two agree case by case. SECURITY.md G01-G03.
+ * tests check the two agree case by case. docs/security.md G01-G03.
  */
 import type { Crypto } from '../../core/ports/crypto.ts';
 

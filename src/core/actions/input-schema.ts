@@ -13,7 +13,7 @@ export type JsonSchemaObject = JsonSchema & {
 };
 
 /**
- * The input schema the agent sees and the inputs are checked against after coercion (SECURITY.md G-05):
+ * The input schema the agent sees and the inputs are checked against after coercion (docs/security.md G-05):
  * a closed object (`additionalProperties: false`), a type on every property and a `maxLength` on every
  * string. The result is deep-frozen and the same object for the same variables array.
  */

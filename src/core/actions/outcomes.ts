@@ -1,7 +1,7 @@
 /**
- * What an agent can do with a failure: a category it can reason about and a sentence it can say
- * (seed 004, "Error handling"). An action may override the sentence per status code, status class
- * (`5xx`) or category.
+ * What an agent can do with a failure: a category it can reason about and a sentence it can say (the Custom
+ * Actions guide's error handling for 404, 401, 500 and timeouts; docs/actions.md, "Results"). An action may
+ * override the sentence per status code, status class (`5xx`) or category.
  */
 export const ERROR_CATEGORIES = [
   'invalid_input',

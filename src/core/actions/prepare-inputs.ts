@@ -21,7 +21,7 @@ export interface PrepareContext {
   now: Date;
   /** IANA time zone of the conversation, for today / tomorrow / yesterday. */
   timeZone: string;
-  /** Operator's cap on the serialized arguments; SECURITY.md 2.1 default 32 KB. */
+  /** Operator's cap on the serialized arguments, 32 KB by default (docs/security.md, "Limits"). */
   maxArgumentBytes?: number;
 }
 

@@ -1,6 +1,6 @@
 /**
- * A response shaped for a language model (issue 3 item 7): JSON parsed (depth-limited) or text, the
- * selected fields only, and a length cap with a visible notice. Headers never reach the model (B16).
+ * A response shaped for a language model (docs/security.md B16, H12): JSON parsed (depth-limited) or text,
+ * the selected fields only, and a length cap with a visible notice. Headers never reach the model (B16).
  */
 import { parseJsonWithDepthLimit } from '../json-guard.ts';
 

@@ -1,7 +1,7 @@
 /**
  * The variables of an action: the inputs an agent collects from the conversation before calling it (the
  * Custom Actions guide's name / type / description / example / required / default), plus the bounds that
- * make every argument a language model sends checkable (SECURITY.md 2.1, G-05).
+ * make every argument a language model sends checkable (docs/security.md, "Limits" and G-05).
  */
 /** The types a list may hold: every variable type but the two containers. */
 export const ITEM_TYPES = [
@@ -62,7 +62,7 @@ export interface Variable {
   options_from?: string;
 }
 
-/** Filled by the runtime, so a variable may not take one of these names (DESIGN.md, template language). */
+/** Filled by the runtime from the execution's context, so a variable may not take one of these names. */
 export const RUNTIME_VARIABLES = [
   'current_datetime',
   'timezone',
@@ -80,7 +80,7 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constr
 
 export const VARIABLE_LIMITS = Object.freeze({
   maxVariables: 100,
-  /** SECURITY.md 2.1: 4 KB per string unless the schema says otherwise. */
+  /** docs/security.md, "Limits": 4 KB per string unless the schema says otherwise. */
   defaultMaxLength: 4096,
   maxMaxLength: 32_768,
   maxDescriptionLength: 1000,
@@ -96,7 +96,7 @@ export const VARIABLE_LIMITS = Object.freeze({
   maxObjectBytes: 8192,
   maxObjectDepth: 8,
   maxObjectKeys: 50,
-  /** SECURITY.md 2.1: tool-call arguments at most 32 KB in total, serialized. */
+  /** docs/security.md, "Limits": tool-call arguments at most 32 KB in total, serialized. */
   maxArgumentBytes: 32 * 1024,
 });
 

@@ -1,6 +1,6 @@
 /**
- * Fault injection for crash tests (SECURITY.md section 4, G-15): the points of a workflow step at which a
- * test may have the process die. In production the port does nothing.
+ * Fault injection for crash tests (docs/security.md, "Test harness", G-15): the points of a workflow step at
+ * which a test may have the process die. In production the port does nothing.
  */
 export const FAULT_POINTS = [
   /** A run is saved and its first job is not yet enqueued. */

@@ -2,7 +2,7 @@
  * The one way out: every outbound request of the project (http actions, OAuth2 token fetches, code
  * actions' fetch, OpenAPI import from a URL, workflow http steps) goes through an HttpClient, whose
  * adapter (src/adapters/http-client) applies the SSRF guard, the deadlines and the size caps of
- * SECURITY.md section A and 2.1. Nothing else in src/ may open a connection; the lint enforces it.
+ * docs/security.md A and "Limits". Nothing else in src/ may open a connection; the lint enforces it.
  */
 
 export interface EgressRequest {

@@ -14,7 +14,7 @@ export interface EnqueueOptions {
   key?: string | undefined;
   /** Not before this time (a delay, a retry, a scheduled occurrence). */
   runAt?: Date | undefined;
-  /** Attempts in all before the job is dead (default 4: the first and 3 retries, SECURITY.md 2.1). */
+  /** Attempts before the job is dead (default 4: the first and 3 retries; docs/security.md, "Limits"). */
   maxAttempts?: number | undefined;
   /** The tenant, so one organization's backlog cannot starve another's (best effort). */
   organizationId?: string | undefined;

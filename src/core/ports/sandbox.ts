@@ -1,7 +1,7 @@
 /**
  * Where user JavaScript runs (code actions, workflow code steps). The sandbox is a security boundary:
  * a fresh context per run, nothing of the host inside it but copies, no module loader, no process, no
- * timers outliving the run, and limits enforced by the host (SECURITY.md section C, 2.1).
+ * timers outliving the run, and limits enforced by the host (docs/security.md C and "Limits").
  */
 import type { SecretRecord } from '../secrets.ts';
 

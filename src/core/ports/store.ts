@@ -45,7 +45,7 @@ export interface Store {
   databaseNow(): Promise<number>;
   /** Runs `fn` in one transaction; everything it writes commits together or not at all. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
-  /** Resolves when the database answers and could take a write now (readiness; SECURITY.md H05). */
+  /** Resolves when the database answers and could take a write now (readiness; docs/security.md H05). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

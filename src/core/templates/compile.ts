@@ -2,9 +2,9 @@
  * Templates compiled once into renderers: parsing, literal text, keys, locations, styles and which keys
  * a value may not bring are all settled here, so a render only looks values up and encodes them. The
  * render* functions of render.ts are these renderers applied once; an action kind keeps them per action
- * version. Rendering knows where a value goes (DESIGN.md, "One template language"): percent-encoded as
- * one path segment or one query value, refused in a header if it holds CR, LF or NUL, and typed in a JSON
- * body rendered on the parsed tree, so no value can change the request's structure (SECURITY.md G-04).
+ * version. Rendering knows where a value goes: percent-encoded as one path segment or one query value,
+ * refused in a header if it holds CR, LF or NUL, and typed in a JSON body rendered on the parsed tree, so
+ * no value can change the request's structure (docs/security.md G-04).
  */
 import { TemplateError } from './errors.ts';
 import { parseTemplate, soleReference } from './parse.ts';

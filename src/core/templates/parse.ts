@@ -1,7 +1,7 @@
 /**
  * `{{ reference }}` placeholders. Parsing is the only step that reads a template: rendering substitutes
  * looked-up values in a single pass and never scans a substituted value again, so no value can inject a
- * placeholder, and nothing is ever evaluated (SECURITY.md principle 1).
+ * placeholder, and nothing is ever evaluated (docs/security.md, principle 1).
  */
 import { BoundedCache } from '../bounded-cache.ts';
 

@@ -1,5 +1,5 @@
 /**
- * If-else condition operators: a table, one row per operator (STYLE.md "Tables, not copies"). Operands
+ * If-else condition operators: a table, one row per operator, so adding one touches nothing else. Operands
  * arrive rendered (typed values from `{{...}}`); comparisons coerce numeric strings so a value from a
  * JSON response and a literal in the definition compare as a person would expect.
  */

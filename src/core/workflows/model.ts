@@ -103,7 +103,7 @@ export interface IfElseBlock extends BlockFields {
 
 export type Block = StepBlock | IfElseBlock;
 
-/** SECURITY.md 2.1: workflows have at most 200 steps and branches nest at most 32 deep. */
+/** docs/security.md, "Limits": workflows have at most 200 steps and branches nest at most 32 deep. */
 export const WORKFLOW_LIMITS = {
   blocks: 200,
   depth: 32,

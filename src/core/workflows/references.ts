@@ -1,6 +1,7 @@
 /**
- * What `{{trigger.path}}`, `{{step_id.output.path}}` and `{{step_id.error.path}}` stand for in one run: a pure lookup over the
- * trigger's data and the committed outputs of earlier steps (SECURITY.md principle 1: data, never code).
+ * What `{{trigger.path}}`, `{{step_id.output.path}}` and `{{step_id.error.path}}` stand for in one run: a
+ * pure lookup over the trigger's data and the committed outputs of earlier steps (docs/security.md,
+ * principle 1: data, never code).
  */
 import type { Lookup } from '../templates/index.ts';
 

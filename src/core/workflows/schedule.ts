@@ -1,5 +1,5 @@
 /**
- * Cron schedules of `cron-trigger` workflows (issue 7; SECURITY.md I01-I08, G-19): the check of
+ * Cron schedules of `cron-trigger` workflows (docs/security.md I01–I08, G-19): the check of
  * `trigger_configuration` at save, the occurrences of an expression in a time zone, and the missed-
  * occurrence policy. Calendar and DST rules come from cron-parser (pure, no native build).
  *

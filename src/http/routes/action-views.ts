@@ -61,7 +61,7 @@ export const versionView = (v: ActionVersion): Static<typeof ActionVersionView> 
 
 /**
  * Maps the wire body to the use case's input; the kind's document travels under the kind's name. A code
- * document may name its integration (DESIGN.md's `"code": {"source", "integration_id"}`): it is the
+ * document may name its integration (`"code": {"source", "integration_id"}`, docs/code-actions.md): it is the
  * action's integration, so it may not contradict the envelope's.
  */
 export function actionInputFrom(

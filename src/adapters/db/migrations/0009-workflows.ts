@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { MigrationFactory } from './types.ts';
 
 /**
- * Workflows, their versions and runs (issue 7).
+ * Workflows, their versions and runs.
  *
  * - `workflow_versions`: one row per version; `workflow_id` groups them, `active` (0/1) marks the one
  *   that new runs use; `deleted_at` soft-deletes a workflow, whose versions stay for the runs pinned to

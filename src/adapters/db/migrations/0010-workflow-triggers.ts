@@ -1,7 +1,7 @@
 import type { MigrationFactory } from './types.ts';
 
 /**
- * Workflow triggers (issue 7): a webhook workflow's opaque token, carried from version to version so its
+ * Workflow triggers: a webhook workflow's opaque token, carried from version to version so its
  * `webhook_url` stays the same across edits, and looked up by the public hook route. Indexed on its own
  * (no organization: the token is what identifies the tenant) and by trigger type for `POST /v1/events`.
  */

@@ -1,7 +1,7 @@
 import type { MigrationFactory } from './types.ts';
 
 /**
- * Workflow tools (issue 7, ai-trigger): the action an ai-trigger workflow is offered to agents as, one per
+ * Workflow tools (ai-trigger): the action an ai-trigger workflow is offered to agents as, one per
  * live workflow. The link lets a new version update the same action (agents keep it) and a delete or a
  * change of trigger type find it to delete it; the row goes when the workflow leaves ai-trigger.
  */

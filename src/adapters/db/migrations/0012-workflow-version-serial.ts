@@ -3,7 +3,7 @@ import type { MigrationFactory } from './types.ts';
 
 /**
  * A numeric serial per workflow version, assigned by the database when the row is inserted: OpenCX's
- * workflows API answers a version's `id` as a number ("Version serial ID", seed 003), while versions keep
+ * workflows API answers a version's `id` as a number (OpenCX's "Version serial ID"), while versions keep
  * their text ids everywhere else. Existing rows get one too.
  *
  * PostgreSQL: an identity column. SQLite cannot add one to a table with rows, so the column is filled from

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { MigrationFactory } from './types.ts';
 
 /**
- * Workflow schedules (issue 7, cron-trigger): one row per live cron workflow, kept in step with its active
+ * Workflow schedules (cron-trigger): one row per live cron workflow, kept in step with its active
  * version. `next_at` is the next occurrence to fire; a scheduler claims an occurrence by moving `next_at`
  * on from the value it read (compare-and-set), so with several processes each occurrence fires once.
  */

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { MigrationFactory } from './types.ts';
 
 /**
- * Runs stay exactly-once under faults (issue 13).
+ * Runs stay exactly-once under faults (docs/security.md G-15, G-16).
  *
  * - `workflow_run_steps.job_id`, `job_attempt`: the queue job, and its attempt, that hold the step. An
  *   attempt begins only if the step is its job's (a later attempt of that job takes it over) and commits

@@ -29,7 +29,7 @@ const toVersion = (row: Selectable<Database['workflow_versions']>): WorkflowVers
   updatedAt: row.updated_at,
 });
 
-/** How many workflows one event may start (SECURITY.md 2.1 style bound on fan-out). */
+/** How many workflows one event may start (a bound on fan-out, docs/security.md, "Limits"). */
 const limit = 100;
 
 export class KyselyWorkflowRepository implements WorkflowRepository {

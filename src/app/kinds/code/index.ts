@@ -1,7 +1,7 @@
 /**
  * The code kind: run the action's JavaScript in the sandbox with its inputs, the secrets its action and
  * integration declare, and a fetch bridged to the guarded egress client; turn what happened into an
- * outcome the agent and the author can act on (DESIGN.md, "Action kinds"; SECURITY.md section C).
+ * outcome the agent and the author can act on (docs/code-actions.md; threats: docs/security.md C).
  */
 import { Script } from 'node:vm';
 import {
@@ -22,7 +22,7 @@ import { hostMatches, unboundSecretWarning } from '../host-binding.ts';
 import type { ActionKind, RunContext, RunOutcome, SecretInScope } from '../kind.ts';
 import { createFetchBridge, type FetchLogEntry } from './fetch-bridge.ts';
 
-/** The operator's defaults and caps (SECURITY.md 2.1), from the SWITCHBOARD_SANDBOX_* settings. */
+/** The operator's defaults and caps (docs/security.md, "Limits"), from the SWITCHBOARD_SANDBOX_* settings. */
 export interface SandboxSettings {
   timeoutMs: number;
   timeoutCapMs: number;
@@ -44,7 +44,7 @@ export interface CodeKindDeps {
   fetchTimeoutMs: number;
 }
 
-/** JSON nesting a returned value may have (SECURITY.md 2.1). */
+/** JSON nesting a returned value may have (docs/security.md, "Limits"). */
 const OUTPUT_DEPTH = 32;
 /** The longest thrown message passed on to the agent. */
 const MESSAGE_LENGTH = 500;

@@ -1,7 +1,7 @@
 /**
  * The hold kind: returns a directive telling the voice runtime to hold the call for some seconds and then
- * resume (DESIGN.md, "Action kinds"; SECURITY.md B14). A requested duration over the operator's cap is cut
- * to the cap, and the record says so.
+ * resume (docs/security.md B14). A requested duration over the operator's cap is cut to the cap, and the
+ * record says so.
  */
 import {
   HOLD_MAX_SECONDS,

@@ -1,6 +1,6 @@
 /**
  * The http kind: render the request template, add auth, keep every secret on its hosts, send through the
- * guarded client with retries, and shape the answer for a model (DESIGN.md, "Executing an http action").
+ * guarded client with retries, and shape the answer for a model.
  */
 import {
   HttpConfigSchema,

@@ -1,7 +1,7 @@
 /**
- * Sending with retries (issue 3 item 6): on connection errors, timeouts, 429 and 502–504, for idempotent
- * methods or when the caller gave an Idempotency-Key; exponential backoff with full jitter; Retry-After
- * honoured up to a cap; never past the run's deadline.
+ * Sending with retries (docs/security.md H13): on connection errors, timeouts, 429 and 502–504, for
+ * idempotent methods or when the caller gave an Idempotency-Key; exponential backoff with full jitter;
+ * Retry-After honoured up to a cap; never past the run's deadline.
  */
 import {
   EgressError,

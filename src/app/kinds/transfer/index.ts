@@ -1,7 +1,7 @@
 /**
  * The transfer kind: no call goes out from here. It settles the destination (normalised, then compared
- * with the allowed numbers) and returns a directive the voice runtime obeys (DESIGN.md, "Action kinds";
- * SECURITY.md B12). A refused destination fails the execution with a sentence the agent can say.
+ * with the allowed numbers) and returns a directive the voice runtime obeys (docs/security.md B12). A
+ * refused destination fails the execution with a sentence the agent can say.
  */
 import {
   TRANSFER_OUTPUT_PATHS,

@@ -1,8 +1,8 @@
 /**
  * Cron triggers: `trigger_configuration` `{cron, timezone, missed}` is checked at save (422 for a cron
- * expression or time zone that is wrong or never fires, SECURITY.md I01, I02, I08), and the active version
- * keeps a schedule row that the scheduler (../scheduler.ts) fires from. A new version with the same cron
- * and time zone keeps the schedule's next occurrence, so an edit neither skips nor repeats one.
+ * expression or time zone that is wrong or never fires, docs/security.md I01, I02, I08), and the active
+ * version keeps a schedule row that the scheduler (../scheduler.ts) fires from. A new version with the same
+ * cron and time zone keeps the schedule's next occurrence, so an edit neither skips nor repeats one.
  */
 import { AppError } from '../../../core/errors.ts';
 import type { WorkflowVersion } from '../../../core/workflows/model.ts';

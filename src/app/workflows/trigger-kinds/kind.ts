@@ -1,7 +1,7 @@
 /**
- * What a trigger type adds to a workflow beyond starting runs: a check of its `trigger_configuration` at
- * save time, and state kept beside the active version (a cron schedule, an agent tool). A table from
- * trigger type to kind (STYLE.md: a registry, not a growing switch); types with nothing to add have no row.
+ * What a trigger type adds to a workflow beyond starting runs: a check of its `trigger_configuration` at save
+ * time, and state kept beside the active version (a cron schedule, an agent tool). A table from trigger type
+ * to kind, so a new type is a new row, never a new branch; a type with nothing to add has no row.
  */
 import type { Repositories } from '../../../core/ports/store.ts';
 import type { ActionRepositoryName } from '../../actions.ts';

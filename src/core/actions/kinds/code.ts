@@ -1,5 +1,5 @@
 /**
- * The code kind's configuration (Langdock's actions, seed 001): the body of an async function that sees
+ * The code kind's configuration (Langdock's code actions): the body of an async function that sees
  * frozen `inputs`, read-only `secrets` and a guarded `fetch`, and returns a JSON value. Per-action limits
  * may tighten or raise the operator's defaults up to the operator's caps. Execution lives in
  * app/kinds/code/.

@@ -1,8 +1,8 @@
 /**
  * The hold kind's configuration (Talkover's `hold`): a call-control directive telling a voice runtime to
  * hold the call for some seconds and then resume. The seconds are fixed or come from one placeholder; the
- * operator's cap (SECURITY.md 2.1: 300 s) bounds both, a fixed value when saved and an input when run
- * (B14: longer requests are cut to the cap, not refused, and the call resumes). Execution lives in
+ * operator's cap (docs/security.md, "Limits": 300 s) bounds both, a fixed value when saved and an input when
+ * run (B14: longer requests are cut to the cap, not refused, and the call resumes). Execution lives in
  * app/kinds/hold/.
  */
 import Type, { type Static } from 'typebox';
@@ -10,7 +10,7 @@ import { soleReference } from '../../templates/index.ts';
 import type { DefinitionIssue } from '../model.ts';
 import type { Variable } from '../variables.ts';
 
-/** The longest hold (SECURITY.md 2.1, B14); an operator may set a lower cap, never a higher one. */
+/** The longest hold (docs/security.md B14, "Limits"); an operator may set a lower cap, never a higher one. */
 export const HOLD_MAX_SECONDS = 300;
 
 export const HoldConfigSchema = Type.Object(

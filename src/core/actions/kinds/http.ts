@@ -1,7 +1,7 @@
 /**
  * The http kind's configuration: a request template, auth from a secret, timeout, retries and response
- * shaping (seed 004, seed 000's operation payload, Talkover's webhook). Wire shape and stored shape are
- * the same document. Execution lives in app/kinds/http/.
+ * shaping (the Custom Actions guide's request, OpenCX's operation payload, Talkover's webhook; see
+ * docs/dialects/). Wire shape and stored shape are the same document. Execution lives in app/kinds/http/.
  */
 import Type, { type Static } from 'typebox';
 import { discriminated } from '../../schema/discriminated.ts';

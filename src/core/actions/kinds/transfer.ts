@@ -1,7 +1,7 @@
 /**
  * The transfer kind's configuration (Talkover's `transfer`): a call-control directive for a voice runtime,
  * which calls nothing itself. The destination is a fixed E.164 number, or one placeholder the agent (or the
- * runtime's context) fills, and then it must be one of `allowed_destinations` (SECURITY.md B12). Every
+ * runtime's context) fills, and then it must be one of `allowed_destinations` (docs/security.md B12). Every
  * number is normalised strictly with core/phone.ts before it is compared: anything that could dial other
  * than the digits shown (an extension, a pause, a URI, non-ASCII digits) is refused, never cleaned up.
  * Execution lives in app/kinds/transfer/.

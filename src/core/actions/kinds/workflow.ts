@@ -1,6 +1,6 @@
 /**
- * The workflow kind (DESIGN.md, "Action kinds"): the tool an `ai-trigger` workflow is offered to agents
- * as. Its config names the workflow; everything else (name, description, inputs) comes from the
+ * The workflow kind: the tool an `ai-trigger` workflow is offered to agents as (docs/workflows.md,
+ * "ai-trigger"). Its config names the workflow; everything else (name, description, inputs) comes from the
  * workflow's active version, whose `trigger_configuration` is read here:
  *
  * | field | meaning |

@@ -1,6 +1,6 @@
 /**
- * Langdock's integrations API for actions, under /integrations/v1 (seed 001; docs.langdock.com's Update
- * Action and Delete Action pages): create, replace and delete the code actions of an integration. The
+ * Langdock's integrations API for actions, under /integrations/v1 (its Create, Update and Delete Action
+ * pages; docs/dialects/langdock.md): create, replace and delete the code actions of an integration. The
  * actions are native code actions, run by POST /v1/actions/{id}/execute like any other.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

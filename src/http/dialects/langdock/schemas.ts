@@ -1,4 +1,4 @@
-/** Wire schemas of Langdock's integrations API (seed 001 and its update and delete pages). */
+/** Wire schemas of Langdock's integrations API (its create, update and delete pages). */
 import Type, { type TSchema } from 'typebox';
 import { CODE_SOURCE_MAX_LENGTH } from '../../../core/actions/kinds/code.ts';
 import { FIELD_TYPES } from './fields.ts';

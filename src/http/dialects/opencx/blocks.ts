@@ -1,6 +1,6 @@
 /**
- * OpenCX's workflow blocks (seed 003) ⇄ the workflow model. The wire shape is the one `/v1/workflows`
- * documents too, so the native routes and this dialect share this codec:
+ * OpenCX's workflow blocks ⇄ the workflow model. The wire shape is the one `/v1/workflows` documents too, so
+ * the native routes and this dialect share this codec:
  *
  * | wire | model |
  * |---|---|

@@ -1,6 +1,6 @@
 /**
- * OpenCX's actions API under /actions (seed 000): create (the fixed contract), and list, read, change
- * and delete. The actions are native http actions (mapping.ts, payload.ts), run by
+ * OpenCX's actions API under /actions (docs/dialects/opencx.md): create (the fixed contract), and list, read,
+ * change and delete. The actions are native http actions (mapping.ts, payload.ts), run by
  * POST /v1/actions/{id}/execute like any other; what OpenCX gives that the native model has no field
  * for is kept in the action's `opencx` annotation, saved in the same transaction.
  *

@@ -1,8 +1,8 @@
 /**
- * Wire schemas of OpenCX's actions API (seed 000): CreateActionPublicDto, ActionPublicResponseDto and
- * ErrorDto as the seed defines them. The request keeps the seed's openness (fields it does not name are
- * ignored); Switchboard adds only bounds the native model needs, so a too-long name is a 400 that says so
- * rather than a failure later.
+ * Wire schemas of OpenCX's actions API: CreateActionPublicDto, ActionPublicResponseDto and ErrorDto as
+ * OpenCX's API reference defines them (kept in test/fixtures/opencx/*.schema.json). The request keeps
+ * their openness (fields they do not name are ignored); Switchboard adds only bounds the native model needs,
+ * so a too-long name is a 400 that says so rather than a failure later.
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { CHANNELS } from '../../../core/actions/model.ts';
@@ -14,7 +14,7 @@ const JsonSchema = Type.Record(Type.String(), Type.Unknown());
 
 const SessionChannel = Type.Enum(CHANNELS);
 
-/** The request's payload: open, like the seed's (`additionalProperties: {}`). */
+/** The request's payload: open, as OpenCX defines it (`additionalProperties: {}`). */
 const Parameter = Type.Object({
   name: Type.String({ minLength: 1, description: 'Parameter name' }),
   in: Type.Enum(['query', 'path', 'header', 'cookie'], { description: 'Where the parameter is sent' }),
@@ -86,7 +86,7 @@ export type CreateActionBody = Static<typeof CreateActionBody>;
 export const UpdateActionBody = Type.Partial(Type.Object(createProperties));
 export type UpdateActionBody = Static<typeof UpdateActionBody>;
 
-/** The response's payload: parameter items and content entries are closed, as the seed has them. */
+/** The response's payload: parameter items and content entries are closed, as OpenCX defines them. */
 const PayloadView = Type.Object(
   {
     ...payloadProperties,

@@ -1,8 +1,9 @@
 /**
- * Wire schemas of OpenCX's workflows API (seed 003): the create body and the version it answers, as the
- * seed defines them. The body keeps the seed's openness (fields it does not name are ignored); Switchboard
- * adds only the bounds the native model has (name and description length, block count), so breaking one
- * is a 400 that says so. The answer is closed: exactly the fields the seed lists.
+ * Wire schemas of OpenCX's workflows API: the create body and the version it answers, as OpenCX's API
+ * reference defines them (test/fixtures/opencx/workflows/*.schema.json). The body keeps their openness
+ * (fields they do not name are ignored); Switchboard adds only the bounds the native model has (name and
+ * description length, block count), so breaking one is a 400 that says so. The answer is closed: exactly the
+ * fields OpenCX lists.
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { TRIGGER_TYPES, WORKFLOW_LIMITS } from '../../../core/workflows/model.ts';

@@ -1,7 +1,8 @@
 /**
- * OpenCX's workflows API under /workflows (seed 003): create (the fixed contract), and list, read, change
- * (a new version, as PATCH /v1/workflows/{workflow_id}) and delete. The workflows are native ones: they run through
- * POST /v1/workflows/{workflow_id}/runs, their webhook URL or POST /v1/events like any other.
+ * OpenCX's workflows API under /workflows (docs/dialects/opencx.md, "Workflows"): create (the fixed
+ * contract), and list, read, change (a new version, as PATCH /v1/workflows/{workflow_id}) and delete. The
+ * workflows are native ones: they run through POST /v1/workflows/{workflow_id}/runs, their webhook URL or
+ * POST /v1/events like any other.
  *
  * Scopes: reading needs `workflows:read`, writing `workflows:write`. Errors answer ErrorDto.
  */

@@ -1,6 +1,6 @@
 /**
  * Talkover's error body, `{success: false, message}` (and `errors` on a 422): a native problem reshaped
- * with the seed's sentences: 401 "Unauthenticated.", 403 the route's own sentence, 422 "The given data
+ * with Talkover's sentences: 401 "Unauthenticated.", 403 the route's own sentence, 422 "The given data
  * was invalid." with every field's messages, 500 "Internal server error.".
  */
 import type { FastifyRequest } from 'fastify';

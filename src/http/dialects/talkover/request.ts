@@ -1,9 +1,9 @@
 /**
- * The body of Talkover's Create/Update Action (seed 002), read with Laravel's rules (rules.ts): every
- * field of the seed with its type, bounds and cross-field rules (what each action type requires and
+ * The body of Talkover's Create/Update Action, read with Laravel's rules (rules.ts): every field
+ * Talkover documents, with its type, bounds and cross-field rules (what each action type requires and
  * what it does not take), plus Switchboard's few additions for credentials, which Talkover keeps in its
- * own integrations: `secret_id`, `username`, `api_key_header` and `secrets`. Fields the seed does not
- * name are ignored, as Laravel ignores them.
+ * own integrations: `secret_id`, `username`, `api_key_header` and `secrets`. Fields Talkover does not
+ * document are ignored, as Laravel ignores them.
  */
 import { VARIABLE_TYPES, type VariableType } from '../../../core/actions/variables.ts';
 import { normalizeE164 } from '../../../core/phone.ts';

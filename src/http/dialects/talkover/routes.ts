@@ -1,8 +1,8 @@
 /**
- * Talkover's agent actions API under /api/v1/agents (seed 002 and its related endpoints): create or
- * update an agent's action by node_id, list and delete its actions, read the agent, publish it. The
- * actions are native actions (mapping.ts), run by POST /v1/actions/{id}/execute like any other; the
- * agent is the native agent, back to draft after any change to its actions until it is published.
+ * Talkover's agent actions API under /api/v1/agents (docs/dialects/talkover.md): create or update an agent's
+ * action by node_id, list and delete its actions, read the agent, publish it. The actions are native actions
+ * (mapping.ts), run by POST /v1/actions/{id}/execute like any other; the agent is the native agent, back to
+ * draft after any change to its actions until it is published.
  *
  * Scopes: writing an agent's actions needs `agents:write` and `actions:write`; publishing
  * `agents:write`; reading `agents:read`.

@@ -1,7 +1,7 @@
 /**
- * Wire schemas of Talkover's agent actions API (seed 002). The request body's schema documents it; the
- * body is checked by request.ts with Talkover's (Laravel's) rules, which report every failing field at
- * once in a 422, where JSON Schema validation stops at the first.
+ * Wire schemas of Talkover's agent actions API. The request body's schema documents it; the body is checked
+ * by request.ts with Talkover's (Laravel's) rules, which report every failing field at once in a 422, where
+ * JSON Schema validation stops at the first.
  */
 import Type, { type TSchema } from 'typebox';
 import { VARIABLE_TYPES } from '../../../core/actions/variables.ts';

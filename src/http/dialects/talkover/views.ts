@@ -1,5 +1,5 @@
 /**
- * A native action read back as Talkover's action object (the seed's response `data`), with the request
+ * A native action read back as Talkover's action object (its documented response `data`), with the request
  * fields it was saved from beside it: `node_id`, `authorization_scheme`, `custom_headers`, the spoken
  * messages, `execution_mode`, `transfer_to` and `hold_duration`, so what one request sent can be read
  * back. `config` holds the type's own setting (transfer_to or hold_duration); `action_trigger` is null.
