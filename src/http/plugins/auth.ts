@@ -1,6 +1,6 @@
 /**
  * Authentication, scopes and request limits for every route that declares `config.scope`.
- * A route without `scope` or `public` stops the server from starting (SECURITY.md G-08).
+ * A route without `scope` or `public` stops the server from starting (docs/security.md G-08).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { ApiKeyService } from '../../app/api-keys.ts';
