@@ -95,7 +95,8 @@ function startOptions(): string[] {
   const words = (scripts.start ?? '').split(/\s+/).filter(Boolean);
   if (words[0] !== 'node' || words.at(-1) !== 'src/server.ts')
     throw new Error(`the start script is not "node [options] src/server.ts": ${scripts.start}`);
-  return words.slice(1, -1);
+  // npm runs it from the project; the bench runs the server elsewhere
+  return words.slice(1, -1).map((word) => (word.startsWith('./') ? join(ROOT, word) : word));
 }
 
 /** The server as `npm start` runs it, with quiet logs and limits high enough not to refuse the load. */

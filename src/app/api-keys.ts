@@ -101,6 +101,38 @@ export function createApiKeyService({ store, crypto, clock, logger, cacheTtlMs }
     });
   }
 
+  function principalFor(token: string): Principal | undefined | Promise<Principal | undefined> {
+    const hash = crypto.sha256(token);
+    const now = clock.now();
+    const generation = store.apiKeys.generation();
+    const cached = cache.get(hash);
+    const fresh =
+      cached !== undefined &&
+      (generation === undefined ? now - cached.at < cacheTtlMs : cached.generation === generation);
+    if (fresh) {
+      touch(cached.key, now);
+      return cached.principal;
+    }
+    return read(hash, now, generation);
+  }
+
+  async function read(hash: string, now: number, generation: number | undefined) {
+    const key = await store.apiKeys.findByHash(hash);
+    if (!key || key.revokedAt !== null) {
+      cache.delete(hash);
+      return undefined;
+    }
+    const principal: Principal = Object.freeze({
+      organizationId: key.organizationId,
+      keyId: key.id,
+      scopes: key.scopes,
+    });
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(hash, { key, principal, at: now, generation });
+    touch(key, now);
+    return principal;
+  }
+
   return {
     async create(input: CreateKeyInput): Promise<CreatedKey> {
       if (!(await store.organizations.get(input.organizationId))) throw notFound('Organization');
@@ -116,32 +148,11 @@ export function createApiKeyService({ store, crypto, clock, logger, cacheTtlMs }
      * for cacheTtlMs.
      */
     async authenticate(token: string): Promise<Principal | undefined> {
-      const hash = crypto.sha256(token);
-      const now = clock.now();
-      const generation = store.apiKeys.generation();
-      const cached = cache.get(hash);
-      const fresh =
-        cached !== undefined &&
-        (generation === undefined ? now - cached.at < cacheTtlMs : cached.generation === generation);
-      if (fresh) {
-        touch(cached.key, now);
-        return cached.principal;
-      }
-      const key = await store.apiKeys.findByHash(hash);
-      if (!key || key.revokedAt !== null) {
-        cache.delete(hash);
-        return undefined;
-      }
-      const principal: Principal = Object.freeze({
-        organizationId: key.organizationId,
-        keyId: key.id,
-        scopes: key.scopes,
-      });
-      if (cache.size >= CACHE_LIMIT) cache.clear();
-      cache.set(hash, { key, principal, at: now, generation });
-      touch(key, now);
-      return principal;
+      return principalFor(token);
     },
+
+    /** authenticate, answered at once (no promise) when this process already holds the key. */
+    principalFor,
 
     async get(organizationId: string, id: string): Promise<ApiKey> {
       const key = await store.apiKeys.get(organizationId, id);

@@ -20,6 +20,10 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async consume(key: string, limitPerMinute: number): Promise<RateDecision> {
+    return this.consumeNow(key, limitPerMinute);
+  }
+
+  consumeNow(key: string, limitPerMinute: number): RateDecision {
     const now = this.#clock.now();
     const current = bucketOf(now);
     let window = this.#windows.get(key);

@@ -120,7 +120,7 @@ function compileStyled<T>(
 const UNSAFE_HEADER_CHARS = /[\r\n\0]/;
 
 /**
- * Header values: names are literal; a rendered value with CR, LF or NUL is refused (B03). A header
+ * Header values: names are literal; a rendered value with CR, LF or NUL is refused (no header injection). A header
  * with a serialisation takes its placeholder's whole value (a list or object) in the simple style.
  */
 export function compileHeaders(
@@ -348,8 +348,8 @@ function decodeQueryComponent(text: string): string {
 
 /**
  * The request URL: each path segment percent-encoded on its own and refused if a value would make it
- * empty, `.` or `..` (B01); each query value encoded with URLSearchParams semantics (B06). A query
- * parameter whose sole placeholder has no value is left out.
+ * empty, `.` or `..` (no path traversal); each query value encoded with URLSearchParams semantics (no
+ * added parameters). A query parameter whose sole placeholder has no value is left out.
  */
 export function compileUrl({
   url,

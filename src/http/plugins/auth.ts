@@ -50,6 +50,27 @@ export async function enforceRateLimit(
     });
 }
 
+/**
+ * countRequest decided at once, when the limiter keeps its counts in this process: true when counted,
+ * false when only countRequest can count it; throws the 429 past either limit.
+ */
+function countRequestNow(rateLimiter: RateLimiter, principal: Principal, limits: RequestLimits): boolean {
+  if (!rateLimiter.consumeNow) return false;
+  const limit = (key: string, perMinute: number, what: string) => {
+    if (perMinute <= 0) return;
+    const decision = rateLimiter.consumeNow?.(key, perMinute);
+    if (decision && !decision.allowed)
+      throw new AppError(
+        'RATE_LIMITED',
+        `Rate limit of ${perMinute} requests per minute for this ${what} exceeded`,
+        { retryAfterSeconds: decision.retryAfterSeconds },
+      );
+  };
+  limit(`key:${principal.keyId}`, limits.perKey, 'API key');
+  limit(`org:${principal.organizationId}`, limits.perOrganization, 'organization');
+  return true;
+}
+
 /** Counts one request against the caller's key and its organization: a 429 past either limit. */
 export async function countRequest(
   rateLimiter: RateLimiter,
@@ -116,9 +137,24 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     throw new AppError('UNAUTHENTICATED', message);
   }
 
-  app.addHook('onRequest', async (request, reply) => {
-    const scope: RouteScope | undefined = request.routeOptions.config?.scope;
-    if (!scope) return;
+  /** The scope check once the caller is known and counted; the principal is then the request's. */
+  function admit(request: FastifyRequest, scope: RouteScope, principal: Principal): void {
+    if (scope !== 'authenticated' && !hasScope(principal.scopes, scope)) {
+      throw new AppError('INSUFFICIENT_SCOPE', `This API key lacks the "${scope}" scope this route needs`, {
+        details: { required_scope: scope },
+      });
+    }
+    request.principal = principal;
+  }
+
+  /** Every step that may wait: refusals (which count failures), a key not yet in hand, the limiter's I/O. */
+  async function authenticate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    scope: RouteScope,
+    token: string | undefined,
+    found: Principal | undefined | Promise<Principal | undefined>,
+  ): Promise<void> {
     const query = request.query as Record<string, unknown> | undefined;
     if (query && CREDENTIAL_QUERY_PARAMETERS.some((name) => name in query)) {
       await refuse(
@@ -129,18 +165,33 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     }
     const header = request.headers.authorization;
     if (!header) return refuse(request, reply, 'Missing API key: send Authorization: Bearer <API key>');
-    const token = BEARER.exec(header)?.[1];
     if (!token) return refuse(request, reply, 'The Authorization header must be "Bearer <API key>"');
-    const principal = await apiKeys.authenticate(token);
+    const principal = await found;
     if (!principal) return refuse(request, reply, 'The API key is not valid');
-
     await countRequest(rateLimiter, principal, limits);
-    if (scope !== 'authenticated' && !hasScope(principal.scopes, scope)) {
-      throw new AppError('INSUFFICIENT_SCOPE', `This API key lacks the "${scope}" scope this route needs`, {
-        details: { required_scope: scope },
-      });
+    admit(request, scope, principal);
+  }
+
+  // A callback hook: a caller whose key this process holds, counted by an in-memory limiter, is let
+  // through without a promise; everything else takes authenticate's path.
+  app.addHook('onRequest', (request, reply, done) => {
+    const scope: RouteScope | undefined = request.routeOptions.config?.scope;
+    if (!scope) return done();
+    const query = request.query as Record<string, unknown> | undefined;
+    const clean = !query || !CREDENTIAL_QUERY_PARAMETERS.some((name) => name in query);
+    const header = request.headers.authorization;
+    const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
+    let found: ReturnType<ApiKeyService['principalFor']>;
+    try {
+      found = clean && token !== undefined ? apiKeys.principalFor(token) : undefined;
+      if (found !== undefined && !(found instanceof Promise) && countRequestNow(rateLimiter, found, limits)) {
+        admit(request, scope, found);
+        return done();
+      }
+    } catch (error) {
+      return done(error as Error);
     }
-    request.principal = principal;
+    authenticate(request, reply, scope, token, found).then(() => done(), done);
   });
 }
 
