@@ -54,6 +54,42 @@ export type AfterCommit =
   | { go: 'handoff'; run: WorkflowRun; plan: Plan }
   | { go: 'stop' };
 
+/**
+ * Steps a job may run while committing the step before them (commitStep): steps with no effect outside
+ * the run, whose result depends only on the run's committed state.
+ */
+export interface Settle {
+  runs(step: StepBlock): boolean;
+  run(step: StepBlock, steps: readonly RunStep[]): Promise<StepResult>;
+}
+
+/** The record of a step settled in memory: finished at once, on its first attempt. */
+function settledRecord(
+  run: WorkflowRun,
+  step: StepBlock,
+  position: number,
+  result: StepResult,
+  at: string,
+): RunStep {
+  return {
+    runId: run.id,
+    organizationId: run.organizationId,
+    stepId: step.id,
+    position,
+    type: step.type,
+    name: step.name ?? null,
+    status: result.status,
+    input: result.input,
+    output: result.output ?? null,
+    error: result.error ? { stepId: step.id, ...result.error } : null,
+    attempts: 1,
+    executionId: result.executionId ?? null,
+    startedAt: at,
+    finishedAt: at,
+    owner: null,
+  };
+}
+
 /** Versions read by id: a version's blocks never change once saved, so runs read each once. */
 const VERSION_CACHE_SIZE = 256;
 
@@ -205,11 +241,12 @@ export function createRunProgress(deps: ProgressDeps) {
 
   /**
    * Commits the result of `step`, which `owner` holds, and in the same transaction moves the run on as
-   * far as no job has to be enqueued: the decisions on the way and, when `inline` and the next step is
-   * due now, that step recorded as queued and held by `owner`; or the run's end (it failed with the
-   * step, or has no step left), its slot given to whoever waits. The run is locked first, so a cancel
-   * either comes before (the next step is not recorded) or after (and sees the record to cancel).
-   * `steps`: the run's committed steps, this one's claimed record among them.
+   * far as no job has to be enqueued: the decisions on the way, the steps `settle` computes (steps with
+   * no effect outside the run, run here rather than claimed and committed one by one, when `inline`),
+   * and either the next step, recorded as queued and held by `owner` when `inline` and due now, or the
+   * run's end (a step failed with no on_error, or none is left), its slot given to whoever waits. The
+   * run is locked first, so a cancel either comes before (the next step is not recorded) or after (and
+   * sees the record to cancel). `steps`: the run's committed steps, this one's claimed record among them.
    */
   async function commitStep(
     run: WorkflowRun,
@@ -219,6 +256,7 @@ export function createRunProgress(deps: ProgressDeps) {
     result: StepResult,
     owner: StepOwner,
     inline: boolean,
+    settle?: Settle,
   ): Promise<AfterCommit | undefined> {
     const { organizationId, id } = run;
     const at = now();
@@ -230,12 +268,26 @@ export function createRunProgress(deps: ProgressDeps) {
       executionId: result.executionId ?? null,
       finishedAt: at,
     };
-    const done = steps.map((s) => (s.stepId === step.id ? { ...s, ...patch } : s));
-    const fails = result.status === 'failed' && !step.onError;
-    const plan = fails ? undefined : planFrom(run, version, done);
+    let done: RunStep[] = steps.map((s) => (s.stepId === step.id ? { ...s, ...patch } : s));
+    let failed = result.status === 'failed' && !step.onError ? patch.error : undefined;
+    let plan = failed ? undefined : planFrom(run, version, done);
+    /** Records of decisions and settled steps, in the order the run reached them. */
+    const settled: RunStep[] = [];
+    for (let pure = plan?.step; inline && settle && plan && pure && settle.runs(pure); pure = plan?.step) {
+      // one that throws is left to run as the next step, where its failure is handled as any step's
+      const outcome = await settle.run(pure, done).catch(() => undefined);
+      if (!outcome) break;
+      const records = planRecords(run, plan, null).slice(0, plan.decisions.length);
+      records.push(settledRecord(run, pure, done.length + records.length, outcome, now()));
+      settled.push(...records);
+      done = [...done, ...records];
+      const error = records.at(-1)?.error;
+      failed = outcome.status === 'failed' && !pure.onError ? error : undefined;
+      plan = failed ? undefined : planFrom(run, version, done);
+    }
     const delayed = plan?.step?.type === 'delay' && Number(plan.step.input.seconds) > 0;
     const here = inline && plan?.step !== undefined && !delayed;
-    const records = plan && (here || !plan.step) ? planRecords(run, plan, owner) : [];
+    const records = [...settled, ...(plan && (here || !plan.step) ? planRecords(run, plan, owner) : [])];
 
     const outcome = await store.transaction(async (tx) => {
       const current = await tx.workflowRuns.lock(organizationId, id);
@@ -249,24 +301,21 @@ export function createRunProgress(deps: ProgressDeps) {
       );
       const admitted: string[] = [];
       if (!written || !current || FINISHED_RUN.has(current.status)) return { written, current, admitted };
-      if (!plan || !plan.step) {
-        await tx.workflowRuns.insertSteps(records);
+      const inserted = await tx.workflowRuns.insertSteps(records);
+      if (!plan?.step) {
         const end: RunPatch = plan
           ? { status: 'succeeded', finishedAt: at }
           : {
               status: 'failed',
-              error: patch.error ?? { stepId: step.id, category: 'internal', message: 'The step failed' },
+              error: failed ?? { stepId: step.id, category: 'internal', message: 'The step failed' },
               finishedAt: at,
             };
         await tx.workflowRuns.update(organizationId, id, end, ['queued', 'running']);
         admitted.push(...(await release(tx, current)));
         return { written, current: { ...current, ...end }, admitted };
       }
-      if (here) {
-        const inserted = await tx.workflowRuns.insertSteps(records);
-        // recorded already only if another attempt got past this step, which the fence rules out
-        if (!inserted.has(plan.step.id)) throw new Error(`step "${plan.step.id}" was recorded twice`);
-      }
+      // recorded already only if another attempt got past this step, which the fence rules out
+      if (here && !inserted.has(plan.step.id)) throw new Error(`step "${plan.step.id}" was recorded twice`);
       return { written, current, admitted };
     });
     const { written, current } = outcome;
@@ -282,7 +331,7 @@ export function createRunProgress(deps: ProgressDeps) {
     const committed = done.map((s) => (s.stepId === step.id ? written : s));
     if (!here) return { go: 'handoff', run: current, plan: planFrom(current, version, committed) };
     const next = records.at(-1) as RunStep;
-    return { go: 'next', run: current, steps: [...committed, ...records], next };
+    return { go: 'next', run: current, steps: [...committed, ...records.slice(settled.length)], next };
   }
 
   /** Sends admitted runs on to their first job; one that fails now is sent on by the sweep. */
