@@ -26,7 +26,7 @@ describe.each(STORE_KINDS)('set steps after a step on %s', (kind) => {
       SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: '127.0.0.2',
       SWITCHBOARD_JOB_LEASE_MS: kind === 'postgres' ? '10000' : '2000',
     });
-    await t.container.queue.start();
+    await t.startWork();
   });
   afterAll(async () => {
     await t?.close();

@@ -6,7 +6,8 @@
  * source it last ran (a run of the same source then only calls it). A run that arrives meanwhile starts
  * at the next turn with what is ready.
  * With a fetcher (WorkerSetup), it makes the fetch calls of runs that come with a fetch scope itself,
- * through the fetch the fetcher builds from that scope, loaded once the worker is ready.
+ * through the fetch the fetcher builds from that scope, loaded among its chores while it is idle (or by
+ * the first call that needs it sooner).
  * The pool (quickjs-sandbox.ts) terminates it when it stops answering, and replaces it after enough runs,
  * once its memory has grown, or when it reports that its engine can no longer be trusted.
  */
@@ -105,6 +106,8 @@ function nextChore(): (() => void) | undefined {
   if (recentFetches !== 0 && !next.fetchWarmed) return () => next.warmFetch();
   const source = lastSource;
   if (source !== undefined && next.compiledSource === undefined) return () => next.compile(source);
+  // last, and only while idle: loading the egress client takes a replacement worker tens of milliseconds
+  if (setup.fetcher && !fetchFactory) return loadFetcher;
   return undefined;
 }
 
@@ -114,12 +117,15 @@ function chores(): void {
   setImmediate(chore);
 }
 
-/** The fetcher's factory, loaded once the worker is ready (a run that fetches sooner waits for it). */
+/**
+ * The fetcher's factory: loaded by the chores once the worker is idle, or by the first call that needs it
+ * sooner (which waits for it).
+ */
 let fetchFactory: Promise<SandboxFetchFactory> | undefined;
 
 function loadFetcher(): void {
   const fetcher = setup.fetcher;
-  if (!fetcher) return;
+  if (!fetcher || fetchFactory) return;
   fetchFactory = import(fetcher.module).then(
     (loaded: { createSandboxFetch: (options: unknown) => SandboxFetchFactory }) =>
       loaded.createSandboxFetch(fetcher.options),
@@ -138,10 +144,15 @@ function localFetches(
   signal: AbortSignal,
 ) {
   const log: SandboxFetchLogEntry[] = [];
-  const factory = fetchFactory ?? Promise.reject(new Error('fetch: this sandbox makes no calls itself'));
-  const made = factory.then((create) => create(scope, log));
-  made.catch(() => undefined);
-  const fetch: SandboxFetch = async (request, callSignal) => (await made)(request, callSignal);
+  let made: Promise<SandboxFetch> | undefined;
+  const fetch: SandboxFetch = async (request, callSignal) => {
+    if (!made) {
+      loadFetcher();
+      const factory = fetchFactory ?? Promise.reject(new Error('fetch: this sandbox makes no calls itself'));
+      made = factory.then((create) => create(scope, log));
+    }
+    return (await made)(request, callSignal);
+  };
   const calls = new FetchCalls(fetch, message.limits, signal, (n, payload) => {
     if (current?.id === message.id) current.run.deliver(n, payload);
   });
@@ -194,4 +205,4 @@ port.on('message', (message: ToWorker) => {
 // A worker that cannot prepare its first context dies here, which the pool counts as a failed start.
 spare = PreparedContext.prepare(engine);
 send({ t: 'ready', wasmBytes: guard.bytes });
-loadFetcher();
+chores();
