@@ -103,11 +103,16 @@ export const scopeOf = (run: WorkflowRun, steps: readonly RunStep[]): RunScope =
   ),
 });
 
-/** What a step's job is enqueued with: keyed per step, and followed up by a dead letter if it dies. */
+/**
+ * What a step's job is enqueued with: keyed per step, and followed up by a dead letter if it dies. Not
+ * durably: a job lost to a crash of the database server leaves its run without a step record or with a
+ * step held by a job gone from the queue, which the sweep finds and sends on.
+ */
 export const stepJobOptions = (run: WorkflowRun, key: string, runAt?: number) => ({
   key,
   organizationId: run.organizationId,
   deadLetter: WORKFLOW_STEP_DEAD_JOB,
+  durable: false,
   ...(runAt === undefined ? {} : { runAt: new Date(runAt) }),
 });
 
