@@ -25,6 +25,7 @@ import {
 } from '../../core/workflows/model.ts';
 import { constraintsPass } from '../../core/workflows/json-logic.ts';
 import { createIdempotency } from '../executions/idempotency.ts';
+import { planFrom } from './run-plan.ts';
 import { createRunProgress } from './run-progress.ts';
 import { createRunRecovery, SWEEP_GRACE_MS } from './run-recovery.ts';
 import { createStepJob } from './step-job.ts';
@@ -76,7 +77,7 @@ export function createRunService(deps: RunDeps) {
     deps.faults('run-saved');
     if (admitted.includes(run.id)) {
       try {
-        await progress.advance(run, version, undefined, progress.planFrom(run, version, []));
+        await progress.advance(run, version, undefined, planFrom(run, version, []));
       } catch (error) {
         // not left queued with no job behind it: the caller sees the error and may start it again
         await progress
