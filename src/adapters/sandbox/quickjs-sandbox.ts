@@ -240,14 +240,7 @@ export function createQuickJsSandbox(options: QuickJsSandboxOptions): QuickJsSan
       worker.stdout.resume();
       worker.stderr.resume();
       worker.unref();
-      const slot: Slot = {
-        worker,
-        ready: false,
-        gone: false,
-        runs: 0,
-        baseBytes: 0,
-        run: undefined,
-      };
+      const slot: Slot = { worker, ready: false, gone: false, runs: 0, baseBytes: 0, run: undefined };
       slots.add(slot);
       stats.started++;
       worker.on('message', (message: FromWorker) => onMessage(slot, message));

@@ -23,8 +23,7 @@ import {
   type WorkflowStepJob,
   type WorkflowVersion,
 } from '../../core/workflows/model.ts';
-import { nextStep } from '../../core/workflows/plan.ts';
-import type { RunScope } from '../../core/workflows/references.ts';
+import { planFrom, planRecords, settledRecord, type Plan } from './run-plan.ts';
 import type { StepResult } from './steps.ts';
 
 export type ProgressStore = Repositories<'workflows' | 'workflowRuns' | 'workflowRunSlots'>;
@@ -39,14 +38,6 @@ export interface ProgressDeps {
 }
 
 export type RunProgress = ReturnType<typeof createRunProgress>;
-
-/** Where the run goes from its committed steps: if-else decisions on the way, and the next step. */
-export interface Plan {
-  /** The committed steps it was made from, in order. */
-  steps: readonly RunStep[];
-  decisions: ReturnType<typeof nextStep>['decisions'];
-  step: StepBlock | undefined;
-}
 
 /** After a step's commit: go on to `next` in this job, hand the run to a new job, or stop. */
 export type AfterCommit =
@@ -63,53 +54,19 @@ export interface Settle {
   run(step: StepBlock, steps: readonly RunStep[]): Promise<StepResult>;
 }
 
-/** The record of a step settled in memory: finished at once, on its first attempt. */
-function settledRecord(
-  run: WorkflowRun,
-  step: StepBlock,
-  position: number,
-  result: StepResult,
-  at: string,
-): RunStep {
-  return {
-    runId: run.id,
-    organizationId: run.organizationId,
-    stepId: step.id,
-    position,
-    type: step.type,
-    name: step.name ?? null,
-    status: result.status,
-    input: result.input,
-    output: result.output ?? null,
-    error: result.error ? { stepId: step.id, ...result.error } : null,
-    attempts: 1,
-    executionId: result.executionId ?? null,
-    startedAt: at,
-    finishedAt: at,
-    owner: null,
-  };
-}
-
 /** Versions read by id: a version's blocks never change once saved, so runs read each once. */
 const VERSION_CACHE_SIZE = 256;
 
-export const scopeOf = (run: WorkflowRun, steps: readonly RunStep[]): RunScope => ({
-  trigger: run.input,
-  outputs: new Map(
-    steps.filter((s) => s.status === 'succeeded' && s.type !== 'if-else').map((s) => [s.stepId, s.output]),
-  ),
-  errors: new Map(
-    steps
-      .filter((s) => s.status === 'failed')
-      .map((s) => [s.stepId, { category: s.error?.category ?? null, message: s.error?.message ?? null }]),
-  ),
-});
-
-/** What a step's job is enqueued with: keyed per step, and followed up by a dead letter if it dies. */
+/**
+ * What a step's job is enqueued with: keyed per step, and followed up by a dead letter if it dies. Not
+ * durably: a job lost to a crash of the database server leaves its run without a step record or with a
+ * step held by a job gone from the queue, which the sweep finds and sends on.
+ */
 export const stepJobOptions = (run: WorkflowRun, key: string, runAt?: number) => ({
   key,
   organizationId: run.organizationId,
   deadLetter: WORKFLOW_STEP_DEAD_JOB,
+  durable: false,
   ...(runAt === undefined ? {} : { runAt: new Date(runAt) }),
 });
 
@@ -131,60 +88,9 @@ export function createRunProgress(deps: ProgressDeps) {
     return version;
   }
 
-  /** Where the run goes next from these committed steps. */
-  function planFrom(run: WorkflowRun, version: WorkflowVersion, steps: readonly RunStep[]): Plan {
-    // a failed step is only ever passed over when its on_error blocks take over (otherwise the run failed)
-    const finished = new Set(
-      steps.filter((s) => s.status === 'succeeded' || s.status === 'failed').map((s) => s.stepId),
-    );
-    return { steps, ...nextStep(version.blocks, scopeOf(run, steps), finished) };
-  }
-
   /** Where the run goes next from its committed state (if-else decisions on the way, the next step). */
   async function planOf(run: WorkflowRun, version: WorkflowVersion): Promise<Plan> {
     return planFrom(run, version, await store.workflowRuns.steps(run.organizationId, run.id));
-  }
-
-  /**
-   * The records of the plan's decisions and of its next step as queued, held by `owner`, unless that
-   * step is recorded already. A delay's record says when it wakes (`wake_at`), so a lost job can be
-   * replaced on time.
-   */
-  function planRecords(run: WorkflowRun, plan: Plan, owner: StepOwner | null, wakeAt?: number): RunStep[] {
-    let position = plan.steps.length;
-    const at = now();
-    const base = { runId: run.id, organizationId: run.organizationId, error: null, executionId: null };
-    const records: RunStep[] = plan.decisions.map((d) => ({
-      ...base,
-      stepId: d.block.id,
-      position: position++,
-      type: 'if-else',
-      name: d.block.name ?? null,
-      status: 'succeeded',
-      input: { operatorName: d.block.condition.operator, left: d.left, right: d.right },
-      output: { result: d.result, branch: d.result ? 'then' : 'else' },
-      attempts: 1,
-      startedAt: at,
-      finishedAt: at,
-      owner: null,
-    }));
-    const { step } = plan;
-    if (step && !plan.steps.some((s) => s.stepId === step.id))
-      records.push({
-        ...base,
-        stepId: step.id,
-        position,
-        type: step.type,
-        name: step.name ?? null,
-        status: 'queued',
-        input: wakeAt === undefined ? null : { ...step.input, wake_at: new Date(wakeAt).toISOString() },
-        output: null,
-        attempts: 0,
-        startedAt: null,
-        finishedAt: null,
-        owner,
-      });
-    return records;
   }
 
   /**
@@ -197,7 +103,7 @@ export function createRunProgress(deps: ProgressDeps) {
     owner: StepOwner | null,
     wakeAt?: number,
   ): Promise<void> {
-    await store.workflowRuns.insertSteps(planRecords(run, plan, owner, wakeAt), false);
+    await store.workflowRuns.insertSteps(planRecords(run, plan, owner, now(), wakeAt), false);
   }
 
   /**
@@ -277,7 +183,7 @@ export function createRunProgress(deps: ProgressDeps) {
       // one that throws is left to run as the next step, where its failure is handled as any step's
       const outcome = await settle.run(pure, done).catch(() => undefined);
       if (!outcome) break;
-      const records = planRecords(run, plan, null).slice(0, plan.decisions.length);
+      const records = planRecords(run, plan, null, now()).slice(0, plan.decisions.length);
       records.push(settledRecord(run, pure, done.length + records.length, outcome, now()));
       settled.push(...records);
       done = [...done, ...records];
@@ -287,7 +193,10 @@ export function createRunProgress(deps: ProgressDeps) {
     }
     const delayed = plan?.step?.type === 'delay' && Number(plan.step.input.seconds) > 0;
     const here = inline && plan?.step !== undefined && !delayed;
-    const records = [...settled, ...(plan && (here || !plan.step) ? planRecords(run, plan, owner) : [])];
+    const records = [
+      ...settled,
+      ...(plan && (here || !plan.step) ? planRecords(run, plan, owner, now()) : []),
+    ];
 
     const outcome = await store.transaction(async (tx) => {
       const current = await tx.workflowRuns.lock(organizationId, id);
@@ -394,8 +303,6 @@ export function createRunProgress(deps: ProgressDeps) {
 
   return {
     versionOf,
-    planFrom,
-    planOf,
     recordPlan,
     advance,
     commitStep,

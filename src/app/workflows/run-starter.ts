@@ -12,6 +12,7 @@ import type { Queue } from '../../core/ports/queue.ts';
 import type { ProgressStore } from './run-progress.ts';
 import type { WorkflowStarter } from '../../core/ports/workflow-starter.ts';
 import { queuedRun, type WorkflowRun, type WorkflowVersion } from '../../core/workflows/model.ts';
+import { planFrom } from './run-plan.ts';
 import { createRunProgress, type RunProgress } from './run-progress.ts';
 
 export interface RunStarterDeps {
@@ -46,7 +47,7 @@ export function createRunStarter(deps: RunStarterDeps): WorkflowStarter {
       deps.faults('run-saved');
       if (admitted.includes(run.id)) {
         try {
-          await progress.advance(run, version, undefined, progress.planFrom(run, version, []));
+          await progress.advance(run, version, undefined, planFrom(run, version, []));
         } catch (error) {
           // not left queued with no job behind it: the caller sees the error and may start it again
           await progress

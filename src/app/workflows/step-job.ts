@@ -2,16 +2,15 @@
  * The job of a workflow step. It runs its step, commits the step's record (status, output, attempts), and
  * only then goes on: to the next step in the same job while it is due now and the job's budget lasts
  * (recorded in the same transaction as the commit), otherwise by enqueueing the next step's job. The run
- * and its steps are read once per job; after that the job knows them from what it committed. Each step is held by one job attempt at a time (its
- * fencing token, StepOwner): an attempt begins only on a step that is its own or was its job's earlier
- * attempt's, and its result commits only while it still holds the step, in the same statement. So a
- * worker that was paused past its lease and wakes up finds its commit refused and stops; the attempt
- * that took over stands, and the run advances once.
+ * and its steps are read once per job; after that the job knows them from what it committed. Each step
+ * is held by one job attempt at a time (its fencing token, StepOwner): an attempt begins only on a step
+ * that is its own or was its job's earlier attempt's, and its result commits only while it still holds
+ * the step, in the same statement. So a worker that was paused past its lease and wakes up finds its
+ * commit refused and stops; the attempt that took over stands, and the run advances once.
  */
 import { setTimeout } from 'node:timers/promises';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Faults } from '../../core/ports/faults.ts';
-import type { Logger } from '../../core/ports/logger.ts';
 import type { Job, JobContext } from '../../core/ports/queue.ts';
 import type { Repositories } from '../../core/ports/store.ts';
 import {
@@ -28,13 +27,13 @@ import {
   type WorkflowStepJob,
   type WorkflowVersion,
 } from '../../core/workflows/model.ts';
-import { scopeOf, type RunProgress, type Settle } from './run-progress.ts';
+import { planFrom, scopeOf } from './run-plan.ts';
+import type { RunProgress, Settle } from './run-progress.ts';
 import { runStep, type createStepExecutors, type StepResult } from './steps.ts';
 
 export interface StepJobDeps {
   store: Repositories<'workflowRuns'>;
   clock: Clock;
-  logger: Logger;
   faults: Faults;
   executors: ReturnType<typeof createStepExecutors>;
   progress: RunProgress;
@@ -190,7 +189,7 @@ export function createStepJob(deps: StepJobDeps) {
     let record = steps.find((s) => s.stepId === stepId);
     if (!record && version) {
       // enqueued, and the process died (or is still busy) before recording it
-      const plan = progress.planFrom(run, version, steps);
+      const plan = planFrom(run, version, steps);
       if (plan.step?.id !== stepId) return; // not this run's next step: a stale job
       await progress.recordPlan(run, plan, owner);
       steps = await store.workflowRuns.steps(organizationId, runId);

@@ -24,6 +24,12 @@ export interface EnqueueOptions {
    * job is always followed up, whichever process noticed its death.
    */
   deadLetter?: string | undefined;
+  /**
+   * False: the enqueue may return before the job is on disk, where that costs a wait (PostgreSQL), so a
+   * crash of the database server just after can lose it. Only for jobs whose enqueuer finds them missing
+   * and enqueues them again (the workflow sweep does for step jobs). Default true.
+   */
+  durable?: boolean | undefined;
 }
 
 /** On a dead-letter job: the job that died. */

@@ -376,10 +376,13 @@ export function createPgBossQueue(options: PgBossQueueOptions): Queue {
         runner.wake(name, delay);
         return { id, created: true };
       }
+      // not durable: the key's insert turns the transaction's wait for the disk off once it inserts
+      const relaxed =
+        enqueueOptions.durable === false ? `, set_config('synchronous_commit', 'off', true)` : '';
       const result = await transaction(async (tx) => {
         const { rows } = await tx.executeSql(
           `insert into ${keysTable} (name, key, job_id) values ($1, $2, $3)
-           on conflict do nothing returning job_id`,
+           on conflict do nothing returning job_id${relaxed}`,
           [name, key, id],
         );
         if (rows.length === 0) {
