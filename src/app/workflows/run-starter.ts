@@ -21,7 +21,9 @@ export interface RunStarterDeps {
   crypto: Crypto;
   clock: Clock;
   logger: Logger;
+  /** Crash-test hooks (SWITCHBOARD_FAULT_AT); nothing in production. */
   faults: Faults;
+  /** Runs of one organization under way at once (started, not finished, not asleep); 0: no cap. */
   runsPerOrganization: number;
   /** The run service's own, when it builds the starter; a new one otherwise (it holds no state). */
   progress?: RunProgress | undefined;

@@ -5,12 +5,6 @@
  * (run-recovery.ts). Delays are a job's runAt, never a sleep.
  */
 import { AppError, notFound } from '../../core/errors.ts';
-import type { Clock } from '../../core/ports/clock.ts';
-import type { Crypto } from '../../core/ports/crypto.ts';
-import type { Faults } from '../../core/ports/faults.ts';
-import type { Logger } from '../../core/ports/logger.ts';
-import type { Queue } from '../../core/ports/queue.ts';
-import type { Repositories } from '../../core/ports/store.ts';
 import type { Page, PageRequest } from '../../core/pagination.ts';
 import type { Principal } from '../../core/tenancy.ts';
 import {
@@ -25,22 +19,14 @@ import { constraintsPass } from '../../core/workflows/json-logic.ts';
 import type { Idempotency } from '../executions/idempotency.ts';
 import { createRunProgress } from './run-progress.ts';
 import { createRunRecovery, SWEEP_GRACE_MS } from './run-recovery.ts';
-import { createRunStarter } from './run-starter.ts';
+import { createRunStarter, type RunStarterDeps } from './run-starter.ts';
 import { createStepJob } from './step-job.ts';
 import { createStepExecutors, type StepDeps } from './steps.ts';
 
-export interface RunDeps extends StepDeps {
-  store: Repositories<'workflows' | 'workflowRuns' | 'workflowRunSlots'>;
+/** What starting a run needs, plus what working its steps needs. */
+export interface RunDeps extends StepDeps, Omit<RunStarterDeps, 'progress'> {
   /** Keeps a start with an Idempotency-Key to one run. */
   idempotency: Idempotency;
-  queue: Queue;
-  crypto: Crypto;
-  clock: Clock;
-  logger: Logger;
-  /** Crash-test hooks (SWITCHBOARD_FAULT_AT); nothing in production. */
-  faults: Faults;
-  /** Runs of one organization under way at once (started, not finished, not asleep); 0: no cap. */
-  runsPerOrganization: number;
 }
 
 export interface RunWithSteps {
