@@ -93,6 +93,17 @@ export const toInput = (
   editorState: body.workflow_editor_state,
 });
 
+/** A create's input: name and trigger type are required there, and a workflow given no blocks has none. */
+export const creation = (
+  input: Partial<WorkflowInput>,
+  body: { name: string; trigger_type: WorkflowInput['triggerType'] },
+): WorkflowInput => ({
+  ...input,
+  name: body.name,
+  triggerType: body.trigger_type,
+  blocks: input.blocks ?? [],
+});
+
 export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowService }> = async (
   app,
   { workflows },
@@ -112,12 +123,7 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ workflows: WorkflowServ
     async (request, reply) => {
       const input = toInput(request.body);
       const version = await inWireTerms(
-        workflows.create(principalOf(request), {
-          ...input,
-          name: request.body.name,
-          triggerType: request.body.trigger_type,
-          blocks: input.blocks ?? [],
-        }),
+        workflows.create(principalOf(request), creation(input, request.body)),
       );
       return reply.code(201).send(workflowView(version));
     },

@@ -15,6 +15,7 @@ import type { WorkflowVersion } from '../../../core/workflows/model.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import type { ErrorHandlingOptions } from '../../plugins/errors.ts';
 import { installDialectErrors } from '../dialect.ts';
+import { creation } from '../../routes/workflows.ts';
 import { inWireTerms } from './blocks.ts';
 import { ERRORS_NOTE as NOTE, LIST_LIMIT, OPENCX_ERRORS as errors, OPENCX_TAGS as tags } from './schemas.ts';
 import { isNumbered, opencxWorkflows as dialect, type NumberedVersion } from './workflow-mapping.ts';
@@ -71,12 +72,7 @@ export const opencxWorkflowRoutes: FastifyPluginAsyncTypebox<OpenCxWorkflowRoute
     async (request, reply) => {
       const input = dialect.decode({ body: request.body });
       const version = await inWireTerms(
-        workflows.create(principalOf(request), {
-          ...input,
-          name: request.body.name,
-          triggerType: request.body.trigger_type,
-          blocks: input.blocks ?? [],
-        }),
+        workflows.create(principalOf(request), creation(input, request.body)),
       );
       return reply.code(201).send(await view(request, version));
     },
