@@ -10,10 +10,10 @@ import type { Store } from '../../core/ports/store.ts';
 const CAPACITY = 2_000;
 
 export class ActionLoader {
-  readonly #store: Store;
+  readonly #store: Pick<Store, 'actions'>;
   readonly #cache = new Map<string, Action>();
 
-  constructor(store: Store) {
+  constructor(store: Pick<Store, 'actions'>) {
     this.#store = store;
   }
 

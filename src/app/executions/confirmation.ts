@@ -14,7 +14,7 @@ import type { Principal } from '../../core/tenancy.ts';
 import type { ExecutionRecorder } from './recorder.ts';
 
 export interface ConfirmationDeps {
-  store: Store;
+  store: Pick<Store, 'confirmations'>;
   clock: Clock;
   recorder: ExecutionRecorder;
   /** The execution as recorded: pending in this process or stored. */

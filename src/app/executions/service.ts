@@ -57,7 +57,7 @@ export interface StepOptions {
 }
 
 export interface ExecutionDeps extends PipelineDeps {
-  store: Store;
+  store: Pick<Store, 'actions' | 'executions' | 'confirmations' | 'integrations' | 'postCall'>;
   idempotency: Idempotency;
 }
 
