@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { WorkflowRunSlotRepository } from '../../../core/ports/workflow-store.ts';
 import type { DialectName } from '../migrations/types.ts';
 import type { Database } from '../schema.ts';
+import { waitingRuns } from './workflow-runs.ts';
 
 /** Runs admitted by one call at most; with no cap, a backlog is admitted in batches of this. */
 export const ADMIT_BATCH = 100;
@@ -23,12 +24,8 @@ export class KyselyWorkflowRunSlotRepository implements WorkflowRunSlotRepositor
       await sql`select pg_advisory_xact_lock(hashtextextended(${`workflow-run-slots:${organizationId}`}, 0))`.execute(
         db,
       );
-    // waiting: queued and never admitted (the workflow_runs_waiting index holds exactly these in order)
-    const waiting = await db
-      .selectFrom('workflow_runs')
+    const waiting = await waitingRuns(db)
       .select('id')
-      .where('status', '=', 'queued')
-      .where('admitted_at', 'is', null)
       .where('organization_id', '=', organizationId)
       .orderBy('id')
       .limit(ADMIT_BATCH)

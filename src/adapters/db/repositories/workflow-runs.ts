@@ -58,6 +58,13 @@ const toStep = (row: Selectable<Database['workflow_run_steps']>): RunStep => ({
  */
 const RELAXED_COMMIT = sql<string>`set_config('synchronous_commit', 'off', true)`.as('relaxed_commit');
 
+/**
+ * Runs waiting for a slot: queued and never admitted. The workflow_runs_waiting index holds exactly these,
+ * ordered by organization and id.
+ */
+export const waitingRuns = (db: Kysely<Database>) =>
+  db.selectFrom('workflow_runs').where('status', '=', 'queued').where('admitted_at', 'is', null);
+
 const UNFINISHED: readonly RunStatus[] = ['queued', 'running'];
 const UNFINISHED_STEP: readonly StepStatus[] = ['queued', 'running'];
 
@@ -169,11 +176,8 @@ export class KyselyWorkflowRunRepository implements WorkflowRunRepository {
     // one seek per organization on workflow_runs_waiting, however long its queue of waiting runs
     const organizations: string[] = [];
     for (let after = ''; organizations.length < limit;) {
-      const next = await this.db
-        .selectFrom('workflow_runs')
+      const next = await waitingRuns(this.db)
         .select('organization_id')
-        .where('status', '=', 'queued')
-        .where('admitted_at', 'is', null)
         .where('organization_id', '>', after)
         .orderBy('organization_id')
         .limit(1)
